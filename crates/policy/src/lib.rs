@@ -1,0 +1,489 @@
+//! # datavow-policy
+//!
+//! The policy file, made mechanical. A [`Policy`] is the validated form of a TOML file
+//! such as the bundled `policy/asergo.toml`: the controlling legal entities (P17), the
+//! data categories and the fields in each, the purposes and the categories each may use
+//! (P11), operator roles, retention per category (P7, P8, P9), request deadlines (P13)
+//! and the age of digital consent per country (P15).
+//!
+//! Invariants:
+//! - A `Policy` value is always valid: every field belongs to exactly one category, every
+//!   purpose, category and role is declared, every category has a retention rule.
+//! - A [`PurposeGrant`] can only be made by [`Policy::grant`], so code holding one has
+//!   passed the purpose check. A `deny` always wins over an allow.
+//!
+//! This crate does no I/O except reading the file in [`Policy::load`].
+
+mod error;
+mod file;
+mod period;
+mod vocab;
+
+pub use error::{PolicyErrors, PolicyIssue, PolicyLoadError};
+pub use file::{Anchor, Keep};
+pub use period::{end_of_year, Period, PeriodParseError, PeriodUnit};
+pub use vocab::{Category, CountryCode, Field, Purpose, Role};
+
+use chrono::NaiveDate;
+use error::Issues;
+use file::{PolicyFile, RetentionDef};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The policy Datavow ships with: ASERGO's privacy policy of 18 May 2018.
+pub const BUNDLED_POLICY_TOML: &str = include_str!("../../../policy/asergo.toml");
+
+/// Name under which the bundled policy is reported in errors and summaries.
+pub const BUNDLED_POLICY_NAME: &str = "bundled:asergo.toml";
+
+/// A legal entity that controls personal data (P17).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Entity {
+    /// Stable identifier used in records, such as `asergo_europe`.
+    pub id: String,
+    pub name: String,
+    pub address: Vec<String>,
+    pub country: CountryCode,
+}
+
+/// What a purpose may use, and on what legal basis.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PurposeRule {
+    pub description: String,
+    pub legal_basis: String,
+    pub allowed: BTreeSet<Category>,
+    pub denied: BTreeSet<Category>,
+    /// Reads for this purpose need the person's recorded consent (marketing).
+    pub requires_consent: bool,
+    /// Only aggregates may leave a read for this purpose (statistics).
+    pub aggregate_only: bool,
+}
+
+/// How long one category is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRule {
+    pub keep: Keep,
+    pub from: Option<Anchor>,
+    pub legal_ground: Option<String>,
+    /// Country overrides, e.g. billing records: 8 years in DE, 5 in DK.
+    pub countries: BTreeMap<CountryCode, RetentionRule>,
+}
+
+impl RetentionRule {
+    /// The rule that applies to a record controlled in `country`.
+    pub fn for_country(&self, country: Option<CountryCode>) -> &RetentionRule {
+        country
+            .and_then(|c| self.countries.get(&c))
+            .unwrap_or(self)
+    }
+}
+
+/// Proof that the policy allows `purpose` to use `category`. Only [`Policy::grant`]
+/// makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurposeGrant {
+    purpose: Purpose,
+    category: Category,
+}
+
+impl PurposeGrant {
+    pub fn purpose(&self) -> Purpose {
+        self.purpose
+    }
+    pub fn category(&self) -> Category {
+        self.category
+    }
+}
+
+/// A read the policy does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the policy does not allow purpose `{purpose}` to use `{category}` data")]
+pub struct PurposeRefused {
+    pub purpose: Purpose,
+    pub category: Category,
+}
+
+/// A validated policy. See the crate documentation for its invariants.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    pub version: String,
+    pub effective_date: NaiveDate,
+    pub privacy_contact: String,
+    /// Where the policy came from: a path, or [`BUNDLED_POLICY_NAME`].
+    pub origin: String,
+    entities: BTreeMap<String, Entity>,
+    entity_by_country: BTreeMap<CountryCode, String>,
+    default_entity: String,
+    categories: BTreeMap<Category, (String, Vec<Field>)>,
+    category_of: BTreeMap<Field, Category>,
+    purposes: BTreeMap<Purpose, PurposeRule>,
+    roles: BTreeMap<Role, BTreeSet<Purpose>>,
+    retention: BTreeMap<Category, RetentionRule>,
+    /// How long backups are kept before they are destroyed (P9).
+    pub backup_retention: Period,
+    /// Deadline for answering a data-subject request (P13).
+    pub request_deadline: Period,
+    /// The most a deadline may be extended, with a reason (P13).
+    pub request_extension: Period,
+    age_of_consent: BTreeMap<CountryCode, u8>,
+    default_age_of_consent: u8,
+    pub business_sectors: Vec<String>,
+}
+
+impl Policy {
+    /// The bundled ASERGO policy. It is validated by the test suite, so this never fails
+    /// in a released build.
+    pub fn bundled() -> Result<Policy, PolicyErrors> {
+        Policy::from_toml(BUNDLED_POLICY_TOML, BUNDLED_POLICY_NAME)
+    }
+
+    /// Reads and validates a policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyLoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyLoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Policy::from_toml(&text, &path.display().to_string())?)
+    }
+
+    /// Parses and validates policy text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Policy, PolicyErrors> {
+        let mut issues = Issues::new(text);
+        let file: PolicyFile = match toml::from_str(text) {
+            Ok(file) => file,
+            Err(err) => {
+                issues.at(err.span(), "", err.message().to_owned());
+                return Err(issues
+                    .finish(origin)
+                    .expect_err("an issue was recorded"));
+            }
+        };
+        let policy = validate(file, &mut issues, origin);
+        issues.finish(origin)?;
+        Ok(policy)
+    }
+
+    /// Checks that `purpose` may use `category`. A deny wins over an allow.
+    pub fn grant(&self, purpose: Purpose, category: Category) -> Result<PurposeGrant, PurposeRefused> {
+        let refused = PurposeRefused { purpose, category };
+        let rule = self.purposes.get(&purpose).ok_or(refused)?;
+        if rule.denied.contains(&category) || !rule.allowed.contains(&category) {
+            return Err(refused);
+        }
+        Ok(PurposeGrant { purpose, category })
+    }
+
+    /// Checks that `purpose` may use the category of `field`.
+    pub fn grant_field(&self, purpose: Purpose, field: Field) -> Result<PurposeGrant, PurposeRefused> {
+        self.grant(purpose, self.category_of(field))
+    }
+
+    /// The category a field belongs to.
+    pub fn category_of(&self, field: Field) -> Category {
+        // Validation guarantees every field has exactly one category.
+        self.category_of
+            .get(&field)
+            .copied()
+            .unwrap_or(Category::Identity)
+    }
+
+    /// The fields of a category, as declared.
+    pub fn fields_of(&self, category: Category) -> &[Field] {
+        self.categories
+            .get(&category)
+            .map(|(_, fields)| fields.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The description of a category.
+    pub fn category_description(&self, category: Category) -> &str {
+        self.categories
+            .get(&category)
+            .map(|(d, _)| d.as_str())
+            .unwrap_or("")
+    }
+
+    /// The rule of a purpose.
+    pub fn purpose(&self, purpose: Purpose) -> &PurposeRule {
+        &self.purposes[&purpose]
+    }
+
+    /// Whether an operator with `role` may read for `purpose`.
+    pub fn role_allows(&self, role: Role, purpose: Purpose) -> bool {
+        self.roles.get(&role).is_some_and(|p| p.contains(&purpose))
+    }
+
+    /// The purposes a role may use.
+    pub fn role_purposes(&self, role: Role) -> impl Iterator<Item = Purpose> + '_ {
+        self.roles.get(&role).into_iter().flatten().copied()
+    }
+
+    /// The retention rule of a category.
+    pub fn retention(&self, category: Category) -> &RetentionRule {
+        &self.retention[&category]
+    }
+
+    /// All entities, by id.
+    pub fn entities(&self) -> impl Iterator<Item = &Entity> {
+        self.entities.values()
+    }
+
+    /// The entity with this id.
+    pub fn entity(&self, id: &str) -> Option<&Entity> {
+        self.entities.get(id)
+    }
+
+    /// The entity that controls accounts from `country`, or the default entity.
+    pub fn entity_for_country(&self, country: Option<CountryCode>) -> &Entity {
+        let id = country
+            .and_then(|c| self.entity_by_country.get(&c))
+            .unwrap_or(&self.default_entity);
+        &self.entities[id]
+    }
+
+    /// The age of digital consent in `country` (GDPR Art. 8).
+    pub fn age_of_consent(&self, country: Option<CountryCode>) -> u8 {
+        country
+            .and_then(|c| self.age_of_consent.get(&c).copied())
+            .unwrap_or(self.default_age_of_consent)
+    }
+}
+
+fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
+    let effective_date = NaiveDate::parse_from_str(file.policy.effective_date.get_ref(), "%Y-%m-%d")
+        .unwrap_or_else(|_| {
+            issues.at(
+                Some(file.policy.effective_date.span()),
+                "policy.effective_date",
+                "must be a date written YYYY-MM-DD",
+            );
+            NaiveDate::MIN
+        });
+    let contact = file.policy.privacy_contact.get_ref();
+    if !contact.contains('@') || contact.starts_with('@') || contact.ends_with('@') {
+        issues.at(
+            Some(file.policy.privacy_contact.span()),
+            "policy.privacy_contact",
+            "must be an email address",
+        );
+    }
+
+    let entities: BTreeMap<String, Entity> = file
+        .entities
+        .into_iter()
+        .map(|(id, def)| {
+            let entity = Entity {
+                id: id.clone(),
+                name: def.name,
+                address: def.address,
+                country: def.country,
+            };
+            (id, entity)
+        })
+        .collect();
+    if entities.is_empty() {
+        issues.at_section("entities", "at least one legal entity is required");
+    }
+    let mut check_entity = |issues: &mut Issues<'_>, id: &toml::Spanned<String>, key: &str| {
+        if !entities.contains_key(id.get_ref()) {
+            issues.at(
+                Some(id.span()),
+                key,
+                format!("unknown entity `{}`; declare it under [entities]", id.get_ref()),
+            );
+        }
+    };
+    check_entity(issues, &file.policy.default_entity, "policy.default_entity");
+    for (country, id) in &file.entity_by_country {
+        check_entity(issues, id, &format!("entity_by_country.{country}"));
+    }
+
+    let mut category_of = BTreeMap::new();
+    let mut categories = BTreeMap::new();
+    for (category, def) in file.categories {
+        let mut fields = Vec::new();
+        for field in def.fields {
+            let span = field.span();
+            let field = field.into_inner();
+            if let Some(other) = category_of.insert(field, category) {
+                issues.at(
+                    Some(span),
+                    &format!("categories.{category}.fields"),
+                    format!("field `{field}` is already in category `{other}`; a field belongs to exactly one category"),
+                );
+            }
+            fields.push(field);
+        }
+        categories.insert(category, (def.description, fields));
+    }
+    for category in Category::ALL {
+        if !categories.contains_key(category) {
+            issues.at_section(
+                &format!("categories.{category}"),
+                format!("category `{category}` is not declared"),
+            );
+        }
+    }
+    for field in Field::ALL {
+        if !category_of.contains_key(field) {
+            issues.at_section(
+                "categories",
+                format!("field `{field}` is in no category; every stored field needs one"),
+            );
+        }
+    }
+
+    let purposes: BTreeMap<Purpose, PurposeRule> = file
+        .purposes
+        .into_iter()
+        .map(|(purpose, def)| {
+            let rule = PurposeRule {
+                description: def.description,
+                legal_basis: def.legal_basis,
+                allowed: def.categories.into_iter().collect(),
+                denied: def.deny.into_iter().collect(),
+                requires_consent: def.requires_consent,
+                aggregate_only: def.aggregate_only,
+            };
+            (purpose, rule)
+        })
+        .collect();
+    for purpose in Purpose::ALL {
+        if !purposes.contains_key(purpose) {
+            issues.at_section(
+                &format!("purposes.{purpose}"),
+                format!("purpose `{purpose}` is not declared"),
+            );
+        }
+    }
+
+    let roles: BTreeMap<Role, BTreeSet<Purpose>> = file
+        .roles
+        .into_iter()
+        .map(|(role, purposes)| (role, purposes.into_iter().collect()))
+        .collect();
+    for role in Role::ALL {
+        if !roles.contains_key(role) {
+            issues.at_section(
+                &format!("roles.{role}"),
+                format!("role `{role}` is not declared; give it a list of purposes (may be empty)"),
+            );
+        }
+    }
+
+    let mut retention = BTreeMap::new();
+    for (category, def) in file.retention {
+        let key = format!("retention.{category}");
+        retention.insert(category, retention_rule(def, issues, &key));
+    }
+    for category in Category::ALL {
+        if !retention.contains_key(category) {
+            issues.at_section(
+                &format!("retention.{category}"),
+                format!("category `{category}` has no retention rule"),
+            );
+        }
+    }
+
+    let mut age_of_consent = BTreeMap::new();
+    let mut default_age = None;
+    for (key, age) in file.children.age_of_consent {
+        let full_key = format!("children.age_of_consent.{key}");
+        if !(13..=16).contains(age.get_ref()) {
+            issues.at(
+                Some(age.span()),
+                &full_key,
+                "GDPR Art. 8 allows an age of digital consent from 13 to 16",
+            );
+        }
+        if key == "default" {
+            default_age = Some(*age.get_ref());
+        } else if let Some(country) = CountryCode::parse(&key) {
+            age_of_consent.insert(country, *age.get_ref());
+        } else {
+            issues.at(
+                Some(age.span()),
+                &full_key,
+                format!("`{key}` is neither `default` nor a country code such as DE"),
+            );
+        }
+    }
+    if default_age.is_none() {
+        issues.at_section(
+            "children.age_of_consent.default",
+            "a default age of consent is required",
+        );
+    }
+
+    let sectors_span = file.accounts.business_sectors.span();
+    let business_sectors = file.accounts.business_sectors.into_inner();
+    if !business_sectors.iter().any(|s| s == "other") {
+        issues.at(
+            Some(sectors_span),
+            "accounts.business_sectors",
+            "the list must contain \"other\"",
+        );
+    }
+
+    Policy {
+        name: file.policy.name,
+        version: file.policy.version,
+        effective_date,
+        privacy_contact: file.policy.privacy_contact.into_inner(),
+        origin: origin.to_owned(),
+        entity_by_country: file
+            .entity_by_country
+            .into_iter()
+            .map(|(c, id)| (c, id.into_inner()))
+            .collect(),
+        default_entity: file.policy.default_entity.into_inner(),
+        entities,
+        categories,
+        category_of,
+        purposes,
+        roles,
+        retention,
+        backup_retention: file.backups.keep,
+        request_deadline: file.requests.deadline,
+        request_extension: file.requests.extension,
+        age_of_consent,
+        default_age_of_consent: default_age.unwrap_or(16),
+        business_sectors,
+    }
+}
+
+fn retention_rule(def: RetentionDef, issues: &mut Issues<'_>, key: &str) -> RetentionRule {
+    let keep_span = def.keep.span();
+    let keep = def.keep.into_inner();
+    match (keep, def.from) {
+        (Keep::For(_), None) => issues.at(
+            Some(keep_span),
+            &format!("{key}.from"),
+            "a fixed period needs `from` (collection, end_of_year, last_contact or account_closed)",
+        ),
+        (Keep::WhileAccountOpen, Some(_)) => issues.at(
+            Some(keep_span),
+            &format!("{key}.from"),
+            "`from` has no meaning with keep = \"while_account_open\"",
+        ),
+        _ => {}
+    }
+    let countries = def
+        .countries
+        .into_iter()
+        .map(|(country, def)| {
+            let rule = retention_rule(def, issues, &format!("{key}.countries.{country}"));
+            (country, rule)
+        })
+        .collect();
+    RetentionRule {
+        keep,
+        from: def.from,
+        legal_ground: def.legal_ground,
+        countries,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+use super::*;
+
+fn bundled() -> Policy {
+    Policy::bundled().unwrap_or_else(|e| panic!("bundled policy is invalid:\n{e}"))
+}
+
+fn broken(from: &str, to: &str) -> PolicyErrors {
+    assert!(BUNDLED_POLICY_TOML.contains(from), "fixture text {from:?} not found");
+    let text = BUNDLED_POLICY_TOML.replacen(from, to, 1);
+    Policy::from_toml(&text, "broken.toml").expect_err("broken policy must be refused")
+}
+
+fn line_of(needle: &str) -> usize {
+    let offset = BUNDLED_POLICY_TOML.find(needle).expect("needle present");
+    BUNDLED_POLICY_TOML[..offset].matches('\n').count() + 1
+}
+
+#[test]
+fn bundled_asergo_policy_is_valid() {
+    let policy = bundled();
+    assert_eq!(policy.effective_date.to_string(), "2018-05-18");
+    assert_eq!(policy.privacy_contact, "privacy@asergo.com");
+}
+
+#[test]
+fn bundled_policy_names_the_three_asergo_entities_with_addresses() {
+    let policy = bundled();
+    let names: Vec<&str> = policy.entities().map(|e| e.name.as_str()).collect();
+    for name in ["ASERGO Europe GmbH", "ASERGO Scandinavia ApS", "ASERGO Hardware ApS"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let de = policy.entity_for_country(CountryCode::parse("de"));
+    assert_eq!(de.name, "ASERGO Europe GmbH");
+    assert!(de.address.iter().any(|l| l.contains("Witzlebenstrasse 6")));
+    assert_eq!(policy.entity_for_country(CountryCode::parse("DK")).name, "ASERGO Scandinavia ApS");
+}
+
+#[test]
+fn billing_may_read_the_postal_address_and_payment_reference_but_not_the_marketing_interest() {
+    let policy = bundled();
+    assert!(policy.grant_field(Purpose::Billing, Field::PostalAddress).is_ok());
+    assert!(policy.grant_field(Purpose::Billing, Field::PaymentReference).is_ok());
+    let refused = policy
+        .grant_field(Purpose::Billing, Field::Interest)
+        .expect_err("billing must not see the marketing interest");
+    assert_eq!(refused.category, Category::BusinessProfile);
+}
+
+#[test]
+fn marketing_may_never_read_browser_data_or_credentials() {
+    let policy = bundled();
+    for field in [Field::ClientIp, Field::UserId, Field::PasswordHash, Field::BirthDate] {
+        assert!(policy.grant_field(Purpose::Marketing, field).is_err(), "{field}");
+    }
+    assert!(policy.purpose(Purpose::Marketing).requires_consent);
+}
+
+#[test]
+fn a_deny_wins_over_an_allow() {
+    let text = BUNDLED_POLICY_TOML.replacen(
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [\"contact\", ",
+        1,
+    );
+    assert_ne!(text, BUNDLED_POLICY_TOML);
+    let policy = Policy::from_toml(&text, "t.toml").expect("still valid");
+    assert!(policy.grant(Purpose::Marketing, Category::Contact).is_err());
+    assert!(policy.grant(Purpose::Marketing, Category::Identity).is_ok());
+}
+
+#[test]
+fn every_field_has_exactly_one_category() {
+    let policy = bundled();
+    for field in Field::ALL {
+        let category = policy.category_of(*field);
+        assert!(policy.fields_of(category).contains(field), "{field}");
+    }
+}
+
+#[test]
+fn billing_records_are_kept_8_years_in_germany_and_5_in_denmark_from_end_of_year() {
+    let policy = bundled();
+    let rule = policy.retention(Category::BillingRecords);
+    let de = rule.for_country(CountryCode::parse("DE"));
+    let dk = rule.for_country(CountryCode::parse("DK"));
+    assert_eq!(de.keep, Keep::For("8 years".parse().expect("period")));
+    assert_eq!(dk.keep, Keep::For("5 years".parse().expect("period")));
+    assert_eq!(dk.from, Some(Anchor::EndOfYear));
+    assert!(de.legal_ground.as_deref().unwrap_or("").contains("AO § 147"));
+    assert!(dk.legal_ground.as_deref().unwrap_or("").contains("bogføringsloven"));
+}
+
+#[test]
+fn browser_data_and_backups_are_kept_6_months() {
+    let policy = bundled();
+    let six_months: Period = "6 months".parse().expect("period");
+    assert_eq!(policy.retention(Category::BrowserData).keep, Keep::For(six_months));
+    assert_eq!(policy.backup_retention, six_months);
+    assert_eq!(policy.request_deadline, "1 month".parse().expect("period"));
+    assert_eq!(policy.request_extension, "2 months".parse().expect("period"));
+}
+
+#[test]
+fn age_of_consent_is_16_in_germany_13_in_denmark_and_16_elsewhere() {
+    let policy = bundled();
+    assert_eq!(policy.age_of_consent(CountryCode::parse("DE")), 16);
+    assert_eq!(policy.age_of_consent(CountryCode::parse("DK")), 13);
+    assert_eq!(policy.age_of_consent(CountryCode::parse("FR")), 16);
+    assert_eq!(policy.age_of_consent(None), 16);
+}
+
+#[test]
+fn roles_map_to_purposes_and_billing_operators_cannot_read_for_marketing() {
+    let policy = bundled();
+    assert!(policy.role_allows(Role::Billing, Purpose::Billing));
+    assert!(!policy.role_allows(Role::Billing, Purpose::Marketing));
+    assert!(policy.role_allows(Role::PrivacyOfficer, Purpose::Requests));
+}
+
+#[test]
+fn unknown_purpose_name_is_reported_with_its_line_and_key() {
+    let err = broken("categories = [\"browser_data\"]\naggregate_only", "categories = [\"browser_data\"]\nagregate_only");
+    let issue = &err.issues[0];
+    assert_eq!(issue.line, Some(line_of("aggregate_only = true")));
+    assert!(err.to_string().starts_with("broken.toml:"), "{err}");
+    assert!(issue.key.contains("purposes.statistics"), "{issue:?}");
+}
+
+#[test]
+fn a_field_in_two_categories_is_reported_at_its_second_place() {
+    let err = broken("fields = [\"email\", \"phone\"]", "fields = [\"email\", \"phone\", \"name\"]");
+    let issue = &err.issues[0];
+    assert_eq!(issue.line, Some(line_of("fields = [\"email\", \"phone\"]")));
+    assert_eq!(issue.key, "categories.contact.fields");
+    assert!(issue.message.contains("`name`"), "{}", issue.message);
+}
+
+#[test]
+fn a_bad_period_is_reported_with_line_and_key() {
+    let err = broken("deadline = \"1 month\"", "deadline = \"one month\"");
+    let issue = &err.issues[0];
+    assert_eq!(issue.line, Some(line_of("deadline = \"1 month\"")));
+    assert_eq!(issue.key, "requests.deadline");
+    assert!(issue.message.contains("not a period"), "{}", issue.message);
+}
+
+#[test]
+fn an_age_of_consent_outside_gdpr_range_is_refused() {
+    let err = broken("DK = 13", "DK = 12");
+    assert_eq!(err.issues[0].key, "children.age_of_consent.DK");
+    assert_eq!(err.issues[0].line, Some(line_of("DK = 13")));
+}
+
+#[test]
+fn an_unknown_entity_reference_is_refused() {
+    let err = broken("DK = \"asergo_scandinavia\"", "DK = \"asergo_denmark\"");
+    assert_eq!(err.issues[0].key, "entity_by_country.DK");
+    assert!(err.issues[0].message.contains("asergo_denmark"));
+}
+
+#[test]
+fn a_missing_retention_rule_is_refused() {
+    let err = broken("[retention.age]\nkeep = \"while_account_open\"\n", "");
+    assert!(err.issues.iter().any(|i| i.key == "retention.age"), "{err}");
+}
+
+#[test]
+fn a_fixed_period_without_a_start_is_refused() {
+    let err = broken("keep = \"6 months\"\nfrom = \"collection\"", "keep = \"6 months\"");
+    assert_eq!(err.issues[0].key, "retention.browser_data.from");
+}
+
+#[test]
+fn a_syntax_error_names_its_line() {
+    let err = broken("[requests]", "[requests");
+    assert_eq!(err.issues[0].line, Some(line_of("[requests]")));
+}
+
+#[test]
+fn load_reports_a_missing_file_by_path() {
+    let err = Policy::load(Path::new("/nonexistent/policy.toml")).expect_err("missing");
+    assert!(err.to_string().contains("/nonexistent/policy.toml"));
+}
