@@ -285,7 +285,7 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
     if entities.is_empty() {
         issues.at_section("entities", "at least one legal entity is required");
     }
-    let mut check_entity = |issues: &mut Issues<'_>, id: &toml::Spanned<String>, key: &str| {
+    let check_entity = |issues: &mut Issues<'_>, id: &toml::Spanned<String>, key: &str| {
         if !entities.contains_key(id.get_ref()) {
             issues.at(
                 Some(id.span()),

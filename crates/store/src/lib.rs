@@ -1,1 +1,292 @@
-//! placeholder
+//! # datavow-store
+//!
+//! Storage behind traits, one per capability, each with a SQLite and a PostgreSQL
+//! implementation that pass one conformance suite (`tests/conformance.rs`).
+//!
+//! - [`PersonStore`]: persons, their sealed (encrypted) fields and blind indexes.
+//! - [`KeyStore`]: the keystore of wrapped keys. It lives apart from the data store (its
+//!   own SQLite file `keystore.db`; its own schema on PostgreSQL), so that a data backup
+//!   never contains a key (P9).
+//! - [`JobLocks`]: one node runs each background job (a lease row on SQLite, a
+//!   transaction-scoped advisory lock on PostgreSQL).
+//!
+//! Invariants:
+//! - This crate never sees plaintext personal data: it stores the vault's ciphertext,
+//!   keyed digests and wrapped keys as opaque bytes. Its `Debug` output shows lengths,
+//!   never bytes.
+//! - Migrations are embedded, run at open, and kept in step between the two backends
+//!   (same file names; a test checks it).
+//! - Every storage method is `#[instrument(skip_all)]`, so traces never carry arguments.
+
+mod error;
+mod postgres;
+mod shared;
+mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::StoreError;
+pub use postgres::{PgKeyStore, PgStore};
+pub use sqlite::{SqliteKeyStore, SqliteStore};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use datavow_policy::Field;
+use secrecy::SecretString;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The internal, random identifier of a person. Not personal data by itself; never the
+/// userID shown to the person (which is a sealed field).
+pub type PersonId = Uuid;
+
+/// A person's row: who controls the data and since when. Holds no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id: PersonId,
+    /// The controlling legal entity's id from the policy file (P17).
+    pub entity: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One personal field as the vault sealed it. Opaque to the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedField {
+    pub field: Field,
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for SealedField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedField({}, {} bytes)", self.field, self.ciphertext.len())
+    }
+}
+
+/// A keyed digest that finds a person by a field value without storing the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Which index, such as `email` or `user_id`.
+    pub kind: &'static str,
+    pub digest: Vec<u8>,
+}
+
+impl fmt::Debug for IndexEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IndexEntry({})", self.kind)
+    }
+}
+
+/// Persons, their sealed fields and blind indexes.
+#[async_trait]
+pub trait PersonStore: Send + Sync + fmt::Debug {
+    /// Inserts a person with their sealed fields and index entries, all or nothing.
+    /// An index digest already taken gives [`StoreError::Conflict`].
+    async fn insert_person(
+        &self,
+        person: &PersonRow,
+        fields: &[SealedField],
+        index: &[IndexEntry],
+    ) -> Result<(), StoreError>;
+
+    /// The person's row, if the person exists.
+    async fn person(&self, id: PersonId) -> Result<Option<PersonRow>, StoreError>;
+
+    /// All sealed fields of a person.
+    async fn sealed_fields(&self, id: PersonId) -> Result<Vec<SealedField>, StoreError>;
+
+    /// Replaces the given fields and, for each index kind given, the person's entry of
+    /// that kind; all or nothing. The single path that changes stored fields.
+    async fn update_fields(
+        &self,
+        id: PersonId,
+        fields: &[SealedField],
+        index: &[IndexEntry],
+    ) -> Result<(), StoreError>;
+
+    /// The person whose index entry of `kind` has this digest.
+    async fn find_by_index(&self, kind: &str, digest: &[u8])
+        -> Result<Option<PersonId>, StoreError>;
+
+    /// How many persons are stored.
+    async fn count_persons(&self) -> Result<u64, StoreError>;
+}
+
+/// Who a wrapped key belongs to; bound into the wrapping so a key cannot be moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner<'a> {
+    Person(PersonId),
+    Named(&'a str),
+}
+
+/// Re-wraps one wrapped key under a new key-encryption key; see [`KeyStore::rewrap_all`].
+pub type RewrapFn = dyn Fn(KeyOwner<'_>, &[u8]) -> Result<Vec<u8>, String> + Send + Sync;
+
+/// How many keys the keystore holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyCounts {
+    pub person_keys: u64,
+    pub named_keys: u64,
+}
+
+/// The keystore: wrapped keys only, never usable key material.
+#[async_trait]
+pub trait KeyStore: Send + Sync + fmt::Debug {
+    /// The identifier of the key-encryption key this keystore is wrapped under.
+    async fn kek_id(&self) -> Result<Option<String>, StoreError>;
+
+    /// Records `kek_id` if none is recorded yet; returns the recorded one either way.
+    async fn claim_kek_id(&self, kek_id: &str) -> Result<String, StoreError>;
+
+    /// Stores a new person's wrapped data key. A second key for the same person is a
+    /// [`StoreError::Conflict`].
+    async fn insert_person_key(&self, person: PersonId, wrapped: &[u8]) -> Result<(), StoreError>;
+
+    /// A person's wrapped data key; `None` once shredded (or never made).
+    async fn person_key(&self, person: PersonId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Destroys a person's wrapped data key. Returns whether there was one.
+    async fn delete_person_key(&self, person: PersonId) -> Result<bool, StoreError>;
+
+    /// A named wrapped key (blind-index keys, partition keys, signing keys).
+    async fn named_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores a named key unless one exists; returns the stored one, so that nodes
+    /// racing to create the same key all end up with the same one.
+    async fn insert_named_key_if_absent(
+        &self,
+        name: &str,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, StoreError>;
+
+    /// Destroys a named key. Returns whether there was one.
+    async fn delete_named_key(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// In one transaction: checks that the keystore is wrapped under `expected_kek_id`,
+    /// re-wraps every key with `rewrap` and records `new_kek_id`. On any error nothing
+    /// changes. Returns the number of keys re-wrapped.
+    async fn rewrap_all(
+        &self,
+        expected_kek_id: &str,
+        new_kek_id: &str,
+        rewrap: &RewrapFn,
+    ) -> Result<u64, StoreError>;
+
+    /// Removes physical remnants of destroyed keys (WAL frames, dead tuples).
+    async fn compact(&self) -> Result<(), StoreError>;
+
+    /// How many keys are held.
+    async fn key_counts(&self) -> Result<KeyCounts, StoreError>;
+}
+
+/// A held job lock. Release it when the job is done; if the holder dies, the lock is
+/// freed by the database (PostgreSQL) or when its lease expires (SQLite).
+#[derive(Debug)]
+pub struct JobLock(LockInner);
+
+#[derive(Debug)]
+enum LockInner {
+    Sqlite {
+        pool: sqlx::SqlitePool,
+        job: String,
+        holder: String,
+    },
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl JobLock {
+    /// Frees the lock.
+    pub async fn release(self) -> Result<(), StoreError> {
+        match self.0 {
+            LockInner::Sqlite { pool, job, holder } => {
+                sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+                    .bind(job)
+                    .bind(holder)
+                    .execute(&pool)
+                    .await?;
+            }
+            LockInner::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Mutual exclusion of background jobs across nodes sharing one database.
+#[async_trait]
+pub trait JobLocks: Send + Sync + fmt::Debug {
+    /// Takes the lock of `job` if no other holder has it. `lease` bounds how long a
+    /// crashed holder can keep it on backends without session locks.
+    async fn try_lock(&self, job: &str, lease: Duration) -> Result<Option<JobLock>, StoreError>;
+}
+
+/// Which database backs a [`Stores`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the data store and the keystore live.
+#[derive(Debug, Clone)]
+pub enum StoreLocation {
+    /// `DIR/datavow.db` and `DIR/keystore.db`.
+    Sqlite { dir: PathBuf },
+    /// One PostgreSQL database, data and keys in separate schemas.
+    Postgres {
+        url: SecretString,
+        data_schema: String,
+        keys_schema: String,
+    },
+}
+
+impl StoreLocation {
+    /// PostgreSQL with the default schemas `datavow` and `datavow_keys`.
+    pub fn postgres(url: SecretString) -> Self {
+        StoreLocation::Postgres {
+            url,
+            data_schema: "datavow".into(),
+            keys_schema: "datavow_keys".into(),
+        }
+    }
+}
+
+/// The opened stores.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub backend: Backend,
+    pub persons: Arc<dyn PersonStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub locks: Arc<dyn JobLocks>,
+}
+
+/// Opens (creating if needed) both stores and runs their migrations.
+pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
+    match location {
+        StoreLocation::Sqlite { dir } => {
+            let data = Arc::new(SqliteStore::open(dir).await?);
+            let keys = Arc::new(SqliteKeyStore::open(dir).await?);
+            Ok(Stores {
+                backend: Backend::Sqlite,
+                persons: data.clone(),
+                keys,
+                locks: data,
+            })
+        }
+        StoreLocation::Postgres {
+            url,
+            data_schema,
+            keys_schema,
+        } => {
+            let data = Arc::new(PgStore::open(url, data_schema).await?);
+            let keys = Arc::new(PgKeyStore::open(url, keys_schema).await?);
+            Ok(Stores {
+                backend: Backend::Postgres,
+                persons: data.clone(),
+                keys,
+                locks: data,
+            })
+        }
+    }
+}

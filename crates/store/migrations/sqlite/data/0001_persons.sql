@@ -25,5 +25,5 @@ CREATE INDEX blind_index_person ON blind_index(person_id, kind);
 CREATE TABLE job_leases (
     job         TEXT PRIMARY KEY NOT NULL,
     holder      TEXT NOT NULL,
-    expires_at  TEXT NOT NULL
+    expires_at  INTEGER NOT NULL -- Unix milliseconds
 );

@@ -1,0 +1,158 @@
+//! PostgreSQL backend: data and keys in two schemas of one database (defaults `datavow`
+//! and `datavow_keys`), each with its own migrations. Several `datavow serve` nodes may
+//! share the database; background jobs take transaction-scoped advisory locks.
+
+use crate::shared::{impl_key_store, impl_person_store};
+use crate::{JobLock, JobLocks, LockInner, StoreError};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The PostgreSQL data store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+    schema: String,
+}
+
+/// The PostgreSQL keystore.
+#[derive(Debug, Clone)]
+pub struct PgKeyStore {
+    pub(crate) pool: PgPool,
+    schema: String,
+}
+
+/// A schema name we can splice into SQL: lower-case letters, digits and `_`.
+fn checked_schema(schema: &str) -> Result<&str, StoreError> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(schema)
+    } else {
+        Err(StoreError::BadUrl(format!(
+            "schema name `{schema}` must be lower-case letters, digits and _"
+        )))
+    }
+}
+
+/// Connects a pool whose `search_path` is `schema`, creating the schema first.
+pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, StoreError> {
+    let schema = checked_schema(schema)?;
+    let base = PgConnectOptions::from_str(url.expose_secret())
+        .map_err(|e| StoreError::BadUrl(redact_url_error(&e.to_string(), url)))?
+        .disable_statement_logging();
+    let unreachable = |e: sqlx::Error| StoreError::Unreachable {
+        host: base.get_host().to_owned(),
+        port: base.get_port(),
+        reason: redact_url_error(&e.to_string(), url),
+    };
+    let mut setup = base.connect().await.map_err(unreachable)?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .execute(&mut setup)
+        .await?;
+    drop(setup);
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(base.clone().options([("search_path", schema)]))
+        .await
+        .map_err(unreachable)
+}
+
+/// Keeps a password in the URL out of error messages.
+fn redact_url_error(message: &str, url: &SecretString) -> String {
+    let url = url.expose_secret();
+    match url.find('@').and_then(|at| url[..at].rfind(':').map(|c| (c, at))) {
+        Some((colon, at)) if colon > url.find("://").map_or(0, |i| i + 2) => {
+            message.replace(&url[colon + 1..at], "***")
+        }
+        _ => message.to_owned(),
+    }
+}
+
+impl PgStore {
+    /// Connects, creates `schema` if needed and runs the data migrations.
+    pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
+        let pool = connect(url, schema).await?;
+        sqlx::migrate!("./migrations/postgres/data").run(&pool).await?;
+        Ok(PgStore {
+            pool,
+            schema: schema.to_owned(),
+        })
+    }
+}
+
+impl PgKeyStore {
+    /// Connects, creates `schema` if needed and runs the keystore migrations.
+    pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
+        let pool = connect(url, schema).await?;
+        sqlx::migrate!("./migrations/postgres/keys").run(&pool).await?;
+        Ok(PgKeyStore {
+            pool,
+            schema: schema.to_owned(),
+        })
+    }
+
+    async fn compact_remnants(&self) -> Result<(), StoreError> {
+        // VACUUM FULL rewrites the tables into new files, so deleted keys do not linger
+        // in dead tuples. The tables are small; the lock is brief.
+        let schema = checked_schema(&self.schema)?;
+        for table in ["person_keys", "named_keys"] {
+            // One statement per call: several would run as one implicit transaction,
+            // which VACUUM refuses.
+            sqlx::raw_sql(&format!("VACUUM FULL {schema}.{table}"))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl_person_store!(PgStore);
+impl_key_store!(PgKeyStore);
+
+#[async_trait]
+impl JobLocks for PgStore {
+    #[tracing::instrument(skip_all)]
+    async fn try_lock(&self, job: &str, _lease: Duration) -> Result<Option<JobLock>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Advisory locks are per database; the schema keeps test schemas apart.
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("datavow:{}:{job}", self.schema))
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken {
+            Ok(Some(JobLock(LockInner::Postgres(tx))))
+        } else {
+            tx.rollback().await?;
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_kept_out_of_errors() {
+        let url = SecretString::from("postgres://app:s3cret@db.example:5432/datavow");
+        let msg = redact_url_error("password authentication failed: s3cret", &url);
+        assert!(!msg.contains("s3cret"), "{msg}");
+    }
+
+    #[test]
+    fn schema_names_that_could_inject_sql_are_refused() {
+        for bad in ["", "Datavow", "a;drop", "x-y", "1abc", "a b"] {
+            assert!(checked_schema(bad).is_err(), "{bad:?}");
+        }
+        assert!(checked_schema("datavow_keys").is_ok());
+    }
+}

@@ -1,0 +1,127 @@
+//! SQLite backend: `DIR/datavow.db` for data and `DIR/keystore.db` for keys, both in
+//! WAL mode with foreign keys on. The keystore also runs with `secure_delete`, so a
+//! shredded key's bytes are overwritten in the file, and compaction truncates its WAL.
+
+use crate::shared::{impl_key_store, impl_person_store};
+use crate::{JobLock, JobLocks, LockInner, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::time::Duration;
+
+/// File name of the data store inside the data directory.
+pub const DATA_FILE: &str = "datavow.db";
+/// File name of the keystore inside the data directory.
+pub const KEYSTORE_FILE: &str = "keystore.db";
+
+/// The SQLite data store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+/// The SQLite keystore.
+#[derive(Debug, Clone)]
+pub struct SqliteKeyStore {
+    pub(crate) pool: SqlitePool,
+}
+
+/// Creates the data directory readable by its owner only.
+fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| StoreError::Open {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
+async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> {
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir)?;
+    }
+    let mut options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    options = if keystore {
+        options
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("secure_delete", "ON")
+    } else {
+        options.synchronous(SqliteSynchronous::Normal)
+    };
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
+impl SqliteStore {
+    /// Opens `DIR/datavow.db`, creating it and running migrations as needed.
+    pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        let pool = connect(&dir.join(DATA_FILE), false).await?;
+        sqlx::migrate!("./migrations/sqlite/data").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl SqliteKeyStore {
+    /// Opens `DIR/keystore.db`, creating it and running migrations as needed.
+    pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        let pool = connect(&dir.join(KEYSTORE_FILE), true).await?;
+        sqlx::migrate!("./migrations/sqlite/keys").run(&pool).await?;
+        Ok(SqliteKeyStore { pool })
+    }
+
+    async fn compact_remnants(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl_person_store!(SqliteStore);
+impl_key_store!(SqliteKeyStore);
+
+#[async_trait]
+impl JobLocks for SqliteStore {
+    #[tracing::instrument(skip_all)]
+    async fn try_lock(&self, job: &str, lease: Duration) -> Result<Option<JobLock>, StoreError> {
+        let holder = uuid::Uuid::new_v4().to_string();
+        let now = chrono::Utc::now().timestamp_millis();
+        let expires = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let taken = sqlx::query(
+            "INSERT INTO job_leases (job, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE job_leases.expires_at < $4",
+        )
+        .bind(job)
+        .bind(&holder)
+        .bind(expires)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok((taken.rows_affected() == 1).then(|| {
+            JobLock(LockInner::Sqlite {
+                pool: self.pool.clone(),
+                job: job.to_owned(),
+                holder,
+            })
+        }))
+    }
+}

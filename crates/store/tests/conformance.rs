@@ -1,0 +1,400 @@
+//! The storage conformance suite: every test runs on SQLite and on PostgreSQL.
+
+use chrono::{SubsecRound, Utc};
+use datavow_policy::Field;
+use datavow_store::testkit::TestStores;
+use datavow_store::{backend_tests, IndexEntry, KeyOwner, PersonRow, SealedField, StoreError};
+use std::time::Duration;
+use uuid::Uuid;
+
+fn person() -> PersonRow {
+    PersonRow {
+        id: Uuid::new_v4(),
+        entity: "asergo_europe".into(),
+        created_at: Utc::now().trunc_subsecs(6),
+    }
+}
+
+fn sealed(field: Field, bytes: &[u8]) -> SealedField {
+    SealedField {
+        field,
+        ciphertext: bytes.to_vec(),
+    }
+}
+
+fn index(kind: &'static str, digest: &[u8]) -> IndexEntry {
+    IndexEntry {
+        kind,
+        digest: digest.to_vec(),
+    }
+}
+
+async fn a_person_and_sealed_fields_read_back_as_written(t: TestStores) {
+    let p = person();
+    let fields = vec![
+        sealed(Field::Email, b"\x01ct-email"),
+        sealed(Field::Name, b"\x01ct-name"),
+    ];
+    t.stores
+        .persons
+        .insert_person(&p, &fields, &[index("email", b"d1")])
+        .await
+        .expect("insert");
+    assert_eq!(
+        t.stores.persons.person(p.id).await.expect("read"),
+        Some(p.clone())
+    );
+    let mut got = t.stores.persons.sealed_fields(p.id).await.expect("fields");
+    got.sort_by_key(|f| f.field);
+    let mut want = fields;
+    want.sort_by_key(|f| f.field);
+    assert_eq!(got, want);
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", b"d1")
+            .await
+            .expect("find"),
+        Some(p.id)
+    );
+    assert_eq!(t.stores.persons.count_persons().await.expect("count"), 1);
+}
+
+async fn a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored(
+    t: TestStores,
+) {
+    let first = person();
+    t.stores
+        .persons
+        .insert_person(&first, &[], &[index("email", b"same")])
+        .await
+        .expect("first");
+    let second = person();
+    let err = t
+        .stores
+        .persons
+        .insert_person(
+            &second,
+            &[sealed(Field::Name, b"x")],
+            &[index("email", b"same")],
+        )
+        .await
+        .expect_err("duplicate digest");
+    assert!(matches!(err, StoreError::Conflict("email")), "{err:?}");
+    assert_eq!(t.stores.persons.person(second.id).await.expect("read"), None);
+    assert!(t
+        .stores
+        .persons
+        .sealed_fields(second.id)
+        .await
+        .expect("fields")
+        .is_empty());
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", b"same")
+            .await
+            .expect("find"),
+        Some(first.id)
+    );
+}
+
+async fn updating_a_field_replaces_its_ciphertext_and_its_index_entry(t: TestStores) {
+    let p = person();
+    t.stores
+        .persons
+        .insert_person(
+            &p,
+            &[sealed(Field::Email, b"old")],
+            &[index("email", b"old-digest")],
+        )
+        .await
+        .expect("insert");
+    t.stores
+        .persons
+        .update_fields(
+            p.id,
+            &[sealed(Field::Email, b"new"), sealed(Field::Phone, b"ph")],
+            &[index("email", b"new-digest")],
+        )
+        .await
+        .expect("update");
+    let fields = t.stores.persons.sealed_fields(p.id).await.expect("fields");
+    assert_eq!(
+        fields,
+        vec![sealed(Field::Email, b"new"), sealed(Field::Phone, b"ph")]
+    );
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", b"old-digest")
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", b"new-digest")
+            .await
+            .expect("find"),
+        Some(p.id)
+    );
+}
+
+async fn an_update_that_collides_with_another_persons_index_changes_nothing(t: TestStores) {
+    let a = person();
+    let b = person();
+    t.stores
+        .persons
+        .insert_person(&a, &[sealed(Field::Email, b"a")], &[index("email", b"da")])
+        .await
+        .expect("a");
+    t.stores
+        .persons
+        .insert_person(&b, &[sealed(Field::Email, b"b")], &[index("email", b"db")])
+        .await
+        .expect("b");
+    let err = t
+        .stores
+        .persons
+        .update_fields(
+            b.id,
+            &[sealed(Field::Email, b"a-too")],
+            &[index("email", b"da")],
+        )
+        .await
+        .expect_err("collision");
+    assert!(matches!(err, StoreError::Conflict("email")), "{err:?}");
+    assert_eq!(
+        t.stores.persons.sealed_fields(b.id).await.expect("fields"),
+        vec![sealed(Field::Email, b"b")]
+    );
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", b"db")
+            .await
+            .expect("find"),
+        Some(b.id)
+    );
+}
+
+async fn sql_in_an_index_kind_or_digest_is_data_not_code(t: TestStores) {
+    let p = person();
+    t.stores
+        .persons
+        .insert_person(&p, &[], &[index("email", b"d")])
+        .await
+        .expect("insert");
+    let hostile = "email' OR '1'='1'; DROP TABLE persons; --";
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index(hostile, b"d")
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        t.stores
+            .persons
+            .find_by_index("email", hostile.as_bytes())
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(t.stores.persons.count_persons().await.expect("count"), 1);
+}
+
+async fn a_deleted_person_key_is_gone_and_other_keys_stay(t: TestStores) {
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    t.stores
+        .keys
+        .insert_person_key(a, b"wrapped-a")
+        .await
+        .expect("a");
+    t.stores
+        .keys
+        .insert_person_key(b, b"wrapped-b")
+        .await
+        .expect("b");
+    let err = t
+        .stores
+        .keys
+        .insert_person_key(a, b"again")
+        .await
+        .expect_err("second key");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(t.stores.keys.delete_person_key(a).await.expect("delete"));
+    assert!(!t.stores.keys.delete_person_key(a).await.expect("delete twice"));
+    assert_eq!(t.stores.keys.person_key(a).await.expect("read"), None);
+    assert_eq!(
+        t.stores.keys.person_key(b).await.expect("read").as_deref(),
+        Some(&b"wrapped-b"[..])
+    );
+    t.stores.keys.compact().await.expect("compact");
+    assert_eq!(
+        t.stores.keys.key_counts().await.expect("counts").person_keys,
+        1
+    );
+}
+
+async fn the_first_named_key_wins_when_two_nodes_race_to_create_it(t: TestStores) {
+    let other_node = t.reopen().await;
+    let first = t
+        .stores
+        .keys
+        .insert_named_key_if_absent("index:email", b"one")
+        .await
+        .expect("one");
+    let second = other_node
+        .keys
+        .insert_named_key_if_absent("index:email", b"two")
+        .await
+        .expect("two");
+    assert_eq!(first, b"one");
+    assert_eq!(second, b"one");
+}
+
+async fn the_first_kek_id_claimed_is_kept(t: TestStores) {
+    assert_eq!(t.stores.keys.kek_id().await.expect("none yet"), None);
+    assert_eq!(t.stores.keys.claim_kek_id("k1").await.expect("claim"), "k1");
+    assert_eq!(t.stores.keys.claim_kek_id("k2").await.expect("claim"), "k1");
+}
+
+async fn rewrap_all_replaces_every_key_and_the_kek_id_together(t: TestStores) {
+    let p = Uuid::new_v4();
+    t.stores.keys.claim_kek_id("old").await.expect("claim");
+    t.stores
+        .keys
+        .insert_person_key(p, b"p")
+        .await
+        .expect("person key");
+    t.stores
+        .keys
+        .insert_named_key_if_absent("n", b"n")
+        .await
+        .expect("named key");
+    let n = t
+        .stores
+        .keys
+        .rewrap_all("old", "new", &|owner, bytes| {
+            let tag = match owner {
+                KeyOwner::Person(_) => "person",
+                KeyOwner::Named(name) => name,
+            };
+            Ok([bytes, b"+", tag.as_bytes()].concat())
+        })
+        .await
+        .expect("rewrap");
+    assert_eq!(n, 2);
+    assert_eq!(
+        t.stores.keys.kek_id().await.expect("id").as_deref(),
+        Some("new")
+    );
+    assert_eq!(
+        t.stores.keys.person_key(p).await.expect("p").as_deref(),
+        Some(&b"p+person"[..])
+    );
+    assert_eq!(
+        t.stores.keys.named_key("n").await.expect("n").as_deref(),
+        Some(&b"n+n"[..])
+    );
+}
+
+async fn a_failed_rewrap_changes_nothing(t: TestStores) {
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    t.stores.keys.claim_kek_id("old").await.expect("claim");
+    t.stores.keys.insert_person_key(a, b"a").await.expect("a");
+    t.stores.keys.insert_person_key(b, b"b").await.expect("b");
+    let err = t
+        .stores
+        .keys
+        .rewrap_all("old", "new", &move |owner, bytes| match owner {
+            KeyOwner::Person(id) if id == b => Err("cannot unwrap".into()),
+            _ => Ok([bytes, b"!"].concat()),
+        })
+        .await
+        .expect_err("rewrap fails");
+    assert!(matches!(err, StoreError::Rewrap(_)), "{err:?}");
+    assert_eq!(
+        t.stores.keys.kek_id().await.expect("id").as_deref(),
+        Some("old")
+    );
+    assert_eq!(
+        t.stores.keys.person_key(a).await.expect("a").as_deref(),
+        Some(&b"a"[..])
+    );
+    let wrong = t
+        .stores
+        .keys
+        .rewrap_all("not-the-kek", "x", &|_, b| Ok(b.to_vec()))
+        .await;
+    assert!(matches!(wrong, Err(StoreError::KekMismatch)), "{wrong:?}");
+}
+
+async fn only_one_node_holds_a_job_lock_at_a_time(t: TestStores) {
+    let other_node = t.reopen().await;
+    let lease = Duration::from_secs(60);
+    let held = t
+        .stores
+        .locks
+        .try_lock("retention", lease)
+        .await
+        .expect("lock")
+        .expect("free");
+    assert!(other_node
+        .locks
+        .try_lock("retention", lease)
+        .await
+        .expect("try")
+        .is_none());
+    let other_job = other_node
+        .locks
+        .try_lock("backups", lease)
+        .await
+        .expect("try")
+        .expect("free");
+    held.release().await.expect("release");
+    let again = other_node
+        .locks
+        .try_lock("retention", lease)
+        .await
+        .expect("try");
+    assert!(again.is_some(), "lock is free after release");
+    other_job.release().await.expect("release");
+    again.expect("held").release().await.expect("release");
+}
+
+backend_tests!(
+    a_person_and_sealed_fields_read_back_as_written,
+    a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored,
+    updating_a_field_replaces_its_ciphertext_and_its_index_entry,
+    an_update_that_collides_with_another_persons_index_changes_nothing,
+    sql_in_an_index_kind_or_digest_is_data_not_code,
+    a_deleted_person_key_is_gone_and_other_keys_stay,
+    the_first_named_key_wins_when_two_nodes_race_to_create_it,
+    the_first_kek_id_claimed_is_kept,
+    rewrap_all_replaces_every_key_and_the_kek_id_together,
+    a_failed_rewrap_changes_nothing,
+    only_one_node_holds_a_job_lock_at_a_time,
+);
+
+#[test]
+fn sqlite_and_postgres_migrations_are_kept_in_step() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for store in ["data", "keys"] {
+        let names = |backend: &str| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(root.join(backend).join(store))
+                .expect("migration folder")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres, "{store} migrations differ between backends");
+    }
+}
