@@ -77,8 +77,7 @@ impl<'a> Issues<'a> {
             .as_ref()
             .map(|s| line_of(self.text, s.start.min(self.text.len())));
         let key = if key.is_empty() {
-            span.map(|s| key_at(self.text, s.start))
-                .unwrap_or_default()
+            span.map(|s| key_at(self.text, s.start)).unwrap_or_default()
         } else {
             key.to_owned()
         };
@@ -120,7 +119,11 @@ impl<'a> Issues<'a> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// The dotted key at `offset`: the nearest `[table]` header above it joined with the
@@ -140,7 +143,10 @@ fn key_at(text: &str, offset: usize) -> String {
         .find(|l| l.starts_with('['))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
     if line.starts_with('[') {
-        return line.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+        return line
+            .trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_owned();
     }
     let key = line.split('=').next().unwrap_or("").trim();
     match (table, key.is_empty() || line.is_empty()) {

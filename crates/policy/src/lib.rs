@@ -72,9 +72,7 @@ pub struct RetentionRule {
 impl RetentionRule {
     /// The rule that applies to a record controlled in `country`.
     pub fn for_country(&self, country: Option<CountryCode>) -> &RetentionRule {
-        country
-            .and_then(|c| self.countries.get(&c))
-            .unwrap_or(self)
+        country.and_then(|c| self.countries.get(&c)).unwrap_or(self)
     }
 }
 
@@ -154,9 +152,7 @@ impl Policy {
             Ok(file) => file,
             Err(err) => {
                 issues.at(err.span(), "", err.message().to_owned());
-                return Err(issues
-                    .finish(origin)
-                    .expect_err("an issue was recorded"));
+                return Err(issues.finish(origin).expect_err("an issue was recorded"));
             }
         };
         let policy = validate(file, &mut issues, origin);
@@ -165,7 +161,11 @@ impl Policy {
     }
 
     /// Checks that `purpose` may use `category`. A deny wins over an allow.
-    pub fn grant(&self, purpose: Purpose, category: Category) -> Result<PurposeGrant, PurposeRefused> {
+    pub fn grant(
+        &self,
+        purpose: Purpose,
+        category: Category,
+    ) -> Result<PurposeGrant, PurposeRefused> {
         let refused = PurposeRefused { purpose, category };
         let rule = self.purposes.get(&purpose).ok_or(refused)?;
         if rule.denied.contains(&category) || !rule.allowed.contains(&category) {
@@ -175,7 +175,11 @@ impl Policy {
     }
 
     /// Checks that `purpose` may use the category of `field`.
-    pub fn grant_field(&self, purpose: Purpose, field: Field) -> Result<PurposeGrant, PurposeRefused> {
+    pub fn grant_field(
+        &self,
+        purpose: Purpose,
+        field: Field,
+    ) -> Result<PurposeGrant, PurposeRefused> {
         self.grant(purpose, self.category_of(field))
     }
 
@@ -251,15 +255,17 @@ impl Policy {
 }
 
 fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
-    let effective_date = NaiveDate::parse_from_str(file.policy.effective_date.get_ref(), "%Y-%m-%d")
-        .unwrap_or_else(|_| {
-            issues.at(
-                Some(file.policy.effective_date.span()),
-                "policy.effective_date",
-                "must be a date written YYYY-MM-DD",
-            );
-            NaiveDate::MIN
-        });
+    let effective_date =
+        NaiveDate::parse_from_str(file.policy.effective_date.get_ref(), "%Y-%m-%d").unwrap_or_else(
+            |_| {
+                issues.at(
+                    Some(file.policy.effective_date.span()),
+                    "policy.effective_date",
+                    "must be a date written YYYY-MM-DD",
+                );
+                NaiveDate::MIN
+            },
+        );
     let contact = file.policy.privacy_contact.get_ref();
     if !contact.contains('@') || contact.starts_with('@') || contact.ends_with('@') {
         issues.at(
@@ -290,7 +296,10 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
             issues.at(
                 Some(id.span()),
                 key,
-                format!("unknown entity `{}`; declare it under [entities]", id.get_ref()),
+                format!(
+                    "unknown entity `{}`; declare it under [entities]",
+                    id.get_ref()
+                ),
             );
         }
     };

@@ -141,7 +141,9 @@ mod tests {
     use super::*;
 
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).single().expect("valid date")
+        Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
+            .single()
+            .expect("valid date")
     }
 
     #[test]
@@ -159,7 +161,15 @@ mod tests {
 
     #[test]
     fn periods_without_count_or_with_unknown_unit_or_zero_are_refused() {
-        for bad in ["", "months", "6", "6 fortnights", "0 days", "-1 days", "6 months ago"] {
+        for bad in [
+            "",
+            "months",
+            "6",
+            "6 fortnights",
+            "0 days",
+            "-1 days",
+            "6 months ago",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad:?} should not parse");
         }
     }

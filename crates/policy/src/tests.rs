@@ -5,7 +5,10 @@ fn bundled() -> Policy {
 }
 
 fn broken(from: &str, to: &str) -> PolicyErrors {
-    assert!(BUNDLED_POLICY_TOML.contains(from), "fixture text {from:?} not found");
+    assert!(
+        BUNDLED_POLICY_TOML.contains(from),
+        "fixture text {from:?} not found"
+    );
     let text = BUNDLED_POLICY_TOML.replacen(from, to, 1);
     Policy::from_toml(&text, "broken.toml").expect_err("broken policy must be refused")
 }
@@ -26,20 +29,31 @@ fn bundled_asergo_policy_is_valid() {
 fn bundled_policy_names_the_three_asergo_entities_with_addresses() {
     let policy = bundled();
     let names: Vec<&str> = policy.entities().map(|e| e.name.as_str()).collect();
-    for name in ["ASERGO Europe GmbH", "ASERGO Scandinavia ApS", "ASERGO Hardware ApS"] {
+    for name in [
+        "ASERGO Europe GmbH",
+        "ASERGO Scandinavia ApS",
+        "ASERGO Hardware ApS",
+    ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     let de = policy.entity_for_country(CountryCode::parse("de"));
     assert_eq!(de.name, "ASERGO Europe GmbH");
     assert!(de.address.iter().any(|l| l.contains("Witzlebenstrasse 6")));
-    assert_eq!(policy.entity_for_country(CountryCode::parse("DK")).name, "ASERGO Scandinavia ApS");
+    assert_eq!(
+        policy.entity_for_country(CountryCode::parse("DK")).name,
+        "ASERGO Scandinavia ApS"
+    );
 }
 
 #[test]
 fn billing_may_read_the_postal_address_and_payment_reference_but_not_the_marketing_interest() {
     let policy = bundled();
-    assert!(policy.grant_field(Purpose::Billing, Field::PostalAddress).is_ok());
-    assert!(policy.grant_field(Purpose::Billing, Field::PaymentReference).is_ok());
+    assert!(policy
+        .grant_field(Purpose::Billing, Field::PostalAddress)
+        .is_ok());
+    assert!(policy
+        .grant_field(Purpose::Billing, Field::PaymentReference)
+        .is_ok());
     let refused = policy
         .grant_field(Purpose::Billing, Field::Interest)
         .expect_err("billing must not see the marketing interest");
@@ -49,8 +63,16 @@ fn billing_may_read_the_postal_address_and_payment_reference_but_not_the_marketi
 #[test]
 fn marketing_may_never_read_browser_data_or_credentials() {
     let policy = bundled();
-    for field in [Field::ClientIp, Field::UserId, Field::PasswordHash, Field::BirthDate] {
-        assert!(policy.grant_field(Purpose::Marketing, field).is_err(), "{field}");
+    for field in [
+        Field::ClientIp,
+        Field::UserId,
+        Field::PasswordHash,
+        Field::BirthDate,
+    ] {
+        assert!(
+            policy.grant_field(Purpose::Marketing, field).is_err(),
+            "{field}"
+        );
     }
     assert!(policy.purpose(Purpose::Marketing).requires_consent);
 }
@@ -86,18 +108,32 @@ fn billing_records_are_kept_8_years_in_germany_and_5_in_denmark_from_end_of_year
     assert_eq!(de.keep, Keep::For("8 years".parse().expect("period")));
     assert_eq!(dk.keep, Keep::For("5 years".parse().expect("period")));
     assert_eq!(dk.from, Some(Anchor::EndOfYear));
-    assert!(de.legal_ground.as_deref().unwrap_or("").contains("AO § 147"));
-    assert!(dk.legal_ground.as_deref().unwrap_or("").contains("bogføringsloven"));
+    assert!(de
+        .legal_ground
+        .as_deref()
+        .unwrap_or("")
+        .contains("AO § 147"));
+    assert!(dk
+        .legal_ground
+        .as_deref()
+        .unwrap_or("")
+        .contains("bogføringsloven"));
 }
 
 #[test]
 fn browser_data_and_backups_are_kept_6_months() {
     let policy = bundled();
     let six_months: Period = "6 months".parse().expect("period");
-    assert_eq!(policy.retention(Category::BrowserData).keep, Keep::For(six_months));
+    assert_eq!(
+        policy.retention(Category::BrowserData).keep,
+        Keep::For(six_months)
+    );
     assert_eq!(policy.backup_retention, six_months);
     assert_eq!(policy.request_deadline, "1 month".parse().expect("period"));
-    assert_eq!(policy.request_extension, "2 months".parse().expect("period"));
+    assert_eq!(
+        policy.request_extension,
+        "2 months".parse().expect("period")
+    );
 }
 
 #[test]
@@ -119,7 +155,10 @@ fn roles_map_to_purposes_and_billing_operators_cannot_read_for_marketing() {
 
 #[test]
 fn unknown_purpose_name_is_reported_with_its_line_and_key() {
-    let err = broken("categories = [\"browser_data\"]\naggregate_only", "categories = [\"browser_data\"]\nagregate_only");
+    let err = broken(
+        "categories = [\"browser_data\"]\naggregate_only",
+        "categories = [\"browser_data\"]\nagregate_only",
+    );
     let issue = &err.issues[0];
     assert_eq!(issue.line, Some(line_of("aggregate_only = true")));
     assert!(err.to_string().starts_with("broken.toml:"), "{err}");
@@ -128,7 +167,10 @@ fn unknown_purpose_name_is_reported_with_its_line_and_key() {
 
 #[test]
 fn a_field_in_two_categories_is_reported_at_its_second_place() {
-    let err = broken("fields = [\"email\", \"phone\"]", "fields = [\"email\", \"phone\", \"name\"]");
+    let err = broken(
+        "fields = [\"email\", \"phone\"]",
+        "fields = [\"email\", \"phone\", \"name\"]",
+    );
     let issue = &err.issues[0];
     assert_eq!(issue.line, Some(line_of("fields = [\"email\", \"phone\"]")));
     assert_eq!(issue.key, "categories.contact.fields");
@@ -166,7 +208,10 @@ fn a_missing_retention_rule_is_refused() {
 
 #[test]
 fn a_fixed_period_without_a_start_is_refused() {
-    let err = broken("keep = \"6 months\"\nfrom = \"collection\"", "keep = \"6 months\"");
+    let err = broken(
+        "keep = \"6 months\"\nfrom = \"collection\"",
+        "keep = \"6 months\"",
+    );
     assert_eq!(err.issues[0].key, "retention.browser_data.from");
 }
 

@@ -61,7 +61,12 @@ pub struct SealedField {
 
 impl fmt::Debug for SealedField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SealedField({}, {} bytes)", self.field, self.ciphertext.len())
+        write!(
+            f,
+            "SealedField({}, {} bytes)",
+            self.field,
+            self.ciphertext.len()
+        )
     }
 }
 
@@ -107,8 +112,11 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     ) -> Result<(), StoreError>;
 
     /// The person whose index entry of `kind` has this digest.
-    async fn find_by_index(&self, kind: &str, digest: &[u8])
-        -> Result<Option<PersonId>, StoreError>;
+    async fn find_by_index(
+        &self,
+        kind: &str,
+        digest: &[u8],
+    ) -> Result<Option<PersonId>, StoreError>;
 
     /// How many persons are stored.
     async fn count_persons(&self) -> Result<u64, StoreError>;
@@ -122,7 +130,7 @@ pub enum KeyOwner<'a> {
 }
 
 /// Re-wraps one wrapped key under a new key-encryption key; see [`KeyStore::rewrap_all`].
-pub type RewrapFn = dyn Fn(KeyOwner<'_>, &[u8]) -> Result<Vec<u8>, String> + Send + Sync;
+pub type RewrapFn<'a> = dyn Fn(KeyOwner<'_>, &[u8]) -> Result<Vec<u8>, String> + Send + Sync + 'a;
 
 /// How many keys the keystore holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,7 +179,7 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
         &self,
         expected_kek_id: &str,
         new_kek_id: &str,
-        rewrap: &RewrapFn,
+        rewrap: &RewrapFn<'_>,
     ) -> Result<u64, StoreError>;
 
     /// Removes physical remnants of destroyed keys (WAL frames, dead tuples).

@@ -69,7 +69,10 @@ pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, 
 /// Keeps a password in the URL out of error messages.
 fn redact_url_error(message: &str, url: &SecretString) -> String {
     let url = url.expose_secret();
-    match url.find('@').and_then(|at| url[..at].rfind(':').map(|c| (c, at))) {
+    match url
+        .find('@')
+        .and_then(|at| url[..at].rfind(':').map(|c| (c, at)))
+    {
         Some((colon, at)) if colon > url.find("://").map_or(0, |i| i + 2) => {
             message.replace(&url[colon + 1..at], "***")
         }
@@ -81,7 +84,9 @@ impl PgStore {
     /// Connects, creates `schema` if needed and runs the data migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
         let pool = connect(url, schema).await?;
-        sqlx::migrate!("./migrations/postgres/data").run(&pool).await?;
+        sqlx::migrate!("./migrations/postgres/data")
+            .run(&pool)
+            .await?;
         Ok(PgStore {
             pool,
             schema: schema.to_owned(),
@@ -93,7 +98,9 @@ impl PgKeyStore {
     /// Connects, creates `schema` if needed and runs the keystore migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
         let pool = connect(url, schema).await?;
-        sqlx::migrate!("./migrations/postgres/keys").run(&pool).await?;
+        sqlx::migrate!("./migrations/postgres/keys")
+            .run(&pool)
+            .await?;
         Ok(PgKeyStore {
             pool,
             schema: schema.to_owned(),
@@ -124,10 +131,11 @@ impl JobLocks for PgStore {
     async fn try_lock(&self, job: &str, _lease: Duration) -> Result<Option<JobLock>, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Advisory locks are per database; the schema keeps test schemas apart.
-        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("datavow:{}:{job}", self.schema))
-            .fetch_one(&mut *tx)
-            .await?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("datavow:{}:{job}", self.schema))
+                .fetch_one(&mut *tx)
+                .await?;
         if taken {
             Ok(Some(JobLock(LockInner::Postgres(tx))))
         } else {

@@ -193,13 +193,15 @@ macro_rules! impl_key_store {
                 person: $crate::PersonId,
                 wrapped: &[u8],
             ) -> Result<(), $crate::StoreError> {
-                sqlx::query("INSERT INTO person_keys (person_id, wrapped, created_at) VALUES ($1, $2, $3)")
-                    .bind(person)
-                    .bind(wrapped)
-                    .bind(chrono::Utc::now())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| $crate::StoreError::from_insert(e, "person key"))?;
+                sqlx::query(
+                    "INSERT INTO person_keys (person_id, wrapped, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(person)
+                .bind(wrapped)
+                .bind(chrono::Utc::now())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "person key"))?;
                 Ok(())
             }
 
@@ -208,14 +210,19 @@ macro_rules! impl_key_store {
                 &self,
                 person: $crate::PersonId,
             ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
-                Ok(sqlx::query_scalar("SELECT wrapped FROM person_keys WHERE person_id = $1")
-                    .bind(person)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                Ok(
+                    sqlx::query_scalar("SELECT wrapped FROM person_keys WHERE person_id = $1")
+                        .bind(person)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
             }
 
             #[tracing::instrument(skip_all)]
-            async fn delete_person_key(&self, person: $crate::PersonId) -> Result<bool, $crate::StoreError> {
+            async fn delete_person_key(
+                &self,
+                person: $crate::PersonId,
+            ) -> Result<bool, $crate::StoreError> {
                 let done = sqlx::query("DELETE FROM person_keys WHERE person_id = $1")
                     .bind(person)
                     .execute(&self.pool)
@@ -225,10 +232,12 @@ macro_rules! impl_key_store {
 
             #[tracing::instrument(skip_all)]
             async fn named_key(&self, name: &str) -> Result<Option<Vec<u8>>, $crate::StoreError> {
-                Ok(sqlx::query_scalar("SELECT wrapped FROM named_keys WHERE name = $1")
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                Ok(
+                    sqlx::query_scalar("SELECT wrapped FROM named_keys WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
             }
 
             #[tracing::instrument(skip_all)]
@@ -246,10 +255,12 @@ macro_rules! impl_key_store {
                 .bind(chrono::Utc::now())
                 .execute(&self.pool)
                 .await?;
-                Ok(sqlx::query_scalar("SELECT wrapped FROM named_keys WHERE name = $1")
-                    .bind(name)
-                    .fetch_one(&self.pool)
-                    .await?)
+                Ok(
+                    sqlx::query_scalar("SELECT wrapped FROM named_keys WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&self.pool)
+                        .await?,
+                )
             }
 
             #[tracing::instrument(skip_all)]
@@ -266,17 +277,19 @@ macro_rules! impl_key_store {
                 &self,
                 expected_kek_id: &str,
                 new_kek_id: &str,
-                rewrap: &$crate::RewrapFn,
+                rewrap: &$crate::RewrapFn<'_>,
             ) -> Result<u64, $crate::StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // This first write takes the write lock (SQLite) or the row lock
                 // (PostgreSQL), so two rotations cannot interleave.
-                let claimed = sqlx::query("UPDATE kek SET kek_id = $1, updated_at = $2 WHERE id = 1 AND kek_id = $3")
-                    .bind(new_kek_id)
-                    .bind(chrono::Utc::now())
-                    .bind(expected_kek_id)
-                    .execute(&mut *tx)
-                    .await?;
+                let claimed = sqlx::query(
+                    "UPDATE kek SET kek_id = $1, updated_at = $2 WHERE id = 1 AND kek_id = $3",
+                )
+                .bind(new_kek_id)
+                .bind(chrono::Utc::now())
+                .bind(expected_kek_id)
+                .execute(&mut *tx)
+                .await?;
                 if claimed.rows_affected() != 1 {
                     return Err($crate::StoreError::KekMismatch);
                 }
@@ -284,9 +297,10 @@ macro_rules! impl_key_store {
                     sqlx::query_as("SELECT person_id, wrapped FROM person_keys")
                         .fetch_all(&mut *tx)
                         .await?;
-                let named: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT name, wrapped FROM named_keys")
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let named: Vec<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT name, wrapped FROM named_keys")
+                        .fetch_all(&mut *tx)
+                        .await?;
                 let mut count = 0u64;
                 for (person, wrapped) in people {
                     let rewrapped = rewrap($crate::KeyOwner::Person(person), &wrapped)

@@ -74,7 +74,9 @@ impl SqliteStore {
     /// Opens `DIR/datavow.db`, creating it and running migrations as needed.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         let pool = connect(&dir.join(DATA_FILE), false).await?;
-        sqlx::migrate!("./migrations/sqlite/data").run(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite/data")
+            .run(&pool)
+            .await?;
         Ok(SqliteStore { pool })
     }
 }
@@ -83,7 +85,9 @@ impl SqliteKeyStore {
     /// Opens `DIR/keystore.db`, creating it and running migrations as needed.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         let pool = connect(&dir.join(KEYSTORE_FILE), true).await?;
-        sqlx::migrate!("./migrations/sqlite/keys").run(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite/keys")
+            .run(&pool)
+            .await?;
         Ok(SqliteKeyStore { pool })
     }
 

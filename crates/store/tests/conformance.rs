@@ -81,7 +81,10 @@ async fn a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_
         .await
         .expect_err("duplicate digest");
     assert!(matches!(err, StoreError::Conflict("email")), "{err:?}");
-    assert_eq!(t.stores.persons.person(second.id).await.expect("read"), None);
+    assert_eq!(
+        t.stores.persons.person(second.id).await.expect("read"),
+        None
+    );
     assert!(t
         .stores
         .persons
@@ -227,7 +230,12 @@ async fn a_deleted_person_key_is_gone_and_other_keys_stay(t: TestStores) {
         .expect_err("second key");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(t.stores.keys.delete_person_key(a).await.expect("delete"));
-    assert!(!t.stores.keys.delete_person_key(a).await.expect("delete twice"));
+    assert!(!t
+        .stores
+        .keys
+        .delete_person_key(a)
+        .await
+        .expect("delete twice"));
     assert_eq!(t.stores.keys.person_key(a).await.expect("read"), None);
     assert_eq!(
         t.stores.keys.person_key(b).await.expect("read").as_deref(),
@@ -235,7 +243,12 @@ async fn a_deleted_person_key_is_gone_and_other_keys_stay(t: TestStores) {
     );
     t.stores.keys.compact().await.expect("compact");
     assert_eq!(
-        t.stores.keys.key_counts().await.expect("counts").person_keys,
+        t.stores
+            .keys
+            .key_counts()
+            .await
+            .expect("counts")
+            .person_keys,
         1
     );
 }
@@ -395,6 +408,9 @@ fn sqlite_and_postgres_migrations_are_kept_in_step() {
         };
         let (sqlite, postgres) = (names("sqlite"), names("postgres"));
         assert!(!sqlite.is_empty());
-        assert_eq!(sqlite, postgres, "{store} migrations differ between backends");
+        assert_eq!(
+            sqlite, postgres,
+            "{store} migrations differ between backends"
+        );
     }
 }

@@ -1,0 +1,337 @@
+//! The vault's promises, on SQLite and on PostgreSQL: purpose-checked reads, no
+//! plaintext at rest, shredding, ciphertexts bound to their place, master key rotation.
+
+use datavow_policy::{Category, Field, Policy, Purpose};
+use datavow_store::testkit::TestStores;
+use datavow_store::{backend_tests, SealedField};
+use datavow_vault::{IndexKind, MasterKey, Personal, Vault, VaultError};
+use std::sync::Arc;
+
+fn policy() -> Arc<Policy> {
+    Arc::new(Policy::bundled().expect("bundled policy"))
+}
+
+async fn vault(t: &TestStores, master: MasterKey) -> Vault {
+    Vault::open(&t.stores, master, policy())
+        .await
+        .expect("open vault")
+}
+
+/// A person with ten fields whose values are unlikely to appear by chance.
+fn sample(tag: &str) -> Vec<(Field, Personal)> {
+    vec![
+        (Field::Name, format!("Søren Ægidius Østergård {tag}").into()),
+        (
+            Field::Company,
+            format!("Østergård Hosting ApS {tag}").into(),
+        ),
+        (
+            Field::Email,
+            format!("soren.{tag}@ostergaard-hosting.dk").into(),
+        ),
+        (Field::Phone, format!("+4531{tag:0>6}").into()),
+        (
+            Field::PostalAddress,
+            format!("Agern Allé 24 {tag}, 2970 Hørsholm, DK").into(),
+        ),
+        (Field::BusinessSector, "hosting_and_cloud".into()),
+        (
+            Field::Interest,
+            format!("Colocation in Copenhagen {tag}").into(),
+        ),
+        (Field::BirthDate, "1981-04-17".into()),
+        (Field::UserId, format!("K7Q2M9{tag}").into()),
+        (Field::PaymentReference, format!("cus_Q2x9{tag}").into()),
+    ]
+}
+
+async fn fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallowed_one(
+    t: TestStores,
+) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let person = vault
+        .create_person("asergo_europe", &sample("101"))
+        .await
+        .expect("create");
+
+    let billing = vault
+        .read(
+            person,
+            Purpose::Billing,
+            &[Field::Name, Field::PostalAddress, Field::PaymentReference],
+        )
+        .await
+        .expect("billing may read these");
+    assert_eq!(
+        billing.get(Field::Name).map(Personal::expose),
+        Some("Søren Ægidius Østergård 101")
+    );
+    assert_eq!(
+        billing.get(Field::PaymentReference).map(Personal::expose),
+        Some("cus_Q2x9101")
+    );
+
+    let refused = vault
+        .read(person, Purpose::Billing, &[Field::Name, Field::Interest])
+        .await
+        .expect_err("billing must not read the marketing interest");
+    match refused {
+        VaultError::Refused(r) => {
+            assert_eq!(
+                (r.purpose, r.category),
+                (Purpose::Billing, Category::BusinessProfile)
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let refused = vault
+        .read(person, Purpose::Marketing, &[Field::UserId])
+        .await;
+    assert!(
+        matches!(refused, Err(VaultError::Refused(_))),
+        "{refused:?}"
+    );
+}
+
+async fn a_raw_scan_of_the_store_finds_none_of_the_plaintext_values(t: TestStores) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let mut people = Vec::new();
+    for tag in ["201", "202", "203"] {
+        let values = sample(tag);
+        let id = vault
+            .create_person("asergo_scandinavia", &values)
+            .await
+            .expect("create");
+        people.push((id, values));
+    }
+    let (first, _) = &people[0];
+    vault
+        .update(*first, &[(Field::Phone, "+4930901820".into())])
+        .await
+        .expect("update");
+    let mut needles: Vec<String> = vec!["+4930901820".into(), "4930901820".into()];
+    for (_, values) in &people {
+        for (field, value) in values {
+            if *field != Field::BusinessSector && *field != Field::BirthDate {
+                needles.push(value.expose().to_owned());
+            }
+        }
+    }
+    needles.push("ostergaard-hosting.dk".into());
+    needles.push("Østergård".into());
+    for needle in &needles {
+        let places = t.raw_places_containing(needle.as_bytes()).await;
+        assert!(places.is_empty(), "plaintext found in {places:?}");
+    }
+    // The scan itself works: what is stored in clear on purpose is found.
+    let places = t.raw_places_containing(b"asergo_scandinavia").await;
+    assert!(!places.is_empty(), "the raw scan must see stored bytes");
+}
+
+async fn shredding_one_persons_key_makes_exactly_that_person_unreadable(t: TestStores) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let erased = vault
+        .create_person("asergo_europe", &sample("301"))
+        .await
+        .expect("a");
+    let kept = vault
+        .create_person("asergo_europe", &sample("302"))
+        .await
+        .expect("b");
+    assert!(vault.shred(erased).await.expect("shred"));
+    let read = vault.read(erased, Purpose::Requests, &[Field::Name]).await;
+    assert!(matches!(read, Err(VaultError::Shredded)), "{read:?}");
+    let other = vault
+        .read(kept, Purpose::Requests, Field::ALL)
+        .await
+        .expect("other person intact");
+    assert_eq!(
+        other.get(Field::Email).map(Personal::expose),
+        Some("soren.302@ostergaard-hosting.dk")
+    );
+    assert_eq!(other.len(), 10);
+    vault.compact_keystore().await.expect("compact");
+    let read = vault.read(erased, Purpose::Requests, &[Field::Name]).await;
+    assert!(matches!(read, Err(VaultError::Shredded)), "{read:?}");
+}
+
+async fn a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt(t: TestStores) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let a = vault
+        .create_person("asergo_europe", &sample("401"))
+        .await
+        .expect("a");
+    let b = vault
+        .create_person("asergo_europe", &sample("402"))
+        .await
+        .expect("b");
+    let a_fields = t.stores.persons.sealed_fields(a).await.expect("a fields");
+    let email_of_a = a_fields
+        .iter()
+        .find(|f| f.field == Field::Email)
+        .expect("email")
+        .clone();
+    let name_of_a = a_fields
+        .iter()
+        .find(|f| f.field == Field::Name)
+        .expect("name")
+        .clone();
+
+    // Another person's ciphertext pasted into b's email.
+    t.stores
+        .persons
+        .update_fields(b, &[email_of_a.clone()], &[])
+        .await
+        .expect("tamper");
+    let read = vault.read(b, Purpose::Requests, &[Field::Email]).await;
+    assert!(
+        matches!(read, Err(VaultError::Tampered(Field::Email))),
+        "{read:?}"
+    );
+
+    // a's name ciphertext pasted into a's company field.
+    let moved = SealedField {
+        field: Field::Company,
+        ciphertext: name_of_a.ciphertext,
+    };
+    t.stores
+        .persons
+        .update_fields(a, &[moved], &[])
+        .await
+        .expect("tamper");
+    let read = vault.read(a, Purpose::Requests, &[Field::Company]).await;
+    assert!(
+        matches!(read, Err(VaultError::Tampered(Field::Company))),
+        "{read:?}"
+    );
+    let intact = vault
+        .read(a, Purpose::Requests, &[Field::Email])
+        .await
+        .expect("untouched field");
+    assert_eq!(
+        intact.get(Field::Email).map(Personal::expose),
+        Some("soren.401@ostergaard-hosting.dk")
+    );
+}
+
+async fn data_written_before_a_master_key_rotation_still_reads_after_it(t: TestStores) {
+    let old = MasterKey::generate();
+    let new = MasterKey::generate();
+    let person = {
+        let vault = vault(&t, old.clone()).await;
+        vault
+            .create_person("asergo_europe", &sample("501"))
+            .await
+            .expect("create")
+    };
+    let sealed_before = t
+        .stores
+        .persons
+        .sealed_fields(person)
+        .await
+        .expect("before");
+    let rewrapped = Vault::rotate_master_key(&t.stores, &old, &new)
+        .await
+        .expect("rotate");
+    assert_eq!(rewrapped, 1 + IndexKind::ALL.len() as u64);
+    assert_eq!(
+        t.stores.persons.sealed_fields(person).await.expect("after"),
+        sealed_before,
+        "data untouched"
+    );
+
+    let vault = vault(&t, new).await;
+    let record = vault
+        .read(person, Purpose::Requests, &[Field::Email])
+        .await
+        .expect("reads");
+    assert_eq!(
+        record.get(Field::Email).map(Personal::expose),
+        Some("soren.501@ostergaard-hosting.dk")
+    );
+    assert_eq!(
+        vault
+            .find(IndexKind::Email, "SOREN.501@ostergaard-hosting.dk")
+            .await
+            .expect("find"),
+        Some(person)
+    );
+
+    let stale = Vault::open(&t.stores, old.clone(), policy()).await;
+    assert!(
+        matches!(stale, Err(VaultError::WrongMasterKey { .. })),
+        "old key must be refused"
+    );
+    let again = Vault::rotate_master_key(&t.stores, &old, &MasterKey::generate()).await;
+    assert!(
+        matches!(again, Err(VaultError::WrongMasterKey { .. })),
+        "{again:?}"
+    );
+}
+
+async fn a_vault_opened_with_another_master_key_is_refused_with_a_clear_message(t: TestStores) {
+    let _first = vault(&t, MasterKey::generate()).await;
+    let err = Vault::open(&t.stores, MasterKey::generate(), policy())
+        .await
+        .expect_err("wrong key");
+    assert!(
+        err.to_string().contains("master key does not match"),
+        "{err}"
+    );
+}
+
+async fn people_are_found_by_email_and_user_id_and_a_taken_email_is_refused(t: TestStores) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let person = vault
+        .create_person("asergo_europe", &sample("601"))
+        .await
+        .expect("create");
+    assert_eq!(
+        vault
+            .find(IndexKind::UserId, "k7q2-m9601")
+            .await
+            .expect("find"),
+        Some(person)
+    );
+    assert_eq!(
+        vault
+            .find(IndexKind::Email, "nobody@example.org")
+            .await
+            .expect("find"),
+        None
+    );
+    let dup = vault.create_person("asergo_europe", &sample("601")).await;
+    assert!(matches!(dup, Err(VaultError::Taken("email"))), "{dup:?}");
+    assert_eq!(
+        t.stores
+            .keys
+            .key_counts()
+            .await
+            .expect("counts")
+            .person_keys,
+        1,
+        "no orphan key"
+    );
+    assert_eq!(t.stores.persons.count_persons().await.expect("count"), 1);
+}
+
+async fn a_person_for_an_undeclared_entity_is_refused(t: TestStores) {
+    let vault = vault(&t, MasterKey::generate()).await;
+    let err = vault
+        .create_person("acme_gmbh", &sample("701"))
+        .await
+        .expect_err("unknown entity");
+    assert!(matches!(err, VaultError::UnknownEntity(_)), "{err:?}");
+    assert_eq!(t.stores.persons.count_persons().await.expect("count"), 0);
+}
+
+backend_tests!(
+    fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallowed_one,
+    a_raw_scan_of_the_store_finds_none_of_the_plaintext_values,
+    shredding_one_persons_key_makes_exactly_that_person_unreadable,
+    a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt,
+    data_written_before_a_master_key_rotation_still_reads_after_it,
+    a_vault_opened_with_another_master_key_is_refused_with_a_clear_message,
+    people_are_found_by_email_and_user_id_and_a_taken_email_is_refused,
+    a_person_for_an_undeclared_entity_is_refused,
+);
