@@ -1,1 +1,186 @@
-fn main() {}
+//! `datavow`: the binary. Parses the command line, sets up logging and hands each
+//! subcommand to `commands`. Exit codes: 0 success, 1 failure, 2 invalid configuration,
+//! policy or usage.
+
+mod commands;
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{Config, ConfigError, Flags, LogFormat};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Datavow keeps every promise of your privacy policy mechanically.
+#[derive(Debug, Parser)]
+#[command(name = "datavow", version, about)]
+struct Cli {
+    /// A TOML configuration file (keys as in DATAVOW_* variables, lower case).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log level filter, such as `info` or `datavow=debug`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the stores live; shared by every subcommand that reads or writes them.
+#[derive(Debug, Clone, clap::Args)]
+struct StoreArgs {
+    /// Data directory: SQLite files and, by default, the master key.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…) instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Policy file; the bundled ASERGO policy by default.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API and the background jobs.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Start a server with sample data in a fresh directory and say how to explore it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Keep the demo data here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Work with the policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Manage the master key and the keystore.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file and report every mistake with file, line and key.
+    Check {
+        /// The policy file (or give it with --policy); the bundled policy by default.
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Show where the master key comes from and how many keys the keystore holds.
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-wrap every key under a new master key, without touching the data.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Write (or read) the new master key here. Required when the current key
+        /// comes from DATAVOW_MASTER_KEY_FILE; by default DIR/master.key is replaced.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
+}
+
+impl Cli {
+    fn flags(&self) -> Flags {
+        let mut flags = Flags {
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+            ..Flags::default()
+        };
+        let store = match &self.command {
+            Command::Serve { store, listen } => {
+                flags.listen = listen.clone();
+                Some(store)
+            }
+            Command::Demo { listen, .. } => {
+                flags.listen = listen.clone();
+                None
+            }
+            Command::Keys(KeysCommand::Status { store } | KeysCommand::Rotate { store, .. }) => {
+                Some(store)
+            }
+            Command::Policy(_) => None,
+        };
+        if let Some(store) = store {
+            flags.data_dir = store.data_dir.clone();
+            flags.database_url = store.database_url.clone();
+            flags.policy = store.policy.clone();
+        }
+        flags
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), &cli.flags()) {
+        Ok(config) => config,
+        Err(err) => return report(&anyhow::Error::new(err)),
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return report(&anyhow::Error::new(err)),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { .. } => commands::serve::run(&config).await,
+            Command::Demo { data_dir, .. } => commands::demo::run(&config, data_dir).await,
+            Command::Policy(PolicyCommand::Check { file, policy }) => {
+                commands::policy::check(file.or(policy).or(config.policy.clone()))
+            }
+            Command::Keys(KeysCommand::Status { .. }) => commands::keys::status(&config).await,
+            Command::Keys(KeysCommand::Rotate { new_key_file, .. }) => {
+                commands::keys::rotate(&config, new_key_file).await
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints an error for a person and picks the exit code: 2 for configuration and
+/// policy mistakes, 1 otherwise.
+#[allow(clippy::print_stderr)]
+fn report(err: &anyhow::Error) -> ExitCode {
+    eprintln!("datavow: {err:#}");
+    let usage = err.downcast_ref::<ConfigError>().is_some()
+        || err
+            .downcast_ref::<datavow_policy::PolicyLoadError>()
+            .is_some()
+        || err.downcast_ref::<datavow_policy::PolicyErrors>().is_some();
+    ExitCode::from(if usage { 2 } else { 1 })
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,1 +1,18 @@
-//! placeholder
+//! # datavow-core
+//!
+//! The promises of the policy, on top of the vault and the stores. This crate knows
+//! nothing of SQL or HTTP: it speaks to storage through `datavow-store`'s traits and to
+//! personal data only through `datavow-vault`.
+//!
+//! - [`app`]: opening a Datavow instance: policy, stores, master key, vault.
+//! - [`master_key`]: where the key-encryption key comes from, and its rotation.
+//! - [`jobs`]: background jobs, each run by one node at a time under a database lock.
+
+pub mod app;
+pub mod jobs;
+pub mod master_key;
+
+pub use app::{Datavow, OpenError, OpenOptions};
+pub use datavow_policy as policy;
+pub use datavow_store as store;
+pub use datavow_vault as vault;

@@ -1,1 +1,61 @@
-//! placeholder
+//! # datavow-server
+//!
+//! The HTTP face of Datavow: the JSON API under `/api/v1` (described by the OpenAPI
+//! document at `/api/v1/openapi.json`), `/healthz` and Prometheus `/metrics`.
+//!
+//! Invariants:
+//! - Every error is JSON `{"error":{"code","message"}}` with the right status; the
+//!   message is for the user, the cause goes to the log, and neither carries personal
+//!   data or a stack trace.
+//! - Request logs and metrics name the matched route, never the raw path or query
+//!   string, which may carry personal data.
+
+mod error;
+mod health;
+mod observability;
+pub mod openapi;
+
+pub use error::ApiError;
+pub use observability::metrics_handle;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use datavow_core::Datavow;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub app: Datavow,
+}
+
+/// The whole HTTP surface.
+pub fn router(app: Datavow) -> Router {
+    let state = AppState { app };
+    Router::new()
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .merge(observability::routes())
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(observability::track))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+/// Serves `router(app)` on `listener` until `shutdown` completes, then lets requests
+/// in flight finish.
+pub async fn serve(
+    app: Datavow,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -120,6 +120,9 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
 
     /// How many persons are stored.
     async fn count_persons(&self) -> Result<u64, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Who a wrapped key belongs to; bound into the wrapping so a key cannot be moved.

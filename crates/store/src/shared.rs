@@ -155,6 +155,12 @@ macro_rules! impl_person_store {
                     .await?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
+
+            #[tracing::instrument(skip_all)]
+            async fn ping(&self) -> Result<(), $crate::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
         }
     };
 }

@@ -60,8 +60,11 @@ impl SymmetricKey {
 
     /// Encrypts `plaintext` bound to `aad`: `version ‖ nonce ‖ ciphertext ‖ tag`.
     pub(crate) fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+        // Random 192-bit nonces never repeat in practice. `thread_rng` is a CSPRNG
+        // (ChaCha12) seeded and periodically reseeded from the OS; keys still come
+        // from `OsRng` directly.
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = self
             .aead()
             .encrypt(

@@ -1,0 +1,55 @@
+//! `datavow serve`: the HTTP API and the background jobs until SIGTERM or Ctrl-C.
+
+use crate::config::Config;
+use anyhow::Context;
+use datavow_core::{jobs, Datavow};
+use std::process::ExitCode;
+
+pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+    let app = super::open(config).await?;
+    serve_app(app, config).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `app` on the configured address with the standard jobs until a shutdown
+/// signal, then stops the jobs and lets requests in flight finish.
+pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(address = %addr, backend = ?app.stores.backend, policy = %app.policy.origin, "datavow is serving");
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let job_runner = tokio::spawn(jobs::run_until(
+        app.clone(),
+        jobs::standard_jobs(),
+        jobs_stopped,
+    ));
+    datavow_server::serve(app, listener, shutdown_signal()).await?;
+    tracing::info!("shutting down: waiting for background jobs");
+    let _ = stop_jobs.send(true);
+    job_runner.await.context("background jobs")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,189 @@
+//! Configuration, layered: built-in defaults < TOML file (`--config`) < `DATAVOW_*`
+//! environment variables < command-line flags. A secret may be given as a file with
+//! the `_file` suffix (`DATAVOW_DATABASE_URL_FILE`). `Debug` never prints a secret.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Keys read from the environment, as `DATAVOW_<KEY>` in upper case.
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "database_url",
+    "database_url_file",
+    "policy",
+    "master_key_file",
+    "log_format",
+    "log_level",
+];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub database_url: Option<SecretString>,
+    pub database_url_file: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+/// Values given as command-line flags; `None` leaves the lower layers in force.
+#[derive(Debug, Default, Serialize)]
+pub struct Flags {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// A configuration that cannot be used. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("cannot read {key} from {path}: {reason}")]
+    SecretFile {
+        key: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error("`{0}` is not a listen address such as 127.0.0.1:8080")]
+    Listen(String),
+}
+
+impl Config {
+    /// Builds the configuration from all layers.
+    pub fn load(config_file: Option<&Path>, flags: &Flags) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new()
+            .merge(Serialized::default("data_dir", "./datavow-data"))
+            .merge(Serialized::default("listen", "127.0.0.1:8080"))
+            .merge(Serialized::default("log_format", "text"))
+            .merge(Serialized::default("log_level", "info"));
+        if let Some(file) = config_file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.display().to_string()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("DATAVOW_").only(ENV_KEYS))
+            .merge(Serialized::defaults(flags));
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if config.database_url.is_none() {
+            if let Some(path) = &config.database_url_file {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFile {
+                    key: "database_url",
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                config.database_url = Some(SecretString::from(text.trim().to_owned()));
+            }
+        }
+        config.listen_addr()?;
+        Ok(config)
+    }
+
+    /// The parsed listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| ConfigError::Listen(self.listen.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let flags = Flags {
+            database_url: Some("postgres://app:hunter2secret@db:5432/datavow".into()),
+            ..Flags::default()
+        };
+        let config = Config::load(None, &flags).expect("valid");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("datavow.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/datavow\"\n",
+        )
+        .expect("write");
+        let flags = Flags {
+            listen: Some("127.0.0.1:9100".into()),
+            ..Flags::default()
+        };
+        let config = Config::load(Some(&file), &flags).expect("valid");
+        assert_eq!(config.listen, "127.0.0.1:9100");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/datavow"));
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn the_database_url_can_come_from_a_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let secret = dir.path().join("db-url");
+        std::fs::write(&secret, "postgres://u:p@h/db\n").expect("write");
+        let file = dir.path().join("datavow.toml");
+        std::fs::write(
+            &file,
+            format!("database_url_file = {:?}\n", secret.display().to_string()),
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), &Flags::default()).expect("valid");
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            config.database_url.expect("url").expose_secret(),
+            "postgres://u:p@h/db"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_or_a_bad_address_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("datavow.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").expect("write");
+        let err = Config::load(Some(&file), &Flags::default()).expect_err("unknown key");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let flags = Flags {
+            listen: Some("localhost".into()),
+            ..Flags::default()
+        };
+        let err = Config::load(None, &flags).expect_err("bad address");
+        assert!(matches!(err, ConfigError::Listen(_)), "{err}");
+    }
+}

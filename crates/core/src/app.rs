@@ -1,0 +1,76 @@
+//! Opening a Datavow instance: the policy, both stores, the master key and the vault.
+
+use crate::master_key::{self, KeySource};
+use datavow_policy::Policy;
+use datavow_store::{StoreError, StoreLocation, Stores};
+use datavow_vault::{MasterKey, MasterKeyError, Vault, VaultError};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What [`Datavow::open`] needs.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub data_dir: PathBuf,
+    pub location: StoreLocation,
+    pub policy: Arc<Policy>,
+    /// `DATAVOW_MASTER_KEY_FILE`, if set.
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// Why an instance could not be opened. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// An open Datavow instance.
+#[derive(Debug, Clone)]
+pub struct Datavow {
+    pub policy: Arc<Policy>,
+    pub stores: Stores,
+    pub vault: Arc<Vault>,
+    pub key_source: KeySource,
+    master: MasterKey,
+}
+
+impl Datavow {
+    /// Opens the stores (running migrations), loads or creates the master key and
+    /// opens the vault.
+    pub async fn open(options: OpenOptions) -> Result<Datavow, OpenError> {
+        let stores = datavow_store::open(&options.location).await?;
+        let key_source = master_key::source(options.master_key_file.as_deref(), &options.data_dir);
+        let mut master = master_key::load(&key_source)?;
+        let vault = match Vault::open(&stores, master.clone(), options.policy.clone()).await {
+            Err(VaultError::WrongMasterKey { expected, given }) => {
+                match master_key::recover_interrupted_rotation(&key_source, &expected) {
+                    Some(recovered) => {
+                        master = recovered;
+                        Vault::open(&stores, master.clone(), options.policy.clone()).await?
+                    }
+                    None => return Err(VaultError::WrongMasterKey { expected, given }.into()),
+                }
+            }
+            other => other?,
+        };
+        Ok(Datavow {
+            policy: options.policy,
+            stores,
+            vault: Arc::new(vault),
+            key_source,
+            master,
+        })
+    }
+
+    /// Re-wraps the keystore under a new master key; see [`master_key::rotate`].
+    pub async fn rotate_master_key(
+        &self,
+        new_file: Option<&std::path::Path>,
+    ) -> Result<master_key::Rotation, master_key::RotateError> {
+        master_key::rotate(&self.stores, &self.key_source, &self.master, new_file).await
+    }
+}

@@ -1,0 +1,127 @@
+//! Background jobs. Each runs on a fixed interval; before running, a node takes the
+//! job's database lock, so when several `datavow serve` nodes share one PostgreSQL
+//! database each run happens on exactly one of them.
+
+use crate::Datavow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// A job: a name (its lock), an interval and what to do.
+pub struct Job {
+    pub name: &'static str,
+    pub every: Duration,
+    run: Arc<dyn Fn(Datavow) -> JobFuture + Send + Sync>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("name", &self.name)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+impl Job {
+    pub fn new<F, Fut>(name: &'static str, every: Duration, run: F) -> Job
+    where
+        F: Fn(Datavow) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        Job {
+            name,
+            every,
+            run: Arc::new(move |app| Box::pin(run(app))),
+        }
+    }
+}
+
+/// The jobs every `serve` node runs.
+pub fn standard_jobs() -> Vec<Job> {
+    vec![Job::new(
+        "keystore-compaction",
+        Duration::from_secs(3600),
+        |app: Datavow| async move {
+            app.vault.compact_keystore().await?;
+            Ok(())
+        },
+    )]
+}
+
+/// How a single attempt to run a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Ran,
+    /// Another node holds the job's lock.
+    Skipped,
+    Failed,
+}
+
+/// Runs `job` once if this node can take its lock.
+pub async fn run_once(app: &Datavow, job: &Job) -> RunOutcome {
+    let lease = job.every.max(Duration::from_secs(60));
+    let lock = match app.stores.locks.try_lock(job.name, lease).await {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return RunOutcome::Skipped,
+        Err(err) => {
+            tracing::error!(job = job.name, error = %err, "could not take the job lock");
+            return RunOutcome::Failed;
+        }
+    };
+    let outcome = match (job.run)(app.clone()).await {
+        Ok(()) => {
+            metrics::counter!("datavow_jobs_runs_total", "job" => job.name, "outcome" => "ok")
+                .increment(1);
+            RunOutcome::Ran
+        }
+        Err(err) => {
+            metrics::counter!("datavow_jobs_runs_total", "job" => job.name, "outcome" => "error")
+                .increment(1);
+            tracing::error!(job = job.name, error = %err, "background job failed");
+            RunOutcome::Failed
+        }
+    };
+    if let Err(err) = lock.release().await {
+        tracing::warn!(job = job.name, error = %err, "could not release the job lock; it expires on its own");
+    }
+    outcome
+}
+
+/// Runs `jobs` on their intervals until `shutdown` turns true; then waits for running
+/// jobs to finish.
+pub async fn run_until(app: Datavow, jobs: Vec<Job>, shutdown: watch::Receiver<bool>) {
+    let mut set = JoinSet::new();
+    for job in jobs {
+        let app = app.clone();
+        let mut shutdown = shutdown.clone();
+        set.spawn(async move {
+            let mut ticker = tokio::time::interval(job.every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => { run_once(&app, &job).await; }
+                    _ = stopped(&mut shutdown) => break,
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Completes once `shutdown` is true or its sender is gone.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}

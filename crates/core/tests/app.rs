@@ -1,0 +1,203 @@
+//! Opening an instance, master key handling and background jobs, on both backends.
+
+use datavow_core::jobs::{run_once, Job, RunOutcome};
+use datavow_core::master_key::{self, RotateError};
+use datavow_core::{Datavow, OpenError, OpenOptions};
+use datavow_policy::{Field, Policy, Purpose};
+use datavow_store::backend_tests;
+use datavow_store::testkit::TestStores;
+use datavow_vault::{MasterKey, Personal, Vault, VaultError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
+    OpenOptions {
+        data_dir: t.scratch_dir().join("data"),
+        location: t.location.clone(),
+        policy: Arc::new(Policy::bundled().expect("policy")),
+        master_key_file,
+    }
+}
+
+async fn email_of(app: &Datavow, person: uuid::Uuid) -> String {
+    let record = app
+        .vault
+        .read(person, Purpose::Requests, &[Field::Email])
+        .await
+        .expect("read");
+    record
+        .get(Field::Email)
+        .map(Personal::expose)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn a_restarted_instance_reads_what_it_wrote_with_the_key_it_created(t: TestStores) {
+    let app = Datavow::open(options(&t, None)).await.expect("first start");
+    let person = app
+        .vault
+        .create_person("asergo_europe", &[(Field::Email, "zoe@example.de".into())])
+        .await
+        .expect("create");
+    let key_file = t.scratch_dir().join("data").join("master.key");
+    assert!(
+        key_file.exists(),
+        "the default master key is created in the data dir"
+    );
+    drop(app);
+    let app = Datavow::open(options(&t, None))
+        .await
+        .expect("second start");
+    assert_eq!(email_of(&app, person).await, "zoe@example.de");
+}
+
+async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t: TestStores) {
+    let app = Datavow::open(options(&t, None)).await.expect("start");
+    let person = app
+        .vault
+        .create_person(
+            "asergo_europe",
+            &[(Field::Email, "rotate@example.de".into())],
+        )
+        .await
+        .expect("create");
+    let key_file = t.scratch_dir().join("data").join("master.key");
+    let before = std::fs::read_to_string(&key_file).expect("key");
+    let rotation = app.rotate_master_key(None).await.expect("rotate");
+    assert!(!rotation.reconfigure);
+    assert_eq!(rotation.keys_rewrapped, 3);
+    assert_ne!(std::fs::read_to_string(&key_file).expect("key"), before);
+    drop(app);
+    let app = Datavow::open(options(&t, None))
+        .await
+        .expect("restart with new key");
+    assert_eq!(email_of(&app, person).await, "rotate@example.de");
+}
+
+async fn a_rotation_interrupted_before_the_rename_is_finished_at_the_next_start(t: TestStores) {
+    let app = Datavow::open(options(&t, None)).await.expect("start");
+    let person = app
+        .vault
+        .create_person(
+            "asergo_europe",
+            &[(Field::Email, "crash@example.de".into())],
+        )
+        .await
+        .expect("create");
+    let dir = t.scratch_dir().join("data");
+    let current = MasterKey::load(&dir.join("master.key")).expect("current");
+    // The rotation commits, then the process dies before renaming the new file.
+    let next = MasterKey::create(&dir.join("master.key.next")).expect("next");
+    Vault::rotate_master_key(&app.stores, &current, &next)
+        .await
+        .expect("rewrap");
+    drop(app);
+    let app = Datavow::open(options(&t, None))
+        .await
+        .expect("recovering start");
+    assert_eq!(email_of(&app, person).await, "crash@example.de");
+    assert!(!dir.join("master.key.next").exists());
+    assert_eq!(
+        MasterKey::load(&dir.join("master.key")).expect("key").id(),
+        next.id()
+    );
+}
+
+async fn an_explicit_key_file_needs_a_named_new_file_to_rotate(t: TestStores) {
+    let key_file = t.scratch_dir().join("outside.key");
+    MasterKey::create(&key_file).expect("key");
+    let app = Datavow::open(options(&t, Some(key_file.clone())))
+        .await
+        .expect("start");
+    let err = app
+        .rotate_master_key(None)
+        .await
+        .expect_err("needs a new file");
+    assert!(matches!(err, RotateError::NeedNewKeyFile(_)), "{err:?}");
+    let new_file = t.scratch_dir().join("new.key");
+    let rotation = app
+        .rotate_master_key(Some(&new_file))
+        .await
+        .expect("rotate");
+    assert!(rotation.reconfigure);
+    drop(app);
+    let stale = Datavow::open(options(&t, Some(key_file))).await;
+    assert!(
+        matches!(
+            stale,
+            Err(OpenError::Vault(VaultError::WrongMasterKey { .. }))
+        ),
+        "{stale:?}"
+    );
+    Datavow::open(options(&t, Some(new_file)))
+        .await
+        .expect("new key opens");
+}
+
+async fn a_missing_explicit_master_key_file_is_a_clear_error(t: TestStores) {
+    let err = Datavow::open(options(&t, Some(t.scratch_dir().join("nope.key"))))
+        .await
+        .expect_err("missing key");
+    assert!(err.to_string().contains("nope.key"), "{err}");
+    assert!(err.to_string().contains("DATAVOW_MASTER_KEY_FILE"), "{err}");
+}
+
+async fn a_job_runs_on_one_node_while_another_holds_its_lock(t: TestStores) {
+    let node_a = Datavow::open(options(&t, None)).await.expect("node a");
+    let node_b = Datavow::open(options(&t, None)).await.expect("node b");
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = runs.clone();
+    let job = Job::new("count", Duration::from_secs(60), move |_| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    });
+    let held = node_a
+        .stores
+        .locks
+        .try_lock("count", Duration::from_secs(60))
+        .await
+        .expect("lock")
+        .expect("free");
+    assert_eq!(run_once(&node_b, &job).await, RunOutcome::Skipped);
+    held.release().await.expect("release");
+    assert_eq!(run_once(&node_b, &job).await, RunOutcome::Ran);
+    assert_eq!(
+        run_once(&node_a, &job).await,
+        RunOutcome::Ran,
+        "the lock is released after a run"
+    );
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+async fn the_keystore_compaction_job_runs(t: TestStores) {
+    let app = Datavow::open(options(&t, None)).await.expect("start");
+    let person = app
+        .vault
+        .create_person("asergo_europe", &[(Field::Email, "gone@example.de".into())])
+        .await
+        .expect("create");
+    app.vault.shred(person).await.expect("shred");
+    for job in datavow_core::jobs::standard_jobs() {
+        assert_eq!(run_once(&app, &job).await, RunOutcome::Ran, "{}", job.name);
+    }
+}
+
+backend_tests!(
+    a_restarted_instance_reads_what_it_wrote_with_the_key_it_created,
+    rotating_the_default_key_replaces_master_key_and_keeps_data_readable,
+    a_rotation_interrupted_before_the_rename_is_finished_at_the_next_start,
+    an_explicit_key_file_needs_a_named_new_file_to_rotate,
+    a_missing_explicit_master_key_file_is_a_clear_error,
+    a_job_runs_on_one_node_while_another_holds_its_lock,
+    the_keystore_compaction_job_runs,
+);
+
+#[test]
+fn the_default_key_source_is_master_key_in_the_data_dir() {
+    let src = master_key::source(None, std::path::Path::new("/srv/datavow"));
+    assert_eq!(src.path(), std::path::Path::new("/srv/datavow/master.key"));
+}

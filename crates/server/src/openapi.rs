@@ -1,0 +1,32 @@
+//! The OpenAPI document, generated from the handlers with utoipa and served at
+//! `/api/v1/openapi.json`. A committed copy in `docs/openapi.json` is checked against
+//! it by a test, so the published contract cannot drift silently.
+
+use crate::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Datavow API", description = "Customer data platform that keeps the promises of its privacy policy."),
+    paths(crate::health::healthz),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::health::Health)),
+    tags((name = "operations", description = "Health and monitoring")),
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON, exactly as served.
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/openapi.json", get(serve_document))
+}
+
+async fn serve_document() -> Json<serde_json::Value> {
+    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}

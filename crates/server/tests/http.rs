@@ -1,0 +1,113 @@
+//! The HTTP surface over real loopback HTTP, on both backends.
+
+use datavow_core::{Datavow, OpenOptions};
+use datavow_policy::Policy;
+use datavow_store::backend_tests;
+use datavow_store::testkit::TestStores;
+use std::sync::Arc;
+
+/// Starts a real server on an ephemeral loopback port; returns its base URL.
+async fn start(t: &TestStores) -> String {
+    let app = Datavow::open(OpenOptions {
+        data_dir: t.scratch_dir().join("data"),
+        location: t.location.clone(),
+        policy: Arc::new(Policy::bundled().expect("policy")),
+        master_key_file: None,
+    })
+    .await
+    .expect("open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(datavow_server::serve(app, listener, std::future::pending()));
+    format!("http://{addr}")
+}
+
+async fn healthz_answers_200_with_the_backend_and_policy_version(t: TestStores) {
+    let base = start(&t).await;
+    let response = reqwest::get(format!("{base}/healthz"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["policy_version"], "2018-05-18");
+    let backend = body["backend"].as_str().expect("backend");
+    assert!(backend == "sqlite" || backend == "postgres", "{backend}");
+}
+
+async fn an_unknown_path_is_a_json_404_that_does_not_echo_the_path(t: TestStores) {
+    let base = start(&t).await;
+    let response = reqwest::get(format!("{base}/api/v1/people/anna@example.dk"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 404);
+    let text = response.text().await.expect("body");
+    let body: serde_json::Value = serde_json::from_str(&text).expect("json error body");
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].is_string());
+    assert!(!text.contains("anna"), "{text}");
+}
+
+async fn metrics_count_requests_by_route_and_never_by_raw_path_or_query(t: TestStores) {
+    let base = start(&t).await;
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{base}/healthz?email=anna%40example.dk"))
+        .send()
+        .await
+        .expect("request");
+    client
+        .get(format!("{base}/customers/soren-ostergaard"))
+        .send()
+        .await
+        .expect("request");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("datavow_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/healthz\""), "{metrics}");
+    assert!(
+        !metrics.contains("anna") && !metrics.contains("soren"),
+        "{metrics}"
+    );
+}
+
+backend_tests!(
+    healthz_answers_200_with_the_backend_and_policy_version,
+    an_unknown_path_is_a_json_404_that_does_not_echo_the_path,
+    metrics_count_requests_by_route_and_never_by_raw_path_or_query,
+);
+
+#[tokio::test]
+async fn the_served_openapi_document_matches_the_committed_one() {
+    let t = TestStores::sqlite().await;
+    let base = start(&t).await;
+    let served: serde_json::Value = reqwest::get(format!("{base}/api/v1/openapi.json"))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(served["paths"]["/healthz"].is_object(), "{served}");
+    let committed_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let generated = datavow_server::openapi::document();
+    if std::env::var_os("DATAVOW_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&committed_path, format!("{generated}\n")).expect("write openapi.json");
+    }
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    assert_eq!(
+        committed.trim_end(),
+        generated.trim_end(),
+        "docs/openapi.json is out of date: run DATAVOW_UPDATE_OPENAPI=1 cargo test -p datavow-server and commit it"
+    );
+    let committed: serde_json::Value = serde_json::from_str(&committed).expect("committed JSON");
+    assert_eq!(committed, served);
+}
