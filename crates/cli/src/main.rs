@@ -146,7 +146,7 @@ fn main() -> ExitCode {
             Command::Serve { .. } => commands::serve::run(&config).await,
             Command::Demo { data_dir, .. } => commands::demo::run(&config, data_dir).await,
             Command::Policy(PolicyCommand::Check { file, policy }) => {
-                commands::policy::check(file.or(policy).or(config.policy.clone()))
+                commands::policy::check(file.or(policy).or(config.policy.clone()).as_deref())
             }
             Command::Keys(KeysCommand::Status { .. }) => commands::keys::status(&config).await,
             Command::Keys(KeysCommand::Rotate { new_key_file, .. }) => {

@@ -59,7 +59,8 @@ pub fn load(source: &KeySource) -> Result<MasterKey, MasterKeyError> {
                 tracing::warn!(
                     path = %path.display(),
                     "created a new master key inside the data directory; in production keep the \
-                     master key elsewhere (DATAVOW_MASTER_KEY_FILE) and back it up apart from the data"
+                     master key elsewhere (DATAVOW_MASTER_KEY_FILE), give every node sharing a \
+                     PostgreSQL database the same key, and back it up apart from the data"
                 );
             }
             Ok(key)

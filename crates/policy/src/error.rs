@@ -52,7 +52,7 @@ pub enum PolicyLoadError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] PolicyErrors),
 }
 

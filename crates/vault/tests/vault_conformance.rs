@@ -180,7 +180,7 @@ async fn a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt(
     // Another person's ciphertext pasted into b's email.
     t.stores
         .persons
-        .update_fields(b, &[email_of_a.clone()], &[])
+        .update_fields(b, std::slice::from_ref(&email_of_a), &[])
         .await
         .expect("tamper");
     let read = vault.read(b, Purpose::Requests, &[Field::Email]).await;

@@ -1,14 +1,14 @@
 //! `datavow policy check`: validates a policy file and summarises it.
 
 use datavow_policy::{Policy, PolicyLoadError};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Validates `file` (the bundled policy when `None`). Mistakes are returned as an
 /// error, which exits with code 2.
 #[allow(clippy::print_stdout)]
-pub fn check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let policy = match &file {
+pub fn check(file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let policy = match file {
         Some(path) => Policy::load(path)?,
         None => Policy::bundled().map_err(PolicyLoadError::from)?,
     };

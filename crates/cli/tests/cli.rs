@@ -1,0 +1,245 @@
+//! The `datavow` binary as an operator runs it: real processes, real files, real HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn datavow() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_datavow"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("DATAVOW_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run datavow")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Starts `datavow serve` and waits until `/healthz` answers.
+fn start_server(data_dir: &Path, port: u16) -> Child {
+    let mut child = datavow()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(stderr) = child.stderr.take() {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    err.push_str(&line);
+                }
+            }
+            panic!("serve exited early with {status}: {err}");
+        }
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn policy_check_accepts_the_bundled_policy() {
+    let out = run(datavow().args(["policy", "check"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn policy_check_on_a_broken_file_exits_2_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("policy.toml");
+    let broken = datavow_policy::BUNDLED_POLICY_TOML.replacen("DK = 13", "DK = 11", 1);
+    std::fs::write(&file, &broken).expect("write");
+    let line = broken[..broken.find("DK = 11").expect("present")]
+        .matches('\n')
+        .count()
+        + 1;
+    let out = run(datavow().args(["policy", "check", "--policy"]).arg(&file));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("policy.toml:{line}: children.age_of_consent.DK")),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_malformed_config_file_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("datavow.toml");
+    std::fs::write(&file, "listen = [unclosed\n").expect("write");
+    let out = run(datavow().arg("--config").arg(&file).args(["keys", "status"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("invalid configuration") && err.contains("datavow.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = run(datavow()
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .args(["keys", "status"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("missing.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_environment_variable_with_a_bad_value_exits_2() {
+    let out = run(datavow()
+        .env("DATAVOW_LISTEN", "not-an-address")
+        .args(["serve"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not-an-address"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_server_is_named_without_a_stack_trace() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run(datavow()
+        .args([
+            "keys",
+            "status",
+            "--database-url",
+            "postgres://datavow:topsecret@127.0.0.1:1/datavow",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("topsecret"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("stack backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_master_key_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run(datavow()
+        .env("DATAVOW_MASTER_KEY_FILE", dir.path().join("absent.key"))
+        .args(["keys", "status", "--data-dir"])
+        .arg(dir.path().join("data")));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("absent.key") && err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn keys_rotate_changes_the_master_key_and_the_keystore_still_opens() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let status = |data: &Path| {
+        let out = run(datavow().args(["keys", "status", "--data-dir"]).arg(data));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let before = status(&data);
+    assert!(before.contains("master.key"), "{before}");
+    let out = run(datavow().args(["keys", "rotate", "--data-dir"]).arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("re-wrapped 2 keys"),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = status(&data);
+    assert_ne!(before, after, "the key id changes");
+}
+
+#[test]
+fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("datavow-data");
+    let port = free_port();
+    let mut child = start_server(&data, port);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let status = rt.block_on(async {
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .expect("healthz")
+            .status()
+    });
+    assert_eq!(status, 200);
+    assert!(data.join("datavow.db").exists() && data.join("keystore.db").exists());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("master.key"))
+            .expect("key")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    let mut log = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.push_str(&line);
+            log.push('\n');
+        }
+    }
+    assert!(log.contains("stopped"), "{log}");
+    assert!(log.contains("created a new master key"), "{log}");
+}
+
+#[test]
+fn json_logs_are_one_json_object_per_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run(datavow()
+        .args(["--log-format", "json", "keys", "status", "--data-dir"])
+        .arg(dir.path().join("d")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "a new master key is announced in the log");
+    for line in lines {
+        let value: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        assert!(value["level"].is_string(), "{line}");
+    }
+}

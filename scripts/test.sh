@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. SQLite tests always run; the PostgreSQL conformance run
+# needs a server on 127.0.0.1:5432 (trust auth). If the local cluster is installed but
+# down, this starts it, then creates a fresh database for the run and drops it after.
+# DATAVOW_REQUIRE_POSTGRES=1 (as in CI) fails when PostgreSQL cannot be reached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_host=127.0.0.1
+pg_port=5432
+pg_user=${DATAVOW_TEST_PG_USER:-postgres}
+
+pg_up() { command -v pg_isready >/dev/null && pg_isready -q -h "$pg_host" -p "$pg_port"; }
+
+if ! pg_up && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+  echo "test.sh: starting the local PostgreSQL cluster"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+
+if [ -z "${DATAVOW_TEST_DATABASE_URL:-}" ]; then
+  if pg_up; then
+    db="datavow_test_$$"
+    psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "CREATE DATABASE $db" >/dev/null
+    trap 'psql -q -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+    export DATAVOW_TEST_DATABASE_URL="postgres://$pg_user@$pg_host:$pg_port/$db"
+    echo "test.sh: PostgreSQL conformance run on database $db"
+  elif [ "${DATAVOW_REQUIRE_POSTGRES:-0}" = "1" ]; then
+    echo "test.sh: PostgreSQL is required but not reachable at $pg_host:$pg_port" >&2
+    exit 1
+  else
+    echo "test.sh: PostgreSQL not reachable at $pg_host:$pg_port; running the SQLite suite only" >&2
+  fi
+fi
+
+cargo test --workspace --locked
