@@ -35,7 +35,12 @@ fn free_port() -> u16 {
 /// Starts `datavow serve` and waits until `/healthz` answers.
 fn start_server(data_dir: &Path, port: u16) -> Child {
     let mut child = datavow()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -92,7 +97,10 @@ fn a_malformed_config_file_exits_2_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("datavow.toml");
     std::fs::write(&file, "listen = [unclosed\n").expect("write");
-    let out = run(datavow().arg("--config").arg(&file).args(["keys", "status"]));
+    let out = run(datavow()
+        .arg("--config")
+        .arg(&file)
+        .args(["keys", "status"]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
@@ -157,7 +165,10 @@ fn a_missing_master_key_file_is_a_clear_error() {
         .arg(dir.path().join("data")));
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("absent.key") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("absent.key") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -203,6 +214,14 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+    for file in ["datavow.db", "datavow.db-wal", "keystore.db"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(data.join(file))
+                .expect("file")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o077, 0, "{file} must be private to its owner");
+    }
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -237,7 +256,10 @@ fn json_logs_are_one_json_object_per_line() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!lines.is_empty(), "a new master key is announced in the log");
+    assert!(
+        !lines.is_empty(),
+        "a new master key is announced in the log"
+    );
     for line in lines {
         let value: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
         assert!(value["level"].is_string(), "{line}");

@@ -43,10 +43,31 @@ fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Creates the database file readable by its owner only, if it does not exist yet.
+/// SQLite gives its `-wal` and `-shm` files the same mode.
+fn ensure_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
 async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir)?;
     }
+    ensure_private_file(path)?;
     let mut options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
