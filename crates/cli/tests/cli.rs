@@ -185,7 +185,7 @@ fn keys_rotate_changes_the_master_key_and_the_keystore_still_opens() {
     let out = run(datavow().args(["keys", "rotate", "--data-dir"]).arg(&data));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("re-wrapped 2 keys"),
+        text(&out.stdout).contains("re-wrapped 3 keys"),
         "{}",
         text(&out.stdout)
     );

@@ -1,5 +1,6 @@
 //! Opening a Datavow instance: the policy, both stores, the master key and the vault.
 
+use crate::audit::{AuditLog, CHECKPOINT_EVERY};
 use crate::master_key::{self, KeySource};
 use datavow_policy::Policy;
 use datavow_store::{StoreError, StoreLocation, Stores};
@@ -34,6 +35,7 @@ pub struct Datavow {
     pub policy: Arc<Policy>,
     pub stores: Stores,
     pub vault: Arc<Vault>,
+    pub audit: Arc<AuditLog>,
     pub key_source: KeySource,
     master: MasterKey,
 }
@@ -45,22 +47,30 @@ impl Datavow {
         let stores = datavow_store::open(&options.location).await?;
         let key_source = master_key::source(options.master_key_file.as_deref(), &options.data_dir);
         let mut master = master_key::load(&key_source)?;
-        let vault = match Vault::open(&stores, master.clone(), options.policy.clone()).await {
-            Err(VaultError::WrongMasterKey { expected, given }) => {
-                match master_key::recover_interrupted_rotation(&key_source, &expected) {
-                    Some(recovered) => {
-                        master = recovered;
-                        Vault::open(&stores, master.clone(), options.policy.clone()).await?
-                    }
-                    None => return Err(VaultError::WrongMasterKey { expected, given }.into()),
-                }
-            }
-            other => other?,
-        };
+        if let Err(err) = Vault::check_master_key(&stores, &master).await {
+            let VaultError::WrongMasterKey { expected, .. } = &err else {
+                return Err(err.into());
+            };
+            master = master_key::recover_interrupted_rotation(&key_source, expected).ok_or(err)?;
+        }
+        let signer = Vault::audit_signer(&stores, &master).await?;
+        let audit = Arc::new(AuditLog::new(
+            stores.audit.clone(),
+            signer,
+            CHECKPOINT_EVERY,
+        ));
+        let vault = Vault::open(
+            &stores,
+            master.clone(),
+            options.policy.clone(),
+            audit.clone(),
+        )
+        .await?;
         Ok(Datavow {
             policy: options.policy,
             stores,
             vault: Arc::new(vault),
+            audit,
             key_source,
             master,
         })

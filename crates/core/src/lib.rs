@@ -7,10 +7,14 @@
 //! - [`app`]: opening a Datavow instance: policy, stores, master key, vault.
 //! - [`master_key`]: where the key-encryption key comes from, and its rotation.
 //! - [`jobs`]: background jobs, each run by one node at a time under a database lock.
+//! - [`audit`]: the tamper-evident audit log (hash chain, signed checkpoints).
+//! - [`operators`]: staff accounts, roles and their API tokens.
 
 pub mod app;
+pub mod audit;
 pub mod jobs;
 pub mod master_key;
+pub mod operators;
 
 pub use app::{Datavow, OpenError, OpenOptions};
 pub use datavow_policy as policy;

@@ -6,10 +6,14 @@ use datavow_core::{Datavow, OpenError, OpenOptions};
 use datavow_policy::{Field, Policy, Purpose};
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
-use datavow_vault::{MasterKey, Personal, Vault, VaultError};
+use datavow_vault::{Actor, MasterKey, Personal, Vault, VaultError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+fn actor() -> Actor {
+    Actor::System("test".into())
+}
 
 fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
     OpenOptions {
@@ -23,7 +27,7 @@ fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
 async fn email_of(app: &Datavow, person: uuid::Uuid) -> String {
     let record = app
         .vault
-        .read(person, Purpose::Requests, &[Field::Email])
+        .read(&actor(), person, Purpose::Requests, &[Field::Email])
         .await
         .expect("read");
     record
@@ -37,7 +41,11 @@ async fn a_restarted_instance_reads_what_it_wrote_with_the_key_it_created(t: Tes
     let app = Datavow::open(options(&t, None)).await.expect("first start");
     let person = app
         .vault
-        .create_person("asergo_europe", &[(Field::Email, "zoe@example.de".into())])
+        .create_person(
+            &actor(),
+            "asergo_europe",
+            &[(Field::Email, "zoe@example.de".into())],
+        )
         .await
         .expect("create");
     let key_file = t.scratch_dir().join("data").join("master.key");
@@ -57,6 +65,7 @@ async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t:
     let person = app
         .vault
         .create_person(
+            &actor(),
             "asergo_europe",
             &[(Field::Email, "rotate@example.de".into())],
         )
@@ -66,7 +75,10 @@ async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t:
     let before = std::fs::read_to_string(&key_file).expect("key");
     let rotation = app.rotate_master_key(None).await.expect("rotate");
     assert!(!rotation.reconfigure);
-    assert_eq!(rotation.keys_rewrapped, 3);
+    assert_eq!(
+        rotation.keys_rewrapped, 4,
+        "a person key, two index keys, the audit signing key"
+    );
     assert_ne!(std::fs::read_to_string(&key_file).expect("key"), before);
     drop(app);
     let app = Datavow::open(options(&t, None))
@@ -80,6 +92,7 @@ async fn a_rotation_interrupted_before_the_rename_is_finished_at_the_next_start(
     let person = app
         .vault
         .create_person(
+            &actor(),
             "asergo_europe",
             &[(Field::Email, "crash@example.de".into())],
         )
@@ -177,10 +190,14 @@ async fn the_keystore_compaction_job_runs(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("start");
     let person = app
         .vault
-        .create_person("asergo_europe", &[(Field::Email, "gone@example.de".into())])
+        .create_person(
+            &actor(),
+            "asergo_europe",
+            &[(Field::Email, "gone@example.de".into())],
+        )
         .await
         .expect("create");
-    app.vault.shred(person).await.expect("shred");
+    app.vault.shred(&actor(), person).await.expect("shred");
     for job in datavow_core::jobs::standard_jobs() {
         assert_eq!(run_once(&app, &job).await, RunOutcome::Ran, "{}", job.name);
     }

@@ -18,6 +18,7 @@
 //!   (same file names; a test checks it).
 //! - Every storage method is `#[instrument(skip_all)]`, so traces never carry arguments.
 
+mod audit;
 mod error;
 mod postgres;
 mod shared;
@@ -25,6 +26,9 @@ mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use audit::{
+    AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
+};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{SqliteKeyStore, SqliteStore};
@@ -270,6 +274,8 @@ pub struct Stores {
     pub persons: Arc<dyn PersonStore>,
     pub keys: Arc<dyn KeyStore>,
     pub locks: Arc<dyn JobLocks>,
+    pub audit: Arc<dyn AuditStore>,
+    pub operators: Arc<dyn OperatorStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -282,7 +288,9 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 backend: Backend::Sqlite,
                 persons: data.clone(),
                 keys,
-                locks: data,
+                locks: data.clone(),
+                audit: data.clone(),
+                operators: data,
             })
         }
         StoreLocation::Postgres {
@@ -296,7 +304,9 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 backend: Backend::Postgres,
                 persons: data.clone(),
                 keys,
-                locks: data,
+                locks: data.clone(),
+                audit: data.clone(),
+                operators: data,
             })
         }
     }

@@ -2,7 +2,10 @@
 //! and `datavow_keys`), each with its own migrations. Several `datavow serve` nodes may
 //! share the database; background jobs take transaction-scoped advisory locks.
 
-use crate::shared::{impl_key_store, impl_person_store};
+use crate::shared::{
+    audit_record, impl_audit_and_operator_store, impl_key_store, impl_person_store, operator_row,
+    AuditRow, OperatorTuple,
+};
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -123,6 +126,22 @@ impl PgKeyStore {
 }
 
 impl_person_store!(PgStore);
+impl_audit_and_operator_store!(PgStore);
+
+async fn insert_checkpoint(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    cp: &crate::Checkpoint,
+) -> Result<(), StoreError> {
+    sqlx::query(crate::shared::INSERT_CHECKPOINT)
+        .bind(cp.seq)
+        .bind(&cp.hash)
+        .bind(cp.at_micros)
+        .bind(&cp.key_id)
+        .bind(&cp.signature)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 impl_key_store!(PgKeyStore);
 
 #[async_trait]

@@ -6,6 +6,9 @@
 use crate::StoreError;
 use datavow_policy::Field;
 
+pub(crate) const INSERT_CHECKPOINT: &str =
+    "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)";
+
 pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
     Field::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown field name `{name}`")))
 }
@@ -354,5 +357,264 @@ macro_rules! impl_key_store {
     };
 }
 
+/// Implements [`crate::AuditStore`] and [`crate::OperatorStore`] for a type with a
+/// `pool` field.
+macro_rules! impl_audit_and_operator_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::AuditStore for $store {
+            #[tracing::instrument(skip_all)]
+            async fn append(
+                &self,
+                entries: &[$crate::NewAuditEntry],
+                chain: &$crate::ChainFn<'_>,
+                checkpoint_every: i64,
+                sign: &$crate::SignFn<'_>,
+            ) -> Result<i64, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // Writing the head row first takes the chain lock: SQLite's write lock
+                // or PostgreSQL's row lock, held until commit.
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let (mut seq, mut hash): (i64, Vec<u8>) =
+                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                for entry in entries {
+                    seq += 1;
+                    let next = chain(&hash, seq, entry);
+                    sqlx::query(
+                        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(seq)
+                    .bind(entry.at_micros)
+                    .bind(&entry.actor)
+                    .bind(&entry.action)
+                    .bind(&entry.purpose)
+                    .bind(&entry.subject)
+                    .bind(&entry.fields)
+                    .bind(&entry.outcome)
+                    .bind(&entry.detail)
+                    .bind(&hash)
+                    .bind(&next)
+                    .execute(&mut *tx)
+                    .await?;
+                    hash = next;
+                    if checkpoint_every > 0 && seq % checkpoint_every == 0 {
+                        insert_checkpoint(&mut tx, &sign(seq, &hash)).await?;
+                    }
+                }
+                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                    .bind(seq)
+                    .bind(&hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn checkpoint_head(&self, sign: &$crate::SignFn<'_>) -> Result<Option<i64>, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let (seq, hash): (i64, Vec<u8>) =
+                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let signed: Option<i64> = sqlx::query_scalar("SELECT seq FROM audit_checkpoints WHERE seq = $1")
+                    .bind(seq)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if seq == 0 || signed.is_some() {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                insert_checkpoint(&mut tx, &sign(seq, &hash)).await?;
+                tx.commit().await?;
+                Ok(Some(seq))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn head(&self) -> Result<(i64, Vec<u8>), $crate::StoreError> {
+                Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn entries_after(&self, after: i64, limit: i64) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
+                let rows: Vec<AuditRow> = sqlx::query_as(
+                    "SELECT seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash \
+                     FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(audit_record).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn checkpoints(&self) -> Result<Vec<$crate::Checkpoint>, $crate::StoreError> {
+                let rows: Vec<(i64, Vec<u8>, i64, String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT seq, hash, at_micros, key_id, signature FROM audit_checkpoints ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, hash, at_micros, key_id, signature)| $crate::Checkpoint {
+                        seq,
+                        hash,
+                        at_micros,
+                        key_id,
+                        signature,
+                    })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn entries_for_subject(&self, subject: &str, limit: i64) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
+                let rows: Vec<AuditRow> = sqlx::query_as(
+                    "SELECT seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash \
+                     FROM audit_log WHERE subject = $1 ORDER BY seq DESC LIMIT $2",
+                )
+                .bind(subject)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(audit_record).collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::OperatorStore for $store {
+            #[tracing::instrument(skip_all)]
+            async fn insert_operator(&self, op: &$crate::OperatorRow) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO operators (id, name, role, password_hash, token_hash, created_at, disabled) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(op.id)
+                .bind(&op.name)
+                .bind(&op.role)
+                .bind(&op.password_hash)
+                .bind(&op.token_hash)
+                .bind(op.created_at)
+                .bind(op.disabled)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "operator name"))?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn operator_by_name(&self, name: &str) -> Result<Option<$crate::OperatorRow>, $crate::StoreError> {
+                let row: Option<OperatorTuple> = sqlx::query_as(
+                    "SELECT id, name, role, password_hash, token_hash, created_at, disabled FROM operators WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(operator_row))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn operator_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<$crate::OperatorRow>, $crate::StoreError> {
+                let row: Option<OperatorTuple> = sqlx::query_as(
+                    "SELECT id, name, role, password_hash, token_hash, created_at, disabled FROM operators WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(operator_row))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn operators(&self) -> Result<Vec<$crate::OperatorRow>, $crate::StoreError> {
+                let rows: Vec<OperatorTuple> = sqlx::query_as(
+                    "SELECT id, name, role, password_hash, token_hash, created_at, disabled FROM operators ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(operator_row).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn update_operator(&self, name: &str, role: &str, disabled: bool) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query("UPDATE operators SET role = $1, disabled = $2 WHERE name = $3")
+                    .bind(role)
+                    .bind(disabled)
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}
+
+pub(crate) type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+pub(crate) fn audit_record(row: AuditRow) -> crate::AuditRecord {
+    let (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) =
+        row;
+    crate::AuditRecord {
+        seq,
+        entry: crate::NewAuditEntry {
+            at_micros,
+            actor,
+            action,
+            purpose,
+            subject,
+            fields,
+            outcome,
+            detail,
+        },
+        prev_hash,
+        hash,
+    }
+}
+
+pub(crate) type OperatorTuple = (
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    chrono::DateTime<chrono::Utc>,
+    bool,
+);
+
+pub(crate) fn operator_row(row: OperatorTuple) -> crate::OperatorRow {
+    let (id, name, role, password_hash, token_hash, created_at, disabled) = row;
+    crate::OperatorRow {
+        id,
+        name,
+        role,
+        password_hash,
+        token_hash,
+        created_at,
+        disabled,
+    }
+}
+
+pub(crate) use impl_audit_and_operator_store;
 pub(crate) use impl_key_store;
 pub(crate) use impl_person_store;

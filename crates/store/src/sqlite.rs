@@ -2,7 +2,10 @@
 //! WAL mode with foreign keys on. The keystore also runs with `secure_delete`, so a
 //! shredded key's bytes are overwritten in the file, and compaction truncates its WAL.
 
-use crate::shared::{impl_key_store, impl_person_store};
+use crate::shared::{
+    audit_record, impl_audit_and_operator_store, impl_key_store, impl_person_store, operator_row,
+    AuditRow, OperatorTuple,
+};
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -121,6 +124,22 @@ impl SqliteKeyStore {
 }
 
 impl_person_store!(SqliteStore);
+impl_audit_and_operator_store!(SqliteStore);
+
+async fn insert_checkpoint(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    cp: &crate::Checkpoint,
+) -> Result<(), StoreError> {
+    sqlx::query(crate::shared::INSERT_CHECKPOINT)
+        .bind(cp.seq)
+        .bind(&cp.hash)
+        .bind(cp.at_micros)
+        .bind(&cp.key_id)
+        .bind(&cp.signature)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 impl_key_store!(SqliteKeyStore);
 
 #[async_trait]

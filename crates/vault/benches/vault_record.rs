@@ -4,9 +4,13 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datavow_policy::{Field, Policy, Purpose};
 use datavow_store::testkit::TestStores;
-use datavow_vault::{MasterKey, Personal, SymmetricKey, Vault};
+use datavow_vault::{Actor, MasterKey, Personal, RecordingSink, SymmetricKey, Vault};
 use std::hint::black_box;
 use std::sync::Arc;
+
+fn actor() -> Actor {
+    Actor::System("bench".into())
+}
 
 fn record() -> Vec<(Field, Personal)> {
     vec![
@@ -52,20 +56,25 @@ fn vault_on_sqlite(c: &mut Criterion) {
     let (t, vault) = runtime.block_on(async {
         let t = TestStores::sqlite().await;
         let policy = Arc::new(Policy::bundled().expect("policy"));
-        let vault = Vault::open(&t.stores, MasterKey::generate(), policy)
-            .await
-            .expect("vault");
+        let vault = Vault::open(
+            &t.stores,
+            MasterKey::generate(),
+            policy,
+            Arc::new(RecordingSink::default()),
+        )
+        .await
+        .expect("vault");
         (t, vault)
     });
     let person = runtime
-        .block_on(vault.create_person("asergo_europe", &record()))
+        .block_on(vault.create_person(&actor(), "asergo_europe", &record()))
         .expect("create");
     let mut group = c.benchmark_group("vault_record");
     group.throughput(Throughput::Elements(1));
     group.bench_function("sqlite_read_10_fields", |b| {
         b.iter(|| {
             let read = runtime
-                .block_on(vault.read(person, Purpose::Requests, Field::ALL))
+                .block_on(vault.read(&actor(), person, Purpose::Requests, Field::ALL))
                 .expect("read");
             black_box(read);
         })

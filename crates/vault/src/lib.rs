@@ -18,17 +18,22 @@
 //! Invariants: a read refused by the policy is an error, never an empty value; no key or
 //! plaintext is ever `Debug`-printable; errors name fields, never values.
 
+mod audit;
 mod blind_index;
 mod cipher;
 mod master_key;
 mod personal;
 
+pub use audit::{
+    Action, Actor, AuditError, AuditEvent, AuditSigner, AuditSink, Outcome, RecordingSink,
+    SubjectTag,
+};
 pub use blind_index::IndexKind;
 pub use cipher::{SymmetricKey, Unauthentic};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};
 
-use datavow_policy::{Field, Policy, Purpose, PurposeRefused};
+use datavow_policy::{Category, Field, Policy, Purpose, PurposeRefused};
 use datavow_store::{
     IndexEntry, KeyCounts, KeyOwner, KeyStore, PersonId, PersonRow, PersonStore, SealedField,
     StoreError, Stores,
@@ -56,6 +61,8 @@ pub enum VaultError {
     #[error("another account already uses this {0}")]
     Taken(&'static str),
     #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error(transparent)]
     Store(StoreError),
 }
 
@@ -76,6 +83,33 @@ pub struct Vault {
     persons: Arc<dyn PersonStore>,
     policy: Arc<Policy>,
     index_keys: HashMap<IndexKind, SymmetricKey>,
+    audit: Arc<dyn AuditSink>,
+}
+
+/// Name of the audit checkpoint signing key in the keystore.
+const AUDIT_SIGNING_KEY: &str = "audit:signing";
+
+/// Loads a named key, creating it on first use; nodes racing to create it end up
+/// with the same one.
+async fn named_key(
+    stores: &Stores,
+    master: &MasterKey,
+    name: &str,
+) -> Result<SymmetricKey, VaultError> {
+    let owner = KeyOwner::Named(name);
+    let fresh = master.key().wrap(owner, &SymmetricKey::generate());
+    let stored = stores.keys.insert_named_key_if_absent(name, &fresh).await?;
+    master
+        .key()
+        .unwrap_key(owner, &stored)
+        .map_err(|_| VaultError::KeyTampered(name.to_owned()))
+}
+
+/// A person's fields read for a purpose, and the categories the purpose may not see.
+#[derive(Debug)]
+pub struct PurposeView {
+    pub record: PersonalRecord,
+    pub withheld: Vec<Category>,
 }
 
 impl Vault {
@@ -86,25 +120,12 @@ impl Vault {
         stores: &Stores,
         master: MasterKey,
         policy: Arc<Policy>,
+        audit: Arc<dyn AuditSink>,
     ) -> Result<Vault, VaultError> {
-        let given = master.id();
-        let expected = stores.keys.claim_kek_id(&given).await?;
-        if expected != given {
-            return Err(VaultError::WrongMasterKey { expected, given });
-        }
+        Vault::check_master_key(stores, &master).await?;
         let mut index_keys = HashMap::new();
         for kind in IndexKind::ALL {
-            let owner = KeyOwner::Named(kind.key_name());
-            let fresh = master.key().wrap(owner, &SymmetricKey::generate());
-            let stored = stores
-                .keys
-                .insert_named_key_if_absent(kind.key_name(), &fresh)
-                .await?;
-            let key = master
-                .key()
-                .unwrap_key(owner, &stored)
-                .map_err(|_| VaultError::KeyTampered(kind.key_name().to_owned()))?;
-            index_keys.insert(*kind, key);
+            index_keys.insert(*kind, named_key(stores, &master, kind.key_name()).await?);
         }
         Ok(Vault {
             master,
@@ -112,7 +133,30 @@ impl Vault {
             persons: stores.persons.clone(),
             policy,
             index_keys,
+            audit,
         })
+    }
+
+    /// Refuses a master key other than the one the keystore was created with (the
+    /// first check records it).
+    pub async fn check_master_key(stores: &Stores, master: &MasterKey) -> Result<(), VaultError> {
+        let given = master.id();
+        let expected = stores.keys.claim_kek_id(&given).await?;
+        if expected != given {
+            return Err(VaultError::WrongMasterKey { expected, given });
+        }
+        Ok(())
+    }
+
+    /// The key that signs audit checkpoints, created on first use.
+    pub async fn audit_signer(
+        stores: &Stores,
+        master: &MasterKey,
+    ) -> Result<AuditSigner, VaultError> {
+        Vault::check_master_key(stores, master).await?;
+        Ok(AuditSigner::from_seed(
+            &named_key(stores, master, AUDIT_SIGNING_KEY).await?,
+        ))
     }
 
     /// The policy this vault enforces.
@@ -124,6 +168,7 @@ impl Vault {
     /// every field sealed, blind indexes for indexed fields. All or nothing.
     pub async fn create_person(
         &self,
+        actor: &Actor,
         entity: &str,
         values: &[(Field, Personal)],
     ) -> Result<PersonId, VaultError> {
@@ -139,7 +184,7 @@ impl Vault {
         let row = PersonRow {
             id,
             entity: entity.to_owned(),
-            created_at: chrono_now(),
+            created_at: chrono::Utc::now(),
         };
         if let Err(err) = self.persons.insert_person(&row, &sealed, &index).await {
             // Leave no orphan key behind a person that was not stored.
@@ -148,25 +193,47 @@ impl Vault {
             }
             return Err(err.into());
         }
+        self.audit
+            .record(AuditEvent {
+                subject: Some(SubjectTag::derive(&data_key)),
+                fields: values.iter().map(|(f, _)| *f).collect(),
+                ..AuditEvent::new(actor, Action::Create, Outcome::Allowed)
+            })
+            .await?;
         metrics::counter!("datavow_vault_persons_created_total").increment(1);
         Ok(id)
     }
 
     /// Reads `fields` of a person for `purpose`. Every field's category must be allowed
-    /// for the purpose, or nothing is read and the refusal is returned. Fields the person
-    /// has no value for are absent from the record.
+    /// for the purpose, or nothing is read and the refusal is returned (and audited).
+    /// Fields the person has no value for are absent from the record.
     pub async fn read(
         &self,
+        actor: &Actor,
         person: PersonId,
         purpose: Purpose,
         fields: &[Field],
     ) -> Result<PersonalRecord, VaultError> {
-        for field in fields {
-            if let Err(refused) = self.policy.grant_field(purpose, *field) {
-                metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "refused")
-                    .increment(1);
-                return Err(refused.into());
-            }
+        if let Some(refused) = fields
+            .iter()
+            .find_map(|f| self.policy.grant_field(purpose, *f).err())
+        {
+            metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "refused")
+                .increment(1);
+            let subject = self
+                .data_key(person)
+                .await
+                .ok()
+                .map(|k| SubjectTag::derive(&k));
+            self.audit
+                .record(AuditEvent {
+                    purpose: Some(purpose),
+                    subject,
+                    fields: fields.to_vec(),
+                    ..AuditEvent::new(actor, Action::Read, Outcome::Refused)
+                })
+                .await?;
+            return Err(refused.into());
         }
         let data_key = self.data_key(person).await?;
         let mut record = PersonalRecord::default();
@@ -181,32 +248,116 @@ impl Vault {
                 .map_err(|_| VaultError::Tampered(sealed.field))?;
             record.insert(sealed.field, Personal::new(text));
         }
+        // Recorded before the values leave the vault: no audit entry, no data.
+        self.audit
+            .record(AuditEvent {
+                purpose: Some(purpose),
+                subject: Some(SubjectTag::derive(&data_key)),
+                fields: record.iter().map(|(f, _)| f).collect(),
+                ..AuditEvent::new(actor, Action::Read, Outcome::Allowed)
+            })
+            .await?;
         metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "allowed")
             .increment(1);
         Ok(record)
     }
 
+    /// Reads every field of the categories `purpose` may use; names the categories it
+    /// may not see instead of reading them.
+    pub async fn read_for_purpose(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        purpose: Purpose,
+    ) -> Result<PurposeView, VaultError> {
+        let (allowed, withheld): (Vec<Category>, Vec<Category>) = Category::ALL
+            .iter()
+            .partition(|c| self.policy.grant(purpose, **c).is_ok());
+        let fields: Vec<Field> = allowed
+            .iter()
+            .flat_map(|c| self.policy.fields_of(*c).iter().copied())
+            .collect();
+        let record = self.read(actor, person, purpose, &fields).await?;
+        Ok(PurposeView { record, withheld })
+    }
+
     /// Replaces the given fields of a person (and their blind indexes). All or nothing.
     pub async fn update(
         &self,
+        actor: &Actor,
         person: PersonId,
         values: &[(Field, Personal)],
     ) -> Result<(), VaultError> {
         let data_key = self.data_key(person).await?;
         let (sealed, index) = self.seal_all(person, &data_key, values);
         self.persons.update_fields(person, &sealed, &index).await?;
+        self.audit
+            .record(AuditEvent {
+                subject: Some(SubjectTag::derive(&data_key)),
+                fields: values.iter().map(|(f, _)| *f).collect(),
+                ..AuditEvent::new(actor, Action::Update, Outcome::Allowed)
+            })
+            .await?;
         Ok(())
     }
 
     /// Finds the person whose indexed field equals `value` (after normalisation).
-    pub async fn find(&self, kind: IndexKind, value: &str) -> Result<Option<PersonId>, VaultError> {
+    pub async fn find(
+        &self,
+        actor: &Actor,
+        kind: IndexKind,
+        value: &str,
+    ) -> Result<Option<PersonId>, VaultError> {
         let digest = kind.digest(&self.index_keys[&kind], value);
-        Ok(self.persons.find_by_index(kind.as_str(), &digest).await?)
+        let found = self.persons.find_by_index(kind.as_str(), &digest).await?;
+        let subject = match found {
+            Some(person) => self
+                .data_key(person)
+                .await
+                .ok()
+                .map(|k| SubjectTag::derive(&k)),
+            None => None,
+        };
+        let field = match kind {
+            IndexKind::Email => Field::Email,
+            IndexKind::UserId => Field::UserId,
+        };
+        let outcome = if found.is_some() {
+            Outcome::Allowed
+        } else {
+            Outcome::NotFound
+        };
+        self.audit
+            .record(AuditEvent {
+                subject,
+                fields: vec![field],
+                ..AuditEvent::new(actor, Action::Search, outcome)
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// The audit tag of a person, while their key exists.
+    pub async fn subject_tag(&self, person: PersonId) -> Result<SubjectTag, VaultError> {
+        Ok(SubjectTag::derive(&self.data_key(person).await?))
     }
 
     /// Destroys a person's data key. Their ciphertext, wherever it is, can no longer be
     /// opened. Returns whether a key was destroyed.
-    pub async fn shred(&self, person: PersonId) -> Result<bool, VaultError> {
+    pub async fn shred(&self, actor: &Actor, person: PersonId) -> Result<bool, VaultError> {
+        let subject = match self.data_key(person).await {
+            Ok(key) => Some(SubjectTag::derive(&key)),
+            Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        // Recorded first: if the log cannot take it, the key stays and nothing is lost
+        // silently. The tag is computed while the key still exists.
+        self.audit
+            .record(AuditEvent {
+                subject,
+                ..AuditEvent::new(actor, Action::Shred, Outcome::Allowed)
+            })
+            .await?;
         let shredded = self.keys.delete_person_key(person).await?;
         if shredded {
             metrics::counter!("datavow_vault_keys_shredded_total").increment(1);
@@ -292,8 +443,4 @@ fn owner_label(owner: KeyOwner<'_>) -> String {
         KeyOwner::Person(_) => "a person".into(),
         KeyOwner::Named(name) => format!("`{name}`"),
     }
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }

@@ -4,17 +4,29 @@
 use datavow_policy::{Category, Field, Policy, Purpose};
 use datavow_store::testkit::TestStores;
 use datavow_store::{backend_tests, SealedField};
-use datavow_vault::{IndexKind, MasterKey, Personal, Vault, VaultError};
+use datavow_vault::{Actor, IndexKind, MasterKey, Personal, RecordingSink, Vault, VaultError};
 use std::sync::Arc;
 
 fn policy() -> Arc<Policy> {
     Arc::new(Policy::bundled().expect("bundled policy"))
 }
 
+fn actor() -> Actor {
+    Actor::System("test".into())
+}
+
 async fn vault(t: &TestStores, master: MasterKey) -> Vault {
-    Vault::open(&t.stores, master, policy())
-        .await
-        .expect("open vault")
+    open(t, master).await.expect("open vault")
+}
+
+async fn open(t: &TestStores, master: MasterKey) -> Result<Vault, VaultError> {
+    Vault::open(
+        &t.stores,
+        master,
+        policy(),
+        Arc::new(RecordingSink::default()),
+    )
+    .await
 }
 
 /// A person with ten fields whose values are unlikely to appear by chance.
@@ -50,12 +62,13 @@ async fn fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallo
 ) {
     let vault = vault(&t, MasterKey::generate()).await;
     let person = vault
-        .create_person("asergo_europe", &sample("101"))
+        .create_person(&actor(), "asergo_europe", &sample("101"))
         .await
         .expect("create");
 
     let billing = vault
         .read(
+            &actor(),
             person,
             Purpose::Billing,
             &[Field::Name, Field::PostalAddress, Field::PaymentReference],
@@ -72,7 +85,12 @@ async fn fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallo
     );
 
     let refused = vault
-        .read(person, Purpose::Billing, &[Field::Name, Field::Interest])
+        .read(
+            &actor(),
+            person,
+            Purpose::Billing,
+            &[Field::Name, Field::Interest],
+        )
         .await
         .expect_err("billing must not read the marketing interest");
     match refused {
@@ -85,7 +103,7 @@ async fn fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallo
         other => panic!("expected a refusal, got {other:?}"),
     }
     let refused = vault
-        .read(person, Purpose::Marketing, &[Field::UserId])
+        .read(&actor(), person, Purpose::Marketing, &[Field::UserId])
         .await;
     assert!(
         matches!(refused, Err(VaultError::Refused(_))),
@@ -99,14 +117,14 @@ async fn a_raw_scan_of_the_store_finds_none_of_the_plaintext_values(t: TestStore
     for tag in ["201", "202", "203"] {
         let values = sample(tag);
         let id = vault
-            .create_person("asergo_scandinavia", &values)
+            .create_person(&actor(), "asergo_scandinavia", &values)
             .await
             .expect("create");
         people.push((id, values));
     }
     let (first, _) = &people[0];
     vault
-        .update(*first, &[(Field::Phone, "+4930901820".into())])
+        .update(&actor(), *first, &[(Field::Phone, "+4930901820".into())])
         .await
         .expect("update");
     let mut needles: Vec<String> = vec!["+4930901820".into(), "4930901820".into()];
@@ -131,18 +149,20 @@ async fn a_raw_scan_of_the_store_finds_none_of_the_plaintext_values(t: TestStore
 async fn shredding_one_persons_key_makes_exactly_that_person_unreadable(t: TestStores) {
     let vault = vault(&t, MasterKey::generate()).await;
     let erased = vault
-        .create_person("asergo_europe", &sample("301"))
+        .create_person(&actor(), "asergo_europe", &sample("301"))
         .await
         .expect("a");
     let kept = vault
-        .create_person("asergo_europe", &sample("302"))
+        .create_person(&actor(), "asergo_europe", &sample("302"))
         .await
         .expect("b");
-    assert!(vault.shred(erased).await.expect("shred"));
-    let read = vault.read(erased, Purpose::Requests, &[Field::Name]).await;
+    assert!(vault.shred(&actor(), erased).await.expect("shred"));
+    let read = vault
+        .read(&actor(), erased, Purpose::Requests, &[Field::Name])
+        .await;
     assert!(matches!(read, Err(VaultError::Shredded)), "{read:?}");
     let other = vault
-        .read(kept, Purpose::Requests, Field::ALL)
+        .read(&actor(), kept, Purpose::Requests, Field::ALL)
         .await
         .expect("other person intact");
     assert_eq!(
@@ -151,18 +171,20 @@ async fn shredding_one_persons_key_makes_exactly_that_person_unreadable(t: TestS
     );
     assert_eq!(other.len(), 10);
     vault.compact_keystore().await.expect("compact");
-    let read = vault.read(erased, Purpose::Requests, &[Field::Name]).await;
+    let read = vault
+        .read(&actor(), erased, Purpose::Requests, &[Field::Name])
+        .await;
     assert!(matches!(read, Err(VaultError::Shredded)), "{read:?}");
 }
 
 async fn a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt(t: TestStores) {
     let vault = vault(&t, MasterKey::generate()).await;
     let a = vault
-        .create_person("asergo_europe", &sample("401"))
+        .create_person(&actor(), "asergo_europe", &sample("401"))
         .await
         .expect("a");
     let b = vault
-        .create_person("asergo_europe", &sample("402"))
+        .create_person(&actor(), "asergo_europe", &sample("402"))
         .await
         .expect("b");
     let a_fields = t.stores.persons.sealed_fields(a).await.expect("a fields");
@@ -183,7 +205,9 @@ async fn a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt(
         .update_fields(b, std::slice::from_ref(&email_of_a), &[])
         .await
         .expect("tamper");
-    let read = vault.read(b, Purpose::Requests, &[Field::Email]).await;
+    let read = vault
+        .read(&actor(), b, Purpose::Requests, &[Field::Email])
+        .await;
     assert!(
         matches!(read, Err(VaultError::Tampered(Field::Email))),
         "{read:?}"
@@ -199,13 +223,15 @@ async fn a_ciphertext_swapped_between_two_people_or_two_fields_fails_to_decrypt(
         .update_fields(a, &[moved], &[])
         .await
         .expect("tamper");
-    let read = vault.read(a, Purpose::Requests, &[Field::Company]).await;
+    let read = vault
+        .read(&actor(), a, Purpose::Requests, &[Field::Company])
+        .await;
     assert!(
         matches!(read, Err(VaultError::Tampered(Field::Company))),
         "{read:?}"
     );
     let intact = vault
-        .read(a, Purpose::Requests, &[Field::Email])
+        .read(&actor(), a, Purpose::Requests, &[Field::Email])
         .await
         .expect("untouched field");
     assert_eq!(
@@ -220,7 +246,7 @@ async fn data_written_before_a_master_key_rotation_still_reads_after_it(t: TestS
     let person = {
         let vault = vault(&t, old.clone()).await;
         vault
-            .create_person("asergo_europe", &sample("501"))
+            .create_person(&actor(), "asergo_europe", &sample("501"))
             .await
             .expect("create")
     };
@@ -242,7 +268,7 @@ async fn data_written_before_a_master_key_rotation_still_reads_after_it(t: TestS
 
     let vault = vault(&t, new).await;
     let record = vault
-        .read(person, Purpose::Requests, &[Field::Email])
+        .read(&actor(), person, Purpose::Requests, &[Field::Email])
         .await
         .expect("reads");
     assert_eq!(
@@ -251,13 +277,17 @@ async fn data_written_before_a_master_key_rotation_still_reads_after_it(t: TestS
     );
     assert_eq!(
         vault
-            .find(IndexKind::Email, "SOREN.501@ostergaard-hosting.dk")
+            .find(
+                &actor(),
+                IndexKind::Email,
+                "SOREN.501@ostergaard-hosting.dk"
+            )
             .await
             .expect("find"),
         Some(person)
     );
 
-    let stale = Vault::open(&t.stores, old.clone(), policy()).await;
+    let stale = open(&t, old.clone()).await;
     assert!(
         matches!(stale, Err(VaultError::WrongMasterKey { .. })),
         "old key must be refused"
@@ -271,7 +301,7 @@ async fn data_written_before_a_master_key_rotation_still_reads_after_it(t: TestS
 
 async fn a_vault_opened_with_another_master_key_is_refused_with_a_clear_message(t: TestStores) {
     let _first = vault(&t, MasterKey::generate()).await;
-    let err = Vault::open(&t.stores, MasterKey::generate(), policy())
+    let err = open(&t, MasterKey::generate())
         .await
         .expect_err("wrong key");
     assert!(
@@ -283,24 +313,26 @@ async fn a_vault_opened_with_another_master_key_is_refused_with_a_clear_message(
 async fn people_are_found_by_email_and_user_id_and_a_taken_email_is_refused(t: TestStores) {
     let vault = vault(&t, MasterKey::generate()).await;
     let person = vault
-        .create_person("asergo_europe", &sample("601"))
+        .create_person(&actor(), "asergo_europe", &sample("601"))
         .await
         .expect("create");
     assert_eq!(
         vault
-            .find(IndexKind::UserId, "k7q2-m9601")
+            .find(&actor(), IndexKind::UserId, "k7q2-m9601")
             .await
             .expect("find"),
         Some(person)
     );
     assert_eq!(
         vault
-            .find(IndexKind::Email, "nobody@example.org")
+            .find(&actor(), IndexKind::Email, "nobody@example.org")
             .await
             .expect("find"),
         None
     );
-    let dup = vault.create_person("asergo_europe", &sample("601")).await;
+    let dup = vault
+        .create_person(&actor(), "asergo_europe", &sample("601"))
+        .await;
     assert!(matches!(dup, Err(VaultError::Taken("email"))), "{dup:?}");
     assert_eq!(
         t.stores
@@ -318,7 +350,7 @@ async fn people_are_found_by_email_and_user_id_and_a_taken_email_is_refused(t: T
 async fn a_person_for_an_undeclared_entity_is_refused(t: TestStores) {
     let vault = vault(&t, MasterKey::generate()).await;
     let err = vault
-        .create_person("acme_gmbh", &sample("701"))
+        .create_person(&actor(), "acme_gmbh", &sample("701"))
         .await
         .expect_err("unknown entity");
     assert!(matches!(err, VaultError::UnknownEntity(_)), "{err:?}");

@@ -65,9 +65,10 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         log_level: config.log_level.clone(),
     };
     let app = super::open(&demo_config).await?;
+    let actor = datavow_vault::Actor::System("demo".into());
     let mut seeded = 0;
     for (entity, fields) in sample_people() {
-        match app.vault.create_person(entity, &fields).await {
+        match app.vault.create_person(&actor, entity, &fields).await {
             Ok(_) => seeded += 1,
             Err(datavow_vault::VaultError::Taken(_)) => {} // already seeded in a kept dir
             Err(err) => return Err(err.into()),

@@ -1,0 +1,265 @@
+//! The tamper-evident audit log (SPEC: "Everything a person or operator does to
+//! personal data is written to a tamper-evident audit log").
+//!
+//! Each entry's hash is SHA-256 over the previous entry's hash, its sequence number
+//! and its content, so editing, deleting, inserting or reordering an entry breaks the
+//! chain from that entry on. Every `checkpoint_every` entries, and at shutdown, the
+//! head `(seq, hash)` is signed with an ed25519 key kept in the keystore, so a chain
+//! rewritten from some entry on, or a tail cut off, no longer matches a signature.
+//!
+//! Invariants: entries hold no plaintext personal data (subjects are tags derived from
+//! the person's key, fields are names); there is no code path that updates or deletes
+//! an entry, and the database refuses it too (triggers).
+
+use chrono::Utc;
+use datavow_store::{AuditRecord, AuditStore, Checkpoint, NewAuditEntry, StoreError};
+use datavow_vault::{AuditError, AuditEvent, AuditSigner, AuditSink, SubjectTag};
+use ed25519_dalek::{Signature, Verifier};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Default distance between signed checkpoints.
+pub const CHECKPOINT_EVERY: i64 = 1000;
+const PAGE: i64 = 10_000;
+
+/// The audit log over an [`AuditStore`].
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    store: Arc<dyn AuditStore>,
+    signer: AuditSigner,
+    checkpoint_every: i64,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub checkpoints: usize,
+    /// The first problem found, if any.
+    pub broken: Option<Broken>,
+}
+
+/// The first entry at which the chain does not hold, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl AuditLog {
+    pub fn new(store: Arc<dyn AuditStore>, signer: AuditSigner, checkpoint_every: i64) -> Self {
+        AuditLog {
+            store,
+            signer,
+            checkpoint_every,
+        }
+    }
+
+    /// Appends events in one transaction; returns the last sequence number.
+    pub async fn append(&self, events: &[AuditEvent]) -> Result<i64, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        let entries: Vec<NewAuditEntry> = events.iter().map(|e| to_entry(e, now)).collect();
+        let sign = |seq: i64, hash: &[u8]| self.sign(seq, hash);
+        self.store
+            .append(&entries, &entry_hash, self.checkpoint_every, &sign)
+            .await
+    }
+
+    /// Signs the head now (done at shutdown). Returns the signed `seq`, if any.
+    pub async fn checkpoint(&self) -> Result<Option<i64>, StoreError> {
+        let sign = |seq: i64, hash: &[u8]| self.sign(seq, hash);
+        self.store.checkpoint_head(&sign).await
+    }
+
+    /// The newest entries about a person, newest first.
+    pub async fn for_subject(
+        &self,
+        subject: &SubjectTag,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.store
+            .entries_for_subject(subject.as_str(), limit)
+            .await
+    }
+
+    /// Walks the whole chain and every checkpoint. Reads in pages, so memory stays flat.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let checkpoints: BTreeMap<i64, Checkpoint> = self
+            .store
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, c))
+            .collect();
+        let mut report = VerifyReport {
+            entries: 0,
+            checkpoints: checkpoints.len(),
+            broken: None,
+        };
+        let broken = |seq: i64, reason: String| Some(Broken { seq, reason });
+        for checkpoint in checkpoints.values() {
+            if let Err(reason) = self.check_signature(checkpoint) {
+                report.broken = broken(checkpoint.seq, reason);
+                return Ok(report);
+            }
+        }
+        let mut prev = vec![0u8; 32];
+        let mut expected = 1i64;
+        loop {
+            let page = self.store.entries_after(expected - 1, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            for record in page {
+                if record.seq != expected {
+                    report.broken = broken(expected, format!(
+                        "entry {expected} is missing: the log jumps to entry {} (deleted or renumbered)",
+                        record.seq
+                    ));
+                    return Ok(report);
+                }
+                if record.prev_hash != prev {
+                    report.broken = broken(
+                        record.seq,
+                        format!(
+                            "entry {} does not follow entry {} (inserted or reordered)",
+                            record.seq,
+                            record.seq - 1
+                        ),
+                    );
+                    return Ok(report);
+                }
+                if entry_hash(&prev, record.seq, &record.entry) != record.hash {
+                    report.broken = broken(
+                        record.seq,
+                        format!("entry {} was altered after it was written", record.seq),
+                    );
+                    return Ok(report);
+                }
+                if let Some(checkpoint) = checkpoints.get(&record.seq) {
+                    if checkpoint.hash != record.hash {
+                        report.broken = broken(
+                            record.seq,
+                            format!(
+                            "entry {} differs from the signed checkpoint (the chain was rewritten)",
+                            record.seq
+                        ),
+                        );
+                        return Ok(report);
+                    }
+                }
+                prev = record.hash;
+                expected += 1;
+                report.entries += 1;
+            }
+        }
+        if let Some((&last_signed, _)) = checkpoints.iter().next_back() {
+            if last_signed > report.entries {
+                report.broken = broken(
+                    report.entries + 1,
+                    format!(
+                        "entries {} to {last_signed} were cut off: a signed checkpoint covers them",
+                        report.entries + 1
+                    ),
+                );
+                return Ok(report);
+            }
+        }
+        let (head_seq, head_hash) = self.store.head().await?;
+        if head_seq != report.entries || (head_seq > 0 && head_hash != prev) {
+            report.broken = broken(report.entries.min(head_seq) + 1, format!(
+                "the log ends at entry {} but its head records entry {head_seq} (tail cut or forged)",
+                report.entries
+            ));
+        }
+        Ok(report)
+    }
+
+    fn sign(&self, seq: i64, hash: &[u8]) -> Checkpoint {
+        Checkpoint {
+            seq,
+            hash: hash.to_vec(),
+            at_micros: Utc::now().timestamp_micros(),
+            key_id: self.signer.key_id(),
+            signature: self.signer.sign(&checkpoint_message(seq, hash)),
+        }
+    }
+
+    fn check_signature(&self, checkpoint: &Checkpoint) -> Result<(), String> {
+        if checkpoint.key_id != self.signer.key_id() {
+            return Err(format!(
+                "checkpoint {} is signed by unknown key {}",
+                checkpoint.seq, checkpoint.key_id
+            ));
+        }
+        let signature = Signature::from_slice(&checkpoint.signature)
+            .map_err(|_| format!("checkpoint {} has a malformed signature", checkpoint.seq))?;
+        self.signer
+            .verifying_key()
+            .verify(
+                &checkpoint_message(checkpoint.seq, &checkpoint.hash),
+                &signature,
+            )
+            .map_err(|_| format!("checkpoint {} has an invalid signature", checkpoint.seq))
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditSink for AuditLog {
+    async fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
+        self.append(std::slice::from_ref(&event))
+            .await
+            .map(drop)
+            .map_err(|e| AuditError(e.to_string()))
+    }
+}
+
+fn to_entry(event: &AuditEvent, at_micros: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at_micros,
+        actor: event.actor.to_string(),
+        action: event.action.as_str().to_owned(),
+        purpose: event.purpose.map(|p| p.as_str().to_owned()),
+        subject: event.subject.as_ref().map(|s| s.as_str().to_owned()),
+        fields: event
+            .fields
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        outcome: event.outcome.as_str().to_owned(),
+        detail: event.detail.clone(),
+    }
+}
+
+/// The chain hash of one entry. Every variable-length part is length-prefixed, so no
+/// two different entries encode alike.
+pub fn entry_hash(prev: &[u8], seq: i64, entry: &NewAuditEntry) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"datavow/audit/v1");
+    hasher.update(prev);
+    hasher.update(seq.to_be_bytes());
+    hasher.update(entry.at_micros.to_be_bytes());
+    let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "\u{0}".into());
+    for part in [
+        entry.actor.clone(),
+        entry.action.clone(),
+        optional(&entry.purpose),
+        optional(&entry.subject),
+        entry.fields.clone(),
+        entry.outcome.clone(),
+        optional(&entry.detail),
+    ] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_vec()
+}
+
+fn checkpoint_message(seq: i64, hash: &[u8]) -> Vec<u8> {
+    let mut message = b"datavow/audit-checkpoint/v1".to_vec();
+    message.extend_from_slice(&seq.to_be_bytes());
+    message.extend_from_slice(hash);
+    message
+}
