@@ -71,6 +71,43 @@ impl TestStores {
         open(&self.location).await.expect("reopen stores")
     }
 
+    /// Runs SQL directly against the data store, bypassing the traits: what an
+    /// attacker with database access could do. Returns the rows affected.
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        use sqlx::ConnectOptions;
+        match &self.location {
+            StoreLocation::Sqlite { dir } => {
+                let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(dir.join(crate::sqlite::DATA_FILE))
+                    .connect()
+                    .await?;
+                Ok(sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected())
+            }
+            StoreLocation::Postgres {
+                url, data_schema, ..
+            } => {
+                let options: sqlx::postgres::PgConnectOptions = url.expose_secret().parse()?;
+                let mut conn = options
+                    .options([("search_path", data_schema.as_str())])
+                    .connect()
+                    .await?;
+                Ok(sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected())
+            }
+        }
+    }
+
+    /// SQL that lifts the append-only guard on the audit tables (an attacker's first step).
+    pub fn drop_audit_guards_sql(&self) -> &'static str {
+        match self.stores.backend {
+            Backend::Sqlite => {
+                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;                  DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;"
+            }
+            Backend::Postgres => {
+                "ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_checkpoints DISABLE TRIGGER USER;"
+            }
+        }
+    }
+
     /// Every place in the raw stored bytes that contains `needle`: each file of the
     /// SQLite data directory (database, WAL and keystore), or each table of both
     /// PostgreSQL schemas (as text, bytea shown in hex, so the needle is also looked

@@ -1,0 +1,440 @@
+//! The audit log on both backends: what is recorded, that the database refuses edits,
+//! that `verify` names the first bad entry for every kind of tampering, and that
+//! concurrent writers on two nodes keep one valid chain.
+
+use datavow_core::audit::AuditLog;
+use datavow_core::{Datavow, OpenOptions};
+use datavow_policy::{Field, Policy, Purpose};
+use datavow_store::backend_tests;
+use datavow_store::testkit::TestStores;
+use datavow_vault::{Action, Actor, AuditEvent, IndexKind, Outcome, Vault, VaultError};
+use std::sync::Arc;
+
+async fn open(t: &TestStores) -> Datavow {
+    Datavow::open(OpenOptions {
+        data_dir: t.scratch_dir().join("data"),
+        location: t.location.clone(),
+        policy: Arc::new(Policy::bundled().expect("policy")),
+        master_key_file: None,
+    })
+    .await
+    .expect("open")
+}
+
+fn operator() -> Actor {
+    Actor::Operator {
+        name: "alice".into(),
+        role: datavow_policy::Role::Billing,
+    }
+}
+
+/// A log whose checkpoints come every `every` entries, over the instance's stores.
+async fn log_with_checkpoints(app: &Datavow, t: &TestStores, every: i64) -> AuditLog {
+    let master =
+        datavow_vault::MasterKey::load(&t.scratch_dir().join("data/master.key")).expect("key");
+    let signer = Vault::audit_signer(&app.stores, &master)
+        .await
+        .expect("signer");
+    AuditLog::new(app.stores.audit.clone(), signer, every)
+}
+
+async fn append_n(log: &AuditLog, n: usize) {
+    for i in 0..n {
+        log.append(&[AuditEvent {
+            detail: Some(format!("event {i}")),
+            ..AuditEvent::new(
+                &Actor::System("test".into()),
+                Action::Read,
+                Outcome::Allowed,
+            )
+        }])
+        .await
+        .expect("append");
+    }
+}
+
+async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestStores) {
+    let app = open(&t).await;
+    let op = operator();
+    let person = app
+        .vault
+        .create_person(
+            &Actor::Visitor,
+            "asergo_europe",
+            &[
+                (Field::Name, "Zoë Müller-Łukasiewicz".into()),
+                (Field::Email, "zoe.audit@example.de".into()),
+                (
+                    Field::PostalAddress,
+                    "Witzlebenstraße 6, 14057 Berlin".into(),
+                ),
+                (Field::Interest, "Colocation".into()),
+            ],
+        )
+        .await
+        .expect("create");
+    app.vault
+        .read(
+            &op,
+            person,
+            Purpose::Billing,
+            &[Field::Name, Field::PostalAddress],
+        )
+        .await
+        .expect("read");
+    let refused = app
+        .vault
+        .read(&op, person, Purpose::Billing, &[Field::Interest])
+        .await;
+    assert!(matches!(refused, Err(VaultError::Refused(_))));
+    app.vault
+        .find(&op, IndexKind::Email, "zoe.audit@example.de")
+        .await
+        .expect("find");
+    app.vault
+        .update(&op, person, &[(Field::Email, "zoe.new@example.de".into())])
+        .await
+        .expect("update");
+    let tag = app.vault.subject_tag(person).await.expect("tag");
+    app.vault.shred(&op, person).await.expect("shred");
+
+    let entries = app.audit.for_subject(&tag, 100).await.expect("entries");
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e.entry.action.as_str(), e.entry.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("create", "allowed"),
+            ("read", "allowed"),
+            ("read", "refused"),
+            ("search", "allowed"),
+            ("update", "allowed"),
+            ("shred", "allowed"),
+        ]
+    );
+    let read = &entries[entries.len() - 2];
+    assert_eq!(read.entry.actor, "operator:alice(billing)");
+    assert_eq!(read.entry.purpose.as_deref(), Some("billing"));
+    assert_eq!(read.entry.fields, "name,postal_address");
+    for needle in [
+        "Zoë",
+        "Müller",
+        "zoe.audit@example.de",
+        "zoe.new",
+        "Witzleben",
+        "Colocation",
+    ] {
+        let places = t.raw_places_containing(needle.as_bytes()).await;
+        assert!(places.is_empty(), "{needle} found in {places:?}");
+    }
+    let report = app.audit.verify().await.expect("verify");
+    assert_eq!(report.broken, None);
+    assert_eq!(report.entries, 6);
+    let after = app.vault.subject_tag(person).await;
+    assert!(
+        matches!(after, Err(VaultError::Shredded)),
+        "the tag cannot be derived after erasure"
+    );
+}
+
+async fn the_database_refuses_to_change_or_delete_audit_entries(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 3).await;
+    for sql in [
+        "UPDATE audit_log SET actor = 'nobody' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 3",
+        "DELETE FROM audit_log",
+    ] {
+        let err = t.raw_execute(sql).await.expect_err("append-only");
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(app.audit.verify().await.expect("verify").entries, 3);
+}
+
+async fn verify_names_an_edited_entry(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 10).await;
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    t.raw_execute("UPDATE audit_log SET actor = 'system:innocent' WHERE seq = 4")
+        .await
+        .expect("tamper");
+    let broken = app
+        .audit
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 4, "{broken:?}");
+    assert!(broken.reason.contains("altered"), "{broken:?}");
+}
+
+async fn verify_names_a_deleted_entry(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 10).await;
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    t.raw_execute("DELETE FROM audit_log WHERE seq = 6")
+        .await
+        .expect("tamper");
+    let broken = app
+        .audit
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 6, "{broken:?}");
+    assert!(broken.reason.contains("missing"), "{broken:?}");
+}
+
+async fn verify_names_an_inserted_entry(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 10).await;
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    // Make room at 5 by moving 5..=10 up one (from the top down), then forge entry 5
+    // as a copy of entry 4 that links to it.
+    for seq in (5..=10).rev() {
+        t.raw_execute(&format!(
+            "UPDATE audit_log SET seq = {} WHERE seq = {seq}",
+            seq + 1
+        ))
+        .await
+        .expect("shift");
+    }
+    t.raw_execute(
+        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) \
+         SELECT 5, at_micros, 'operator:mallory(admin)', action, purpose, subject, fields, outcome, detail, hash, hash \
+         FROM audit_log WHERE seq = 4",
+    )
+    .await
+    .expect("forge");
+    let broken = app
+        .audit
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 5, "{broken:?}");
+}
+
+async fn verify_names_reordered_entries(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 10).await;
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    for sql in [
+        "UPDATE audit_log SET seq = 1000 WHERE seq = 7",
+        "UPDATE audit_log SET seq = 7 WHERE seq = 8",
+        "UPDATE audit_log SET seq = 8 WHERE seq = 1000",
+    ] {
+        t.raw_execute(sql).await.expect("swap");
+    }
+    let broken = app
+        .audit
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 7, "{broken:?}");
+    assert!(broken.reason.contains("does not follow"), "{broken:?}");
+}
+
+async fn verify_detects_a_tail_cut_after_a_signed_checkpoint(t: TestStores) {
+    let app = open(&t).await;
+    let log = log_with_checkpoints(&app, &t, 5).await;
+    append_n(&log, 12).await;
+    let report = log.verify().await.expect("verify");
+    assert_eq!(
+        (report.entries, report.checkpoints, report.broken.clone()),
+        (12, 2, None)
+    );
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    // Cutting entries 11 and 12, past the last checkpoint (10), with the head rewound,
+    // looks like an older log: the known limit between checkpoints.
+    t.raw_execute("DELETE FROM audit_log WHERE seq > 10")
+        .await
+        .expect("cut");
+    t.raw_execute(
+        "UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM audit_log WHERE seq = 10)",
+    )
+    .await
+    .expect("rewind head");
+    assert_eq!(log.verify().await.expect("verify").broken, None);
+    // A cut behind a checkpoint cannot be hidden.
+    t.raw_execute("DELETE FROM audit_log WHERE seq > 8")
+        .await
+        .expect("cut");
+    t.raw_execute(
+        "UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_log WHERE seq = 8)",
+    )
+    .await
+    .expect("rewind head");
+    let broken = log.verify().await.expect("verify").broken.expect("broken");
+    assert_eq!(broken.seq, 9, "{broken:?}");
+    assert!(broken.reason.contains("cut off"), "{broken:?}");
+}
+
+async fn a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected(t: TestStores) {
+    let app = open(&t).await;
+    append_n(&app.audit, 7).await;
+    assert_eq!(app.audit.checkpoint().await.expect("checkpoint"), Some(7));
+    assert_eq!(
+        app.audit.checkpoint().await.expect("again"),
+        None,
+        "the head is signed already"
+    );
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    t.raw_execute("DELETE FROM audit_log WHERE seq = 7")
+        .await
+        .expect("cut");
+    t.raw_execute(
+        "UPDATE audit_head SET seq = 6, hash = (SELECT hash FROM audit_log WHERE seq = 6)",
+    )
+    .await
+    .expect("rewind head");
+    let broken = app
+        .audit
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 7, "{broken:?}");
+}
+
+async fn a_chain_rewritten_under_a_checkpoint_is_detected(t: TestStores) {
+    let app = open(&t).await;
+    let log = log_with_checkpoints(&app, &t, 5).await;
+    append_n(&log, 5).await;
+    t.raw_execute(t.drop_audit_guards_sql())
+        .await
+        .expect("drop guards");
+    // A forged checkpoint signature is refused.
+    t.raw_execute("UPDATE audit_checkpoints SET signature = hash || hash WHERE seq = 5")
+        .await
+        .expect("forge signature");
+    let broken = log.verify().await.expect("verify").broken.expect("broken");
+    assert_eq!(broken.seq, 5, "{broken:?}");
+    assert!(broken.reason.contains("invalid signature"), "{broken:?}");
+}
+
+async fn two_nodes_appending_at_once_keep_one_valid_chain(t: TestStores) {
+    let node_a = open(&t).await;
+    let node_b = open(&t).await;
+    let mut tasks = Vec::new();
+    for node in [node_a.clone(), node_b.clone()] {
+        for writer in 0..4 {
+            let node = node.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    node.audit
+                        .append(&[AuditEvent {
+                            detail: Some(format!("writer {writer} event {i}")),
+                            ..AuditEvent::new(
+                                &Actor::System("load".into()),
+                                Action::Read,
+                                Outcome::Allowed,
+                            )
+                        }])
+                        .await
+                        .expect("append");
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let report = node_b.audit.verify().await.expect("verify");
+    assert_eq!(report.broken, None);
+    assert_eq!(report.entries, 200);
+}
+
+async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
+    let app = open(&t).await;
+    let admin = Actor::System("cli".into());
+    let creds = datavow_core::operators::add(&app, &admin, "bob", datavow_policy::Role::Support)
+        .await
+        .expect("add");
+    use secrecy::ExposeSecret;
+    let token = creds.token.expose_secret().to_owned();
+    let found = datavow_core::operators::authenticate_token(&app, &token)
+        .await
+        .expect("auth");
+    assert_eq!(found.map(|o| o.role), Some(datavow_policy::Role::Support));
+    datavow_core::operators::set_role(&app, &admin, "bob", datavow_policy::Role::Billing)
+        .await
+        .expect("role");
+    datavow_core::operators::disable(&app, &admin, "bob")
+        .await
+        .expect("disable");
+    assert_eq!(
+        datavow_core::operators::authenticate_token(&app, &token)
+            .await
+            .expect("auth"),
+        None
+    );
+    let dup =
+        datavow_core::operators::add(&app, &admin, "bob", datavow_policy::Role::Support).await;
+    assert!(
+        matches!(dup, Err(datavow_core::operators::OperatorError::Taken)),
+        "{dup:?}"
+    );
+    let entries = app
+        .stores
+        .audit
+        .entries_after(0, 100)
+        .await
+        .expect("entries");
+    let details: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.entry.detail.clone())
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "operator bob added with role support",
+            "operator bob: role support -> billing",
+            "operator bob disabled",
+        ]
+    );
+    let places = t.raw_places_containing(token.as_bytes()).await;
+    assert!(
+        places.is_empty(),
+        "the API token is stored only hashed: {places:?}"
+    );
+    assert!(t
+        .raw_places_containing(creds.password.expose_secret().as_bytes())
+        .await
+        .is_empty());
+}
+
+backend_tests!(
+    every_operation_on_personal_data_is_recorded_without_plaintext,
+    the_database_refuses_to_change_or_delete_audit_entries,
+    verify_names_an_edited_entry,
+    verify_names_a_deleted_entry,
+    verify_names_an_inserted_entry,
+    verify_names_reordered_entries,
+    verify_detects_a_tail_cut_after_a_signed_checkpoint,
+    a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected,
+    a_chain_rewritten_under_a_checkpoint_is_detected,
+    two_nodes_appending_at_once_keep_one_valid_chain,
+    an_operator_added_and_its_role_changed_are_audited,
+);
