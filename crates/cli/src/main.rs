@@ -66,6 +66,62 @@ enum Command {
     /// Manage the master key and the keystore.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage operator accounts and their roles.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Verify and read the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Add an operator; prints a one-time password and an API token.
+    Add {
+        name: String,
+        #[arg(long, value_parser = commands::operator::parse_role)]
+        role: datavow_policy::Role,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List operators with their roles.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change an operator's role.
+    SetRole {
+        name: String,
+        #[arg(value_parser = commands::operator::parse_role)]
+        role: datavow_policy::Role,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable an operator: their password and token stop working.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and signed checkpoints; exit 1 naming the first bad entry.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show the entries about one person (by email, userID or person id).
+    Show {
+        #[arg(long, value_name = "EMAIL|USERID|ID")]
+        subject: String,
+        /// At most this many entries, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +172,15 @@ impl Cli {
             Command::Keys(KeysCommand::Status { store } | KeysCommand::Rotate { store, .. }) => {
                 Some(store)
             }
+            Command::Operator(
+                OperatorCommand::Add { store, .. }
+                | OperatorCommand::List { store }
+                | OperatorCommand::SetRole { store, .. }
+                | OperatorCommand::Disable { store, .. },
+            ) => Some(store),
+            Command::Audit(AuditCommand::Verify { store } | AuditCommand::Show { store, .. }) => {
+                Some(store)
+            }
             Command::Policy(_) => None,
         };
         if let Some(store) = store {
@@ -151,6 +216,22 @@ fn main() -> ExitCode {
             Command::Keys(KeysCommand::Status { .. }) => commands::keys::status(&config).await,
             Command::Keys(KeysCommand::Rotate { new_key_file, .. }) => {
                 commands::keys::rotate(&config, new_key_file).await
+            }
+            Command::Operator(OperatorCommand::Add { name, role, .. }) => {
+                commands::operator::add(&config, &name, role).await
+            }
+            Command::Operator(OperatorCommand::List { .. }) => {
+                commands::operator::list(&config).await
+            }
+            Command::Operator(OperatorCommand::SetRole { name, role, .. }) => {
+                commands::operator::set_role(&config, &name, role).await
+            }
+            Command::Operator(OperatorCommand::Disable { name, .. }) => {
+                commands::operator::disable(&config, &name).await
+            }
+            Command::Audit(AuditCommand::Verify { .. }) => commands::audit::verify(&config).await,
+            Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
+                commands::audit::show(&config, &subject, limit).await
             }
         }
     });

@@ -197,6 +197,17 @@ fn keys_rotate_changes_the_master_key_and_the_keystore_still_opens() {
 fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("datavow-data");
+    let out = run(datavow()
+        .args([
+            "operator",
+            "add",
+            "olga",
+            "--role",
+            "privacy_officer",
+            "--data-dir",
+        ])
+        .arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let port = free_port();
     let mut child = start_server(&data, port);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -244,7 +255,13 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
         }
     }
     assert!(log.contains("stopped"), "{log}");
-    assert!(log.contains("created a new master key"), "{log}");
+    assert!(log.contains("signed the audit log's head"), "{log}");
+    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
+    assert!(
+        text(&out.stdout).contains("1 signed checkpoints"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -264,4 +281,61 @@ fn json_logs_are_one_json_object_per_line() {
         let value: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
         assert!(value["level"].is_string(), "{line}");
     }
+}
+
+#[test]
+fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    for name in ["alice", "bob", "carol"] {
+        let out = run(datavow()
+            .args(["operator", "add", name, "--role", "support", "--data-dir"])
+            .arg(&data));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("API token: dvo_"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("intact: 3 entries"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Edit entry 2 behind the application's back.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(data.join("datavow.db"))
+            .connect()
+            .await
+            .expect("open db");
+        sqlx::raw_sql(
+            "DROP TRIGGER audit_log_no_update; \
+             UPDATE audit_log SET detail = 'operator bob added with role admin' WHERE seq = 2",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    });
+    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("BROKEN at entry 2"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_role_is_refused_with_the_list_of_roles() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run(datavow()
+        .args(["operator", "add", "eve", "--role", "wizard", "--data-dir"])
+        .arg(dir.path()));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("privacy_officer"), "{err}");
 }

@@ -10,8 +10,10 @@
 //! - Request logs and metrics name the matched route, never the raw path or query
 //!   string, which may carry personal data.
 
+pub mod admin;
 mod error;
 mod health;
+pub mod json;
 mod observability;
 pub mod openapi;
 
@@ -36,6 +38,7 @@ pub fn router(app: Datavow) -> Router {
     let state = AppState { app };
     Router::new()
         .merge(health::routes())
+        .merge(admin::routes())
         .merge(openapi::routes())
         .merge(observability::routes())
         .fallback(error::not_found)

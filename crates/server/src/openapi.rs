@@ -10,11 +10,44 @@ use utoipa::OpenApi;
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Datavow API", description = "Customer data platform that keeps the promises of its privacy policy."),
-    paths(crate::health::healthz),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::health::Health)),
-    tags((name = "operations", description = "Health and monitoring")),
+    paths(
+        crate::health::healthz,
+        crate::admin::search,
+        crate::admin::view,
+        crate::admin::access_log,
+    ),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::error::ErrorDetail,
+        crate::health::Health,
+        crate::admin::SearchRequest,
+        crate::admin::SearchResult,
+        crate::admin::PersonView,
+        crate::admin::EntityView,
+        crate::admin::AccessEntry,
+    )),
+    modifiers(&OperatorToken),
+    tags(
+        (name = "operations", description = "Health and monitoring"),
+        (name = "operators", description = "Staff access to personal data, purpose-bound and audited"),
+    ),
 )]
 pub struct ApiDoc;
+
+/// Declares the operator bearer token scheme.
+#[derive(Debug)]
+struct OperatorToken;
+
+impl utoipa::Modify for OperatorToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The document as pretty JSON, exactly as served.
 pub fn document() -> String {

@@ -1,8 +1,10 @@
 //! One module per subcommand. Each returns an exit code or an error for `main` to
 //! report.
 
+pub mod audit;
 pub mod demo;
 pub mod keys;
+pub mod operator;
 pub mod policy;
 pub mod serve;
 
@@ -39,4 +41,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
     .await
     .context("cannot open the data store")?;
     Ok(app)
+}
+
+/// The audit actor for a command run at the shell: the local user, not a customer.
+pub fn cli_actor() -> datavow_vault::Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    datavow_vault::Actor::System(format!("cli:{user}"))
 }

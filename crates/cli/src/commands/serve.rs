@@ -25,10 +25,18 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         jobs::standard_jobs(),
         jobs_stopped,
     ));
+    let app_for_shutdown = app.clone();
     datavow_server::serve(app, listener, shutdown_signal()).await?;
     tracing::info!("shutting down: waiting for background jobs");
     let _ = stop_jobs.send(true);
     job_runner.await.context("background jobs")?;
+    match app_for_shutdown.audit.checkpoint().await {
+        Ok(Some(seq)) => tracing::info!(seq, "signed the audit log's head"),
+        Ok(None) => {}
+        Err(err) => {
+            tracing::error!(error = %err, "could not sign the audit log's head at shutdown")
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
