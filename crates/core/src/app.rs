@@ -36,6 +36,7 @@ pub struct Datavow {
     pub stores: Stores,
     pub vault: Arc<Vault>,
     pub audit: Arc<AuditLog>,
+    pub accounts: Arc<crate::accounts::AccountsRuntime>,
     pub key_source: KeySource,
     master: MasterKey,
 }
@@ -71,6 +72,7 @@ impl Datavow {
             stores,
             vault: Arc::new(vault),
             audit,
+            accounts: crate::accounts::runtime(),
             key_source,
             master,
         })

@@ -9,7 +9,9 @@
 //! - [`jobs`]: background jobs, each run by one node at a time under a database lock.
 //! - [`audit`]: the tamper-evident audit log (hash chain, signed checkpoints).
 //! - [`operators`]: staff accounts, roles and their API tokens.
+//! - [`accounts`]: customer sign-up, sign-in, self-service and the contact form.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod jobs;

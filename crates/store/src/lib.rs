@@ -18,6 +18,7 @@
 //!   (same file names; a test checks it).
 //! - Every storage method is `#[instrument(skip_all)]`, so traces never carry arguments.
 
+mod accounts;
 mod audit;
 mod error;
 mod postgres;
@@ -26,6 +27,7 @@ mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use accounts::{AccountStore, Acknowledgement, SubjectRequestRow};
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };
@@ -54,6 +56,33 @@ pub struct PersonRow {
     /// The controlling legal entity's id from the policy file (P17).
     pub entity: String,
     pub created_at: DateTime<Utc>,
+    pub kind: PersonKind,
+}
+
+/// What kind of record a person is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonKind {
+    /// A customer with an account.
+    Account,
+    /// A visitor who wrote through a contact form (P1), with its own retention rule.
+    Lead,
+}
+
+impl PersonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonKind::Account => "account",
+            PersonKind::Lead => "lead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "account" => Some(PersonKind::Account),
+            "lead" => Some(PersonKind::Lead),
+            _ => None,
+        }
+    }
 }
 
 /// One personal field as the vault sealed it. Opaque to the store.
@@ -276,6 +305,7 @@ pub struct Stores {
     pub locks: Arc<dyn JobLocks>,
     pub audit: Arc<dyn AuditStore>,
     pub operators: Arc<dyn OperatorStore>,
+    pub accounts: Arc<dyn AccountStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -290,7 +320,8 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 keys,
                 locks: data.clone(),
                 audit: data.clone(),
-                operators: data,
+                operators: data.clone(),
+                accounts: data,
             })
         }
         StoreLocation::Postgres {
@@ -306,7 +337,8 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 keys,
                 locks: data.clone(),
                 audit: data.clone(),
-                operators: data,
+                operators: data.clone(),
+                accounts: data,
             })
         }
     }

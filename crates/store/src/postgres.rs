@@ -3,8 +3,8 @@
 //! share the database; background jobs take transaction-scoped advisory locks.
 
 use crate::shared::{
-    audit_record, impl_audit_and_operator_store, impl_key_store, impl_person_store, operator_row,
-    AuditRow, OperatorTuple,
+    audit_record, impl_account_store, impl_audit_and_operator_store, impl_key_store,
+    impl_person_store, operator_row, AuditRow, OperatorTuple,
 };
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
@@ -127,6 +127,7 @@ impl PgKeyStore {
 
 impl_person_store!(PgStore);
 impl_audit_and_operator_store!(PgStore);
+impl_account_store!(PgStore);
 
 async fn insert_checkpoint(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,

@@ -3,8 +3,8 @@
 //! shredded key's bytes are overwritten in the file, and compaction truncates its WAL.
 
 use crate::shared::{
-    audit_record, impl_audit_and_operator_store, impl_key_store, impl_person_store, operator_row,
-    AuditRow, OperatorTuple,
+    audit_record, impl_account_store, impl_audit_and_operator_store, impl_key_store,
+    impl_person_store, operator_row, AuditRow, OperatorTuple,
 };
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
@@ -125,6 +125,7 @@ impl SqliteKeyStore {
 
 impl_person_store!(SqliteStore);
 impl_audit_and_operator_store!(SqliteStore);
+impl_account_store!(SqliteStore);
 
 async fn insert_checkpoint(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,

@@ -3,7 +3,9 @@
 use chrono::{SubsecRound, Utc};
 use datavow_policy::Field;
 use datavow_store::testkit::TestStores;
-use datavow_store::{backend_tests, IndexEntry, KeyOwner, PersonRow, SealedField, StoreError};
+use datavow_store::{
+    backend_tests, IndexEntry, KeyOwner, PersonKind, PersonRow, SealedField, StoreError,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -12,6 +14,7 @@ fn person() -> PersonRow {
         id: Uuid::new_v4(),
         entity: "asergo_europe".into(),
         created_at: Utc::now().trunc_subsecs(6),
+        kind: PersonKind::Account,
     }
 }
 

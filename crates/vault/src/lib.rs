@@ -35,8 +35,8 @@ pub use personal::{Personal, PersonalRecord};
 
 use datavow_policy::{Category, Field, Policy, Purpose, PurposeRefused};
 use datavow_store::{
-    IndexEntry, KeyCounts, KeyOwner, KeyStore, PersonId, PersonRow, PersonStore, SealedField,
-    StoreError, Stores,
+    IndexEntry, KeyCounts, KeyOwner, KeyStore, PersonId, PersonKind, PersonRow, PersonStore,
+    SealedField, StoreError, Stores,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -172,6 +172,18 @@ impl Vault {
         entity: &str,
         values: &[(Field, Personal)],
     ) -> Result<PersonId, VaultError> {
+        self.create(actor, PersonKind::Account, entity, values)
+            .await
+    }
+
+    /// Creates a record of the given kind; see [`Vault::create_person`].
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        kind: PersonKind,
+        entity: &str,
+        values: &[(Field, Personal)],
+    ) -> Result<PersonId, VaultError> {
         if self.policy.entity(entity).is_none() {
             return Err(VaultError::UnknownEntity(entity.to_owned()));
         }
@@ -185,6 +197,7 @@ impl Vault {
             id,
             entity: entity.to_owned(),
             created_at: chrono::Utc::now(),
+            kind,
         };
         if let Err(err) = self.persons.insert_person(&row, &sealed, &index).await {
             // Leave no orphan key behind a person that was not stored.

@@ -1,0 +1,68 @@
+//! Storage for accounts: sessions, policy acknowledgements and data-subject requests.
+//! Nothing here is personal data in clear: sessions are stored as token hashes.
+
+use crate::{PersonId, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::fmt;
+
+/// A policy version a person acknowledged, and how (P16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub policy_version: String,
+    pub acknowledged_at: DateTime<Utc>,
+    /// `accepted_at_sign_up` or `continued_use`.
+    pub how: String,
+}
+
+/// A data-subject request (P13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectRequestRow {
+    pub id: uuid::Uuid,
+    pub person_id: Option<PersonId>,
+    /// `erasure`, `access`, …
+    pub kind: String,
+    /// `dashboard`, `email`, …
+    pub channel: String,
+    pub received_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    /// `open`, `extended`, `done`, …
+    pub status: String,
+}
+
+/// Sessions, acknowledgements and requests.
+#[async_trait]
+pub trait AccountStore: Send + Sync + fmt::Debug {
+    async fn insert_session(
+        &self,
+        token_hash: &[u8],
+        person: PersonId,
+        created_at_micros: i64,
+        expires_at_micros: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The person of an unexpired session.
+    async fn session_person(
+        &self,
+        token_hash: &[u8],
+        now_micros: i64,
+    ) -> Result<Option<PersonId>, StoreError>;
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    /// Ends every session of a person (password change, erasure).
+    async fn delete_sessions_of(&self, person: PersonId) -> Result<u64, StoreError>;
+
+    /// Records an acknowledgement unless this version is acknowledged already.
+    async fn insert_acknowledgement(
+        &self,
+        person: PersonId,
+        ack: &Acknowledgement,
+    ) -> Result<(), StoreError>;
+
+    async fn acknowledgements(&self, person: PersonId) -> Result<Vec<Acknowledgement>, StoreError>;
+
+    async fn insert_request(&self, request: &SubjectRequestRow) -> Result<(), StoreError>;
+
+    async fn requests_of(&self, person: PersonId) -> Result<Vec<SubjectRequestRow>, StoreError>;
+}
