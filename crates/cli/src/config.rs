@@ -19,6 +19,7 @@ const ENV_KEYS: &[&str] = &[
     "master_key_file",
     "log_format",
     "log_level",
+    "secure_cookies",
 ];
 
 /// How log lines are written.
@@ -41,6 +42,8 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Mark cookies `Secure`: set this when Datavow is served over HTTPS.
+    pub secure_cookies: bool,
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
@@ -84,7 +87,8 @@ impl Config {
             .merge(Serialized::default("data_dir", "./datavow-data"))
             .merge(Serialized::default("listen", "127.0.0.1:8080"))
             .merge(Serialized::default("log_format", "text"))
-            .merge(Serialized::default("log_level", "info"));
+            .merge(Serialized::default("log_level", "info"))
+            .merge(Serialized::default("secure_cookies", false));
         if let Some(file) = config_file {
             if !file.is_file() {
                 return Err(ConfigError::MissingFile(file.display().to_string()));

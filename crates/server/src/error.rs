@@ -19,6 +19,17 @@ pub struct ErrorDetail {
     pub code: String,
     /// A sentence for a person. Never contains submitted personal data.
     pub message: String,
+    /// For validation errors: every refused field, by name and code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldError>>,
+}
+
+/// One refused field of a request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
 }
 
 /// An error answered to the client. The `cause` is logged, never sent.
@@ -28,6 +39,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub cause: Option<String>,
+    pub fields: Option<Vec<FieldError>>,
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -37,6 +50,8 @@ impl ApiError {
             code,
             message: message.into(),
             cause: None,
+            fields: None,
+            retry_after: None,
         }
     }
 
@@ -47,6 +62,8 @@ impl ApiError {
             code: "internal",
             message: "something went wrong on our side; it has been logged".into(),
             cause: Some(cause.to_string()),
+            fields: None,
+            retry_after: None,
         }
     }
 
@@ -57,6 +74,8 @@ impl ApiError {
             code: "unavailable",
             message: "the service cannot reach its database right now".into(),
             cause: Some(cause.to_string()),
+            fields: None,
+            retry_after: None,
         }
     }
 }
@@ -70,9 +89,18 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message: self.message,
+                fields: self.fields,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

@@ -10,6 +10,7 @@
 //! - Request logs and metrics name the matched route, never the raw path or query
 //!   string, which may carry personal data.
 
+pub mod accounts_api;
 pub mod admin;
 mod error;
 mod health;
@@ -31,13 +32,23 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub app: Datavow,
+    pub options: ServerOptions,
+}
+
+/// How the HTTP surface behaves.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Mark cookies `Secure` (set when Datavow is served over HTTPS, e.g. behind a
+    /// TLS-terminating proxy).
+    pub secure_cookies: bool,
 }
 
 /// The whole HTTP surface.
-pub fn router(app: Datavow) -> Router {
-    let state = AppState { app };
+pub fn router(app: Datavow, options: ServerOptions) -> Router {
+    let state = AppState { app, options };
     Router::new()
         .merge(health::routes())
+        .merge(accounts_api::routes())
         .merge(admin::routes())
         .merge(openapi::routes())
         .merge(observability::routes())
@@ -56,9 +67,13 @@ pub fn router(app: Datavow) -> Router {
 pub async fn serve(
     app: Datavow,
     listener: TcpListener,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

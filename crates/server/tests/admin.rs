@@ -2,81 +2,18 @@
 //! through blind indexes, the role × purpose × category matrix, erased persons and the
 //! privacy officer's access log.
 
-use datavow_core::{operators, Datavow, OpenOptions};
-use datavow_policy::{Category, Field, Policy, Purpose, Role};
+use datavow_core::operators;
+use datavow_policy::{Category, Field, Purpose, Role};
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
 use datavow_vault::{Actor, Personal, VaultError};
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-struct Server {
-    base: String,
-    app: Datavow,
-    client: reqwest::Client,
-}
+mod common;
 
-async fn start(t: &TestStores) -> Server {
-    let app = Datavow::open(OpenOptions {
-        data_dir: t.scratch_dir().join("data"),
-        location: t.location.clone(),
-        policy: Arc::new(Policy::bundled().expect("policy")),
-        master_key_file: None,
-    })
-    .await
-    .expect("open");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(datavow_server::serve(
-        app.clone(),
-        listener,
-        std::future::pending(),
-    ));
-    Server {
-        base,
-        app,
-        client: reqwest::Client::new(),
-    }
-}
-
-impl Server {
-    async fn token(&self, name: &str, role: Role) -> String {
-        let creds = operators::add(&self.app, &Actor::System("test".into()), name, role)
-            .await
-            .expect("operator");
-        creds.token.expose_secret().to_owned()
-    }
-
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn search(&self, token: &str, body: &str) -> (StatusCode, String) {
-        let response = self
-            .client
-            .post(format!("{}/api/v1/admin/persons/search", self.base))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("request");
-        (response.status(), response.text().await.expect("body"))
-    }
-}
+use common::start;
 
 /// A person with a value in every category a person record holds.
 fn full_person() -> Vec<(Field, Personal)> {

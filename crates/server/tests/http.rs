@@ -1,27 +1,13 @@
 //! The HTTP surface over real loopback HTTP, on both backends.
 
-use datavow_core::{Datavow, OpenOptions};
-use datavow_policy::Policy;
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
-use std::sync::Arc;
+
+mod common;
 
 /// Starts a real server on an ephemeral loopback port; returns its base URL.
 async fn start(t: &TestStores) -> String {
-    let app = Datavow::open(OpenOptions {
-        data_dir: t.scratch_dir().join("data"),
-        location: t.location.clone(),
-        policy: Arc::new(Policy::bundled().expect("policy")),
-        master_key_file: None,
-    })
-    .await
-    .expect("open");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(datavow_server::serve(app, listener, std::future::pending()));
-    format!("http://{addr}")
+    common::start(t).await.base
 }
 
 async fn healthz_answers_200_with_the_backend_and_policy_version(t: TestStores) {

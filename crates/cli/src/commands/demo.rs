@@ -63,6 +63,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         master_key_file: None,
         log_format: config.log_format,
         log_level: config.log_level.clone(),
+        secure_cookies: false,
     };
     let app = super::open(&demo_config).await?;
     let actor = datavow_vault::Actor::System("demo".into());

@@ -26,7 +26,10 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         jobs_stopped,
     ));
     let app_for_shutdown = app.clone();
-    datavow_server::serve(app, listener, shutdown_signal()).await?;
+    let options = datavow_server::ServerOptions {
+        secure_cookies: config.secure_cookies,
+    };
+    datavow_server::serve(app, listener, options, shutdown_signal()).await?;
     tracing::info!("shutting down: waiting for background jobs");
     let _ = stop_jobs.send(true);
     job_runner.await.context("background jobs")?;

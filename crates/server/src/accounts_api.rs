@@ -1,0 +1,475 @@
+//! The account API (SPEC §3, P1–P4, P13): sign-up, sign-in, the person's own data,
+//! corrections, export, erasure request, marketing switch, password change, and the
+//! contact form for visitors.
+
+use crate::admin::{access_entry, vault_error, AccessEntry};
+use crate::error::FieldError;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use datavow_core::accounts::{
+    self, AccountError, ContactInput, Profile, ProfileUpdate, SignUpInput,
+};
+use datavow_core::store::PersonId;
+use datavow_vault::VaultError;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use utoipa::ToSchema;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "dv_session";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts", post(sign_up))
+        .route("/api/v1/session", post(sign_in).delete(sign_out))
+        .route("/api/v1/me", get(me).patch(update_me))
+        .route("/api/v1/me/export", get(export))
+        .route("/api/v1/me/erasure", post(request_erasure))
+        .route("/api/v1/me/marketing", post(set_marketing))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/me/access-log", get(access_log))
+        .route("/api/v1/contact", post(contact))
+}
+
+/// Maps account errors to API errors. Messages never carry submitted values.
+pub(crate) fn account_error(err: AccountError) -> ApiError {
+    match err {
+        AccountError::CardNumber => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card_number_refused",
+            "a payment card number was found in the input; we never store card data, so nothing was saved",
+        ),
+        AccountError::Invalid(problems) => {
+            let message = problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+            error.fields = Some(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.field.to_owned(),
+                        code: p.code.to_owned(),
+                        message: p.message,
+                    })
+                    .collect(),
+            );
+            error
+        }
+        AccountError::UnderAgeOfConsent(age) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "under_age_of_consent",
+            format!("our services are not directed to children: you must be at least {age} to sign up without parental consent; nothing was saved"),
+        ),
+        AccountError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", "another account already uses this email address"),
+        AccountError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the userID or password is wrong"),
+        AccountError::TooManyAttempts(wait) => {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                AccountError::TooManyAttempts(wait).to_string(),
+            );
+            error.retry_after = Some(wait.as_secs().max(1));
+            error
+        }
+        AccountError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the service is busy; try again in a moment"),
+        AccountError::NotSignedIn => not_signed_in(),
+        AccountError::Vault(VaultError::Shredded) => not_signed_in(),
+        AccountError::Vault(err) => vault_error(err),
+        AccountError::Store(err) => ApiError::unavailable(err),
+        AccountError::Internal(cause) => ApiError::internal(cause),
+    }
+}
+
+fn not_signed_in() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "not_signed_in", "sign in first")
+}
+
+/// The session token of a request: bearer header first, then the cookie.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(token.trim().to_owned());
+    }
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// A cookie's value.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A signed-in person (session cookie or `Authorization: Bearer dvs_…`).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthPerson(pub PersonId);
+
+impl FromRequestParts<AppState> for AuthPerson {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_token(&parts.headers).ok_or_else(not_signed_in)?;
+        match accounts::session_person(&state.app, &token).await {
+            Ok(Some(person)) => Ok(AuthPerson(person)),
+            Ok(None) => Err(not_signed_in()),
+            Err(err) => Err(account_error(err)),
+        }
+    }
+}
+
+/// The caller's address, for the sign-in throttle (`unknown` without connection info).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+/// A `Set-Cookie` value for the session.
+pub(crate) fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The body of `POST /api/v1/accounts` (SPEC §3).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SignUpRequest {
+    pub name: String,
+    pub company: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub postal_address: Option<PostalAddressBody>,
+    pub business_sector: Option<String>,
+    pub interest: Option<String>,
+    /// `YYYY-MM-DD`; under the country's age of digital consent, nothing is stored.
+    pub birth_date: Option<String>,
+    pub marketing_opt_in: Option<bool>,
+    /// A controlling entity id from the policy; by default chosen from the country.
+    pub entity: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PostalAddressBody {
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+/// The credentials, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignUpResponse {
+    pub user_id: String,
+    pub password: String,
+    pub entity: String,
+}
+
+/// Creates an account; the generated userID and password are in the answer, and only there.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
+    request_body = SignUpRequest,
+    responses(
+        (status = 201, body = SignUpResponse),
+        (status = 400, description = "Malformed JSON or an unknown field", body = crate::error::ErrorBody),
+        (status = 409, description = "The email address is taken", body = crate::error::ErrorBody),
+        (status = 422, description = "A field is invalid, a card number was sent, or the person is under the age of consent", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn sign_up(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SignUpInput>,
+) -> Result<Response, ApiError> {
+    let account = accounts::sign_up(&state.app, &input)
+        .await
+        .map_err(account_error)?;
+    let body = SignUpResponse {
+        user_id: account.user_id,
+        password: account.password.expose_secret().to_owned(),
+        entity: account.entity,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Sign-in credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    pub user_id: String,
+    pub password: String,
+}
+
+/// A session: the token also comes as an HttpOnly cookie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInResponse {
+    /// Send as `Authorization: Bearer <token>` from API clients.
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// Signs in. Unknown userID and wrong password get the same answer.
+#[utoipa::path(post, path = "/api/v1/session", tag = "accounts",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, body = SignInResponse),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<Response, ApiError> {
+    let password = SecretString::from(request.password);
+    let session = accounts::sign_in(&state.app, &request.user_id, &password, &client)
+        .await
+        .map_err(account_error)?;
+    let token = session.token.expose_secret().to_owned();
+    let cookie = session_cookie(&state, &token, accounts::SESSION_LIFETIME.as_secs() as i64);
+    let body = SignInResponse {
+        token,
+        expires_at: session
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Signs out.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "accounts", responses((status = 204)))]
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = session_token(&headers) {
+        accounts::sign_out(&state.app, &token)
+            .await
+            .map_err(account_error)?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session_cookie(&state, "", 0))],
+    )
+        .into_response())
+}
+
+/// Everything the account holds (but the password hash).
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, description = "The person's own data, controlling entity and policy version"), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(
+        accounts::profile(&state.app, person)
+            .await
+            .map_err(account_error)?,
+    ))
+}
+
+/// Corrections: any of name, company, email, phone, postal_address, business_sector, interest.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, description = "The corrected data"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn update_me(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+    ApiJson(update): ApiJson<ProfileUpdate>,
+) -> Result<Json<Profile>, ApiError> {
+    accounts::update_profile(&state.app, person, &update)
+        .await
+        .map_err(account_error)?;
+    Ok(Json(
+        accounts::profile(&state.app, person)
+            .await
+            .map_err(account_error)?,
+    ))
+}
+
+/// Everything held about the person, as a JSON download.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "accounts",
+    responses((status = 200, description = "A JSON document with all data held"), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+) -> Result<Response, ApiError> {
+    let document = accounts::export(&state.app, person)
+        .await
+        .map_err(account_error)?;
+    let body = serde_json::to_string_pretty(&document).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"datavow-export.json\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A registered request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestReceipt {
+    pub request_id: String,
+    pub kind: String,
+    pub deadline: String,
+}
+
+/// Asks for the account to be erased; answered within the policy's deadline.
+#[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 202, body = RequestReceipt), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn request_erasure(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+) -> Result<Response, ApiError> {
+    let request = accounts::request_erasure(&state.app, person)
+        .await
+        .map_err(account_error)?;
+    let receipt = RequestReceipt {
+        request_id: request.id.to_string(),
+        kind: request.kind,
+        deadline: request
+            .deadline_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
+}
+
+/// The marketing switch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketingRequest {
+    pub opt_in: bool,
+}
+
+/// Turns marketing on or off, effective at once.
+#[utoipa::path(post, path = "/api/v1/me/marketing", tag = "accounts", request_body = MarketingRequest, responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn set_marketing(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+    ApiJson(request): ApiJson<MarketingRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::set_marketing(&state.app, person, request.opt_in)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 12 characters, not a common password.
+    pub new_password: String,
+}
+
+/// Changes the password; every session ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let current = SecretString::from(request.current_password);
+    let new = SecretString::from(request.new_password);
+    accounts::change_password(&state.app, person, &current, &new)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who accessed the person's data, when and for which purpose.
+#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "accounts", responses((status = 200, body = [AccessEntry]), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn access_log(
+    State(state): State<AppState>,
+    AuthPerson(person): AuthPerson,
+) -> Result<Json<Vec<AccessEntry>>, ApiError> {
+    let tag = state
+        .app
+        .vault
+        .subject_tag(person)
+        .await
+        .map_err(vault_error)?;
+    let entries = state
+        .app
+        .audit
+        .for_subject(&tag, 500)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(Json(entries.into_iter().map(access_entry).collect()))
+}
+
+/// The contact form body.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ContactRequest {
+    pub name: String,
+    pub company: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub message: String,
+}
+
+/// Receives a contact-form enquiry from a visitor without an account.
+#[utoipa::path(post, path = "/api/v1/contact", tag = "accounts", request_body = ContactRequest,
+    responses((status = 202), (status = 400, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn contact(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ContactInput>,
+) -> Result<StatusCode, ApiError> {
+    accounts::contact(&state.app, &input)
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::ACCEPTED)
+}

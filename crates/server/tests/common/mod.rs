@@ -1,0 +1,116 @@
+//! A real Datavow server on an ephemeral loopback port, and a client for it.
+
+#![allow(dead_code)]
+
+use datavow_core::{Datavow, OpenOptions};
+use datavow_policy::Policy;
+use datavow_store::testkit::TestStores;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Server {
+    pub base: String,
+    pub app: Datavow,
+    pub client: reqwest::Client,
+}
+
+/// Opens an instance over the test stores and serves it on 127.0.0.1:0.
+pub async fn start(t: &TestStores) -> Server {
+    let app = Datavow::open(OpenOptions {
+        data_dir: t.scratch_dir().join("data"),
+        location: t.location.clone(),
+        policy: Arc::new(Policy::bundled().expect("policy")),
+        master_key_file: None,
+    })
+    .await
+    .expect("open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(datavow_server::serve(
+        app.clone(),
+        listener,
+        Default::default(),
+        std::future::pending(),
+    ));
+    Server {
+        base,
+        app,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends JSON (given as text, so malformed bodies can be sent too).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, String) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// A GET with a bearer token; the body parsed as JSON (`null` if it is not).
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let (status, text) = self
+            .send(reqwest::Method::GET, path, Some(token), None)
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A new operator's API token.
+    pub async fn token(&self, name: &str, role: datavow_policy::Role) -> String {
+        use secrecy::ExposeSecret;
+        let creds = datavow_core::operators::add(
+            &self.app,
+            &datavow_vault::Actor::System("test".into()),
+            name,
+            role,
+        )
+        .await
+        .expect("operator");
+        creds.token.expose_secret().to_owned()
+    }
+
+    /// `POST /api/v1/admin/persons/search` with a raw body.
+    pub async fn search(&self, token: &str, body: &str) -> (StatusCode, String) {
+        self.send(
+            reqwest::Method::POST,
+            "/api/v1/admin/persons/search",
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let (status, text) = self
+            .send(reqwest::Method::POST, path, token, Some(&body.to_string()))
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
