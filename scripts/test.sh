@@ -33,4 +33,29 @@ if [ -z "${DATAVOW_TEST_DATABASE_URL:-}" ]; then
   fi
 fi
 
+# The browser test needs Debian's Chromium and playwright-core (npm).
+browser_ready=1
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing chromium from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || browser_ready=0
+  else
+    browser_ready=0
+  fi
+fi
+if ! command -v node >/dev/null 2>&1; then
+  browser_ready=0
+elif [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "test.sh: installing playwright-core"
+  (cd tests/browser && npm ci --no-audit --no-fund --silent) || browser_ready=0
+fi
+if [ "$browser_ready" = 1 ]; then
+  export DATAVOW_BROWSER_TESTS=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: Chromium, Node or playwright-core could not be installed" >&2
+  exit 1
+else
+  echo "test.sh: the browser test will be skipped (Chromium, Node or playwright-core missing)" >&2
+fi
+
 cargo test --workspace --locked

@@ -12,6 +12,7 @@
 
 pub mod accounts_api;
 pub mod admin;
+pub mod dashboard;
 mod error;
 mod health;
 pub mod json;
@@ -49,6 +50,7 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(accounts_api::routes())
+        .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(openapi::routes())
         .merge(observability::routes())

@@ -74,7 +74,16 @@ async fn a_thousand_sign_ups_leave_no_plaintext_in_the_data_directory() {
         needles.extend(task.await.expect("worker"));
     }
     assert_eq!(needles.len(), SIGN_UPS * 7);
-    assert_eq!(server.app.stores.persons.count_persons().await.expect("count"), SIGN_UPS as u64);
+    assert_eq!(
+        server
+            .app
+            .stores
+            .persons
+            .count_persons()
+            .await
+            .expect("count"),
+        SIGN_UPS as u64
+    );
     needles.push("ostergaard-hosting.dk".into());
     needles.push("Østergård".into());
     needles.push("Colocation request".into());
@@ -88,9 +97,17 @@ async fn a_thousand_sign_ups_leave_no_plaintext_in_the_data_directory() {
         let bytes = std::fs::read(&path).expect("read");
         scanned += bytes.len();
         let found = found_in(&bytes, &needles);
-        assert!(found.is_empty(), "{} holds plaintext: {:?}", path.display(), &found[..found.len().min(5)]);
+        assert!(
+            found.is_empty(),
+            "{} holds plaintext: {:?}",
+            path.display(),
+            &found[..found.len().min(5)]
+        );
     }
-    assert!(scanned > 1_000_000, "the scan read the stored data ({scanned} bytes)");
+    assert!(
+        scanned > 1_000_000,
+        "the scan read the stored data ({scanned} bytes)"
+    );
     // The scan can find things: the entity ids are stored in clear on purpose.
     let db = std::fs::read(dir.join("datavow.db")).expect("db");
     let wal = std::fs::read(dir.join("datavow.db-wal")).unwrap_or_default();

@@ -629,10 +629,22 @@ pub async fn update_profile(
     if profile_values.values.is_empty() {
         return Ok(());
     }
+    // Only what really changed is written: the audit log and the field history then
+    // show the person's actual corrections, not every field a form sent back.
     let actor = person_actor(app, person).await?;
-    app.vault
-        .update(&actor, person, &profile_values.values)
+    let fields: Vec<Field> = profile_values.values.iter().map(|(f, _)| *f).collect();
+    let current = app
+        .vault
+        .read(&actor, person, Purpose::Requests, &fields)
         .await?;
+    let changed: Vec<(Field, Personal)> = profile_values
+        .values
+        .into_iter()
+        .filter(|(field, value)| current.get(*field).map(Personal::expose) != Some(value.expose()))
+        .collect();
+    if !changed.is_empty() {
+        app.vault.update(&actor, person, &changed).await?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,141 @@
+//! The HTML dashboard over real HTTP: language negotiation, the switcher, CSRF on form
+//! posts, no JavaScript needed, card numbers never sent back into a form.
+
+mod common;
+
+use datavow_store::testkit::TestStores;
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+
+fn csrf_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a CSRF cookie")
+        .trim_start_matches("dv_csrf=")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn pages_follow_accept_language_and_the_switcher_and_need_no_javascript() {
+    let t = TestStores::sqlite().await;
+    let server = common::start(&t).await;
+    for (header, lang, heading) in [
+        ("da-DK,da;q=0.9,en;q=0.5", "da", "Opret en konto"),
+        ("de-AT;q=0.8, fr;q=0.9", "de", "Konto anlegen"),
+        ("fr-FR, *;q=0.1", "en", "Create an account"),
+    ] {
+        let html = server
+            .client
+            .get(server.url("/signup"))
+            .header(ACCEPT_LANGUAGE, header)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\">")),
+            "{header}"
+        );
+        assert!(html.contains(heading), "{header}: {heading}");
+        assert!(!html.contains("<script"), "no JavaScript");
+    }
+    let response = server
+        .client
+        .get(server.url("/signin?lang=da"))
+        .header(ACCEPT_LANGUAGE, "de")
+        .send()
+        .await
+        .expect("page");
+    let remembered = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").starts_with("dv_lang=da"));
+    assert!(remembered, "the switcher's choice is remembered");
+    assert!(response.text().await.expect("html").contains("Log ind"));
+}
+
+#[tokio::test]
+async fn a_form_post_without_the_csrf_token_is_refused_and_stores_nothing() {
+    let t = TestStores::sqlite().await;
+    let server = common::start(&t).await;
+    let form = [
+        ("name", "Zoë Müller"),
+        ("email", "zoe@example.de"),
+        ("_csrf", "forged-token-forged-token-forged!"),
+    ];
+    let response = server
+        .client
+        .post(server.url("/signup"))
+        .header(COOKIE, "dv_csrf=another-token-another-token-anot")
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        server
+            .app
+            .stores
+            .persons
+            .count_persons()
+            .await
+            .expect("count"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_card_number_typed_into_the_sign_up_form_is_refused_and_not_sent_back() {
+    let t = TestStores::sqlite().await;
+    let server = common::start(&t).await;
+    let page = server
+        .client
+        .get(server.url("/signup?lang=en"))
+        .send()
+        .await
+        .expect("page");
+    let csrf = csrf_cookie(&page);
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Zoë Müller"),
+        ("email", "zoe@example.de"),
+        ("interest", "please bill 4111 1111 1111 1111"),
+    ];
+    let response = server
+        .client
+        .post(server.url("/signup"))
+        .header(COOKIE, format!("dv_csrf={csrf}; dv_lang=en"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("We never store payment card numbers"),
+        "{html}"
+    );
+    assert!(!html.contains("4111"), "the number is not sent back");
+    assert!(
+        html.contains("Zoë Müller"),
+        "the other fields are kept for correction"
+    );
+    assert_eq!(
+        server
+            .app
+            .stores
+            .persons
+            .count_persons()
+            .await
+            .expect("count"),
+        0
+    );
+}
