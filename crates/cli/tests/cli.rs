@@ -339,3 +339,50 @@ fn an_unknown_role_is_refused_with_the_list_of_roles() {
     let err = text(&out.stderr);
     assert!(err.contains("privacy_officer"), "{err}");
 }
+
+#[test]
+fn the_demo_prints_credentials_that_sign_in() {
+    let port = free_port();
+    let mut child = datavow()
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let mut credentials = Vec::new();
+    for line in lines.by_ref() {
+        if let (Some(id), Some(pw)) = (line.split("userID ").nth(1), line.split("password ").nth(1))
+        {
+            let id = id.split_whitespace().next().unwrap_or("").to_owned();
+            credentials.push((id, pw.trim().to_owned()));
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(credentials.len(), 2, "one account per entity");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "demo did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    for (user_id, password) in &credentials {
+        let status = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("http://127.0.0.1:{port}/api/v1/session"))
+                .json(&serde_json::json!({"user_id": user_id, "password": password}))
+                .send()
+                .await
+                .expect("sign in")
+                .status()
+        });
+        assert_eq!(status, 200, "{user_id} signs in");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

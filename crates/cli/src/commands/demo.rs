@@ -1,46 +1,45 @@
-//! `datavow demo`: a server on SQLite in a fresh directory, seeded with sample people
-//! of both controlling entities, and a printed tour.
+//! `datavow demo`: a server on SQLite in a fresh directory, seeded with customer
+//! accounts of both controlling entities and two operators, and a printed tour.
 
 use crate::config::Config;
-use datavow_policy::Field;
-use datavow_vault::Personal;
+use datavow_core::accounts::{self, validate::PostalAddress, SignUpInput};
+use datavow_core::operators;
+use datavow_policy::Role;
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Sample people: one per controlling entity, with Unicode names as real customers
-/// write them.
-fn sample_people() -> Vec<(&'static str, Vec<(Field, Personal)>)> {
+/// Sample accounts: one per controlling entity, with Unicode names as real customers
+/// write them. Created through the same sign-up path as real ones.
+fn sample_accounts() -> Vec<SignUpInput> {
+    let address = |street: &str, code: &str, city: &str, country: &str| PostalAddress {
+        street: street.into(),
+        postal_code: code.into(),
+        city: city.into(),
+        country: country.into(),
+    };
     vec![
-        (
-            "asergo_europe",
-            vec![
-                (Field::Name, "Zoë Müller-Łukasiewicz".into()),
-                (Field::Company, "Müller Webhosting GmbH".into()),
-                (Field::Email, "zoe.mueller@example.de".into()),
-                (Field::Phone, "+4930901820".into()),
-                (
-                    Field::PostalAddress,
-                    "Witzlebenstraße 6, 14057 Berlin, DE".into(),
-                ),
-                (Field::BusinessSector, "hosting_and_cloud".into()),
-                (Field::Interest, "Dedicated servers in Frankfurt".into()),
-            ],
-        ),
-        (
-            "asergo_scandinavia",
-            vec![
-                (Field::Name, "Søren Ægidius Østergård".into()),
-                (Field::Company, "Østergård Media ApS".into()),
-                (Field::Email, "soren@example.dk".into()),
-                (Field::Phone, "+4531234567".into()),
-                (
-                    Field::PostalAddress,
-                    "Agern Allé 24, 2970 Hørsholm, DK".into(),
-                ),
-                (Field::BusinessSector, "media_and_publishing".into()),
-                (Field::Interest, "Colocation, 2 racks".into()),
-            ],
-        ),
+        SignUpInput {
+            name: Some("Zoë Müller-Łukasiewicz".into()),
+            company: Some("Müller Webhosting GmbH".into()),
+            email: Some("zoe.mueller@example.de".into()),
+            phone: Some("+49 30 901820".into()),
+            postal_address: Some(address("Witzlebenstraße 6", "14057", "Berlin", "DE")),
+            business_sector: Some("hosting_and_cloud".into()),
+            interest: Some("Dedicated servers in Frankfurt".into()),
+            marketing_opt_in: Some(true),
+            ..SignUpInput::default()
+        },
+        SignUpInput {
+            name: Some("Søren Ægidius Østergård".into()),
+            company: Some("Østergård Media ApS".into()),
+            email: Some("soren@example.dk".into()),
+            phone: Some("+45 31 23 45 67".into()),
+            postal_address: Some(address("Agern Allé 24", "2970", "Hørsholm", "DK")),
+            business_sector: Some("media_and_publishing".into()),
+            interest: Some("Colocation, 2 racks".into()),
+            ..SignUpInput::default()
+        },
     ]
 }
 
@@ -66,34 +65,60 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         secure_cookies: false,
     };
     let app = super::open(&demo_config).await?;
-    let actor = datavow_vault::Actor::System("demo".into());
-    let mut seeded = 0;
-    for (entity, fields) in sample_people() {
-        match app.vault.create_person(&actor, entity, &fields).await {
-            Ok(_) => seeded += 1,
-            Err(datavow_vault::VaultError::Taken(_)) => {} // already seeded in a kept dir
+    let base = format!("http://{}", demo_config.listen);
+    println!("Datavow demo: {base}");
+    println!(
+        "  data directory: {} (SQLite; deleted on exit unless --data-dir was given)",
+        dir.display()
+    );
+    println!();
+    println!("Customer accounts (sign in at {base}/signin; shown once, like a real sign-up):");
+    for input in sample_accounts() {
+        match accounts::sign_up(&app, &input).await {
+            Ok(account) => println!(
+                "  {:<26} entity {:<20} userID {}  password {}",
+                input.name.unwrap_or_default(),
+                account.entity,
+                account.user_id,
+                account.password.expose_secret()
+            ),
+            Err(accounts::AccountError::EmailTaken) => {
+                println!(
+                    "  {} exists already in this data directory",
+                    input.name.unwrap_or_default()
+                );
+            }
             Err(err) => return Err(err.into()),
         }
     }
-    let base = format!("http://{}", demo_config.listen);
-    println!("Datavow demo");
+    println!();
+    println!("Operators (API tokens for /api/v1/admin/...):");
+    let actor = super::cli_actor();
+    for (name, role) in [
+        ("demo-billing", Role::Billing),
+        ("demo-officer", Role::PrivacyOfficer),
+    ] {
+        match operators::add(&app, &actor, name, role).await {
+            Ok(creds) => println!(
+                "  {name:<14} role {:<16} token {}",
+                role.as_str(),
+                creds.token.expose_secret()
+            ),
+            Err(operators::OperatorError::Taken) => println!("  {name} exists already"),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    println!();
+    println!("Try:");
+    println!("  open {base}/ in a browser (English, Deutsch, Dansk), sign in, correct your data, download it");
+    println!("  curl -s -H \"Authorization: Bearer <demo-billing token>\" -H 'content-type: application/json' \\");
+    println!("       -d '{{\"email\":\"soren@example.dk\"}}' {base}/api/v1/admin/persons/search");
+    println!("  curl -s -H \"Authorization: Bearer <demo-billing token>\" \"{base}/api/v1/admin/persons/<id>?purpose=billing\"");
     println!(
-        "  data directory : {} (SQLite, deleted on exit unless --data-dir was given)",
+        "  grep -c 'soren@example.dk' {}/*.db*    # 0 in every file: nothing is stored in clear",
         dir.display()
     );
-    println!("  sample people  : {seeded} new, one per controlling entity (DE, DK)");
-    println!("  health         : curl {base}/healthz");
-    println!("  metrics        : curl {base}/metrics");
-    println!("  API description: curl {base}/api/v1/openapi.json");
-    println!(
-        "  no plaintext   : grep -c 'soren@example.dk' {}/*.db*   (prints 0 for every file)",
-        dir.display()
-    );
-    println!(
-        "  keystore       : datavow keys status --data-dir {}",
-        dir.display()
-    );
-    println!("Sign-up, sign-in and the dashboard arrive with the accounts feature.");
+    println!("  datavow audit verify --data-dir {}", dir.display());
     println!("Press Ctrl-C to stop.");
     super::serve::serve_app(app, &demo_config).await?;
     Ok(ExitCode::SUCCESS)
