@@ -12,6 +12,7 @@
 
 pub mod accounts_api;
 pub mod admin;
+mod admin_pages;
 pub mod dashboard;
 mod error;
 mod health;
@@ -51,6 +52,7 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(health::routes())
         .merge(accounts_api::routes())
         .merge(dashboard::routes())
+        .merge(admin_pages::routes())
         .merge(admin::routes())
         .merge(openapi::routes())
         .merge(observability::routes())

@@ -294,3 +294,89 @@ backend_tests!(
     an_erased_person_is_gone_for_operators,
     a_privacy_officer_sees_who_read_a_person_and_for_what,
 );
+
+#[tokio::test]
+async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_allows() {
+    let t = TestStores::sqlite().await;
+    let server = start(&t).await;
+    let token = server.token("bill", Role::Billing).await;
+    server
+        .app
+        .vault
+        .create_person(&Actor::Visitor, "asergo_europe", &full_person())
+        .await
+        .expect("create");
+    let response = server
+        .client
+        .get(server.url("/admin"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("www-authenticate").is_some());
+    let response = server
+        .client
+        .get(server.url("/admin"))
+        .basic_auth("mallory", Some(&token))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the token must be the named operator's"
+    );
+    let response = server
+        .client
+        .get(server.url("/admin"))
+        .basic_auth("bill", Some(&token))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status(), StatusCode::OK);
+    let csrf = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_admin_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("csrf cookie")
+        .to_owned();
+    let value = csrf.trim_start_matches("dv_admin_csrf=").to_owned();
+    let view = |purpose: &'static str| {
+        server
+            .client
+            .post(server.url("/admin/person"))
+            .basic_auth("bill", Some(&token))
+            .header("cookie", &csrf)
+            .form(&[
+                ("_csrf", value.as_str()),
+                ("email", "soren.admin@example.dk"),
+                ("purpose", purpose),
+            ])
+            .send()
+    };
+    let response = view("billing").await.expect("view");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("cus_Q2x9LmT7") && html.contains("Agern Allé 24"),
+        "billing sees these"
+    );
+    assert!(
+        !html.contains("Colocation") && !html.contains("1981-04-17"),
+        "but not the interest or birth date"
+    );
+    assert!(
+        html.contains("business_profile"),
+        "withheld categories are named"
+    );
+    let response = view("marketing").await.expect("view");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!response
+        .text()
+        .await
+        .expect("html")
+        .contains("cus_Q2x9LmT7"));
+}

@@ -1,0 +1,285 @@
+//! Operator pages under `/admin` (P11, P12): find a person and view their data for a
+//! stated purpose, without JavaScript. The browser's own HTTP Basic prompt carries the
+//! operator's name and API token; the search form is a POST with a CSRF token, so
+//! emails never appear in URLs. Everything is audited through the vault.
+
+use crate::accounts_api::cookie;
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use datavow_core::operators::{self, Operator};
+use datavow_policy::{Purpose, Role};
+use datavow_vault::{IndexKind, VaultError};
+use maud::{html, Markup, DOCTYPE};
+use std::collections::HashMap;
+use subtle::ConstantTimeEq;
+
+const CSRF_COOKIE: &str = "dv_admin_csrf";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(search_page))
+        .route("/admin/person", post(person_page))
+}
+
+fn challenge() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"Datavow operators\", charset=\"UTF-8\"",
+        )],
+        Html("<p>Sign in with your operator name and API token.</p>"),
+    )
+        .into_response()
+}
+
+/// The operator named in `Authorization: Basic name:token`, if the token is theirs.
+async fn operator(state: &AppState, headers: &HeaderMap) -> Result<Option<Operator>, ApiError> {
+    let Some(encoded) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return Ok(None);
+    };
+    let Some(decoded) = base64_decode(encoded.trim()) else {
+        return Ok(None);
+    };
+    let Some((name, token)) = decoded.split_once(':') else {
+        return Ok(None);
+    };
+    let found = operators::authenticate_token(&state.app, token)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(found.filter(|op| bool::from(op.name.as_bytes().ct_eq(name.as_bytes()))))
+}
+
+/// Decodes the standard base64 of HTTP Basic credentials.
+fn base64_decode(text: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn page(title: &str, operator: &Operator, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " · Datavow operators" }
+                style { "body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:.3rem;text-align:left}label{display:block;margin-top:.6rem}.withheld{color:#666}" }
+            }
+            body {
+                p { "Signed in as " strong { (operator.name) } " (" (operator.role) ")" " · " a href="/admin" { "Search" } }
+                h1 { (title) }
+                (body)
+            }
+        }
+    }
+}
+
+fn csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 32) {
+        Some(existing) => (existing, None),
+        None => {
+            let fresh = operators::random_text(32);
+            let set = HeaderValue::from_str(&format!(
+                "{CSRF_COOKIE}={fresh}; Path=/admin; HttpOnly; SameSite=Strict"
+            ))
+            .ok();
+            (fresh, set)
+        }
+    }
+}
+
+fn with_cookie(markup: Markup, status: StatusCode, set: Option<HeaderValue>) -> Response {
+    let mut response = (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(markup.into_string()),
+    )
+        .into_response();
+    if let Some(set) = set {
+        response.headers_mut().append(header::SET_COOKIE, set);
+    }
+    response
+}
+
+fn search_form(
+    operator: &Operator,
+    purposes: &[Purpose],
+    csrf: &str,
+    error: Option<&str>,
+) -> Markup {
+    html! {
+        @if let Some(error) = error { p role="alert" { strong { (error) } } }
+        form method="post" action="/admin/person" {
+            input type="hidden" name="_csrf" value=(csrf);
+            label for="email" { "Email address" }
+            input id="email" name="email" type="email";
+            label for="user_id" { "or userID" }
+            input id="user_id" name="user_id" type="text";
+            label for="purpose" { "Purpose of this look-up (your role: " (operator.role) ")" }
+            select id="purpose" name="purpose" {
+                @for p in purposes { option value=(p.as_str()) { (p.as_str().replace('_', " ")) } }
+            }
+            p { button type="submit" { "Find and view" } }
+        }
+    }
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(op) = operator(&state, &headers).await? else {
+        return Ok(challenge());
+    };
+    let (token, set) = csrf(&headers);
+    let purposes: Vec<Purpose> = state.app.policy.role_purposes(op.role).collect();
+    Ok(with_cookie(
+        page(
+            "Find a person",
+            &op,
+            search_form(&op, &purposes, &token, None),
+        ),
+        StatusCode::OK,
+        set,
+    ))
+}
+
+async fn person_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let Some(op) = operator(&state, &headers).await? else {
+        return Ok(challenge());
+    };
+    let (token, set) = csrf(&headers);
+    let purposes: Vec<Purpose> = state.app.policy.role_purposes(op.role).collect();
+    let fail = |status: StatusCode, message: &str| {
+        with_cookie(
+            page(
+                "Find a person",
+                &op,
+                search_form(&op, &purposes, &token, Some(message)),
+            ),
+            status,
+            set.clone(),
+        )
+    };
+    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.get("_csrf")) {
+        (Some(c), Some(f)) => c.len() == 32 && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    };
+    if !csrf_ok {
+        return Ok(fail(
+            StatusCode::FORBIDDEN,
+            "The form expired; search again.",
+        ));
+    }
+    let Some(purpose) = form.get("purpose").and_then(|p| Purpose::parse(p)) else {
+        return Ok(fail(StatusCode::BAD_REQUEST, "Choose a purpose."));
+    };
+    if !state.app.policy.role_allows(op.role, purpose) {
+        return Ok(fail(
+            StatusCode::FORBIDDEN,
+            "Your role may not read personal data for that purpose.",
+        ));
+    }
+    let value = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let actor = op.actor();
+    let found = match (value("email"), value("user_id")) {
+        (Some(email), None) => state.app.vault.find(&actor, IndexKind::Email, &email).await,
+        (None, Some(id)) => state.app.vault.find(&actor, IndexKind::UserId, &id).await,
+        _ => {
+            return Ok(fail(
+                StatusCode::BAD_REQUEST,
+                "Give exactly one of email or userID.",
+            ))
+        }
+    };
+    let Some(person) = found.map_err(crate::admin::vault_error)? else {
+        return Ok(fail(StatusCode::NOT_FOUND, "Nobody matches."));
+    };
+    let view = match state
+        .app
+        .vault
+        .read_for_purpose(&actor, person, purpose)
+        .await
+    {
+        Ok(view) => view,
+        Err(VaultError::Shredded) => {
+            return Ok(fail(
+                StatusCode::GONE,
+                "This person's data has been erased.",
+            ))
+        }
+        Err(err) => return Err(crate::admin::vault_error(err)),
+    };
+    let log = if op.role == Role::PrivacyOfficer {
+        let tag = state
+            .app
+            .vault
+            .subject_tag(person)
+            .await
+            .map_err(crate::admin::vault_error)?;
+        state
+            .app
+            .audit
+            .for_subject(&tag, 100)
+            .await
+            .map_err(ApiError::unavailable)?
+    } else {
+        Vec::new()
+    };
+    let body = html! {
+        p { "Person " code { (person) } " · purpose " strong { (purpose) } }
+        table id="fields" {
+            @for (field, value) in view.record.iter() {
+                tr { th { (field) } td { (value.expose()) } }
+            }
+        }
+        @if !view.withheld.is_empty() {
+            p class="withheld" { "Withheld for this purpose: " (view.withheld.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")) }
+        }
+        @if !log.is_empty() {
+            h2 { "Access log" }
+            table id="access-log" {
+                tr { th { "#" } th { "Actor" } th { "Action" } th { "Purpose" } th { "Fields" } th { "Outcome" } }
+                @for r in &log {
+                    tr { td { (r.seq) } td { (r.entry.actor) } td { (r.entry.action) } td { (r.entry.purpose.clone().unwrap_or_default()) } td { (r.entry.fields) } td { (r.entry.outcome) } }
+                }
+            }
+        }
+    };
+    Ok(with_cookie(page("Person", &op, body), StatusCode::OK, set))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_decodes_basic_credentials() {
+        assert_eq!(
+            super::base64_decode("YWxpY2U6ZHZvX3Rva2Vu").as_deref(),
+            Some("alice:dvo_token")
+        );
+        assert_eq!(
+            super::base64_decode("w7h2ZTpwYXNz").as_deref(),
+            Some("øve:pass")
+        );
+        assert_eq!(super::base64_decode("not*base64"), None);
+    }
+}
