@@ -67,6 +67,8 @@ fn base64_decode(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+// Owning `body` keeps call sites as plain `html! { … }` blocks.
+#[allow(clippy::needless_pass_by_value)]
 fn page(title: &str, operator: &Operator, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
