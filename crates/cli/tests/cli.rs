@@ -301,12 +301,13 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
     let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("intact: 3 entries"),
+        text(&out.stdout).contains("intact: 4 entries"),
         "{}",
         text(&out.stdout)
     );
 
-    // Edit entry 2 behind the application's back.
+    // Entry 1 records the policy in force; entries 2-4 the operators. Edit entry 3
+    // (bob's) behind the application's back.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         use sqlx::ConnectOptions;
@@ -317,7 +318,7 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
             .expect("open db");
         sqlx::raw_sql(
             "DROP TRIGGER audit_log_no_update; \
-             UPDATE audit_log SET detail = 'operator bob added with role admin' WHERE seq = 2",
+             UPDATE audit_log SET detail = 'operator bob added with role admin' WHERE seq = 3",
         )
         .execute(&mut conn)
         .await
@@ -326,7 +327,7 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
     let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("BROKEN at entry 2"), "{stdout}");
+    assert!(stdout.contains("BROKEN at entry 3"), "{stdout}");
 }
 
 #[test]

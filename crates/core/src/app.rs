@@ -67,6 +67,7 @@ impl Datavow {
             audit.clone(),
         )
         .await?;
+        record_policy(&stores, &audit, &options.policy).await?;
         Ok(Datavow {
             policy: options.policy,
             stores,
@@ -85,4 +86,36 @@ impl Datavow {
     ) -> Result<master_key::Rotation, master_key::RotateError> {
         master_key::rotate(&self.stores, &self.key_source, &self.master, new_file).await
     }
+}
+
+/// Audits the policy in force when it differs from the last one recorded (P16: the
+/// privacy officer can see when which policy text took effect).
+async fn record_policy(
+    stores: &Stores,
+    audit: &AuditLog,
+    policy: &Policy,
+) -> Result<(), StoreError> {
+    let new = stores
+        .audit
+        .record_policy(&policy.digest, &policy.version, &policy.origin)
+        .await?;
+    if new {
+        use datavow_vault::{Action, Actor, AuditEvent, Outcome};
+        audit
+            .append(&[AuditEvent {
+                detail: Some(format!(
+                    "policy {} (sha256 {}) in force, from {}",
+                    policy.version,
+                    &policy.digest[..12.min(policy.digest.len())],
+                    policy.origin
+                )),
+                ..AuditEvent::new(
+                    &Actor::System("startup".into()),
+                    Action::PolicyChanged,
+                    Outcome::Allowed,
+                )
+            }])
+            .await?;
+    }
+    Ok(())
 }

@@ -23,12 +23,22 @@ use std::sync::Arc;
 pub const CHECKPOINT_EVERY: i64 = 1000;
 const PAGE: i64 = 10_000;
 
+/// The most entries one group commit writes.
+const GROUP_COMMIT_MAX: usize = 512;
+
+type AppendReply = tokio::sync::oneshot::Sender<Result<i64, String>>;
+
 /// The audit log over an [`AuditStore`].
+///
+/// Appends go through one writer task that commits whatever has queued up in a single
+/// transaction (group commit), so concurrent requests share one write instead of
+/// queueing behind SQLite's single writer one by one. Every caller still waits until
+/// its own entries are committed: no entry, no data.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     signer: AuditSigner,
-    checkpoint_every: i64,
+    queue: tokio::sync::mpsc::Sender<(Vec<NewAuditEntry>, AppendReply)>,
 }
 
 /// What `verify` found.
@@ -48,27 +58,57 @@ pub struct Broken {
 }
 
 impl AuditLog {
+    /// A log over `store`; spawns its writer task on the current Tokio runtime.
     pub fn new(store: Arc<dyn AuditStore>, signer: AuditSigner, checkpoint_every: i64) -> Self {
+        let (queue, mut pending) =
+            tokio::sync::mpsc::channel::<(Vec<NewAuditEntry>, AppendReply)>(4096);
+        let writer = AuditWriter {
+            store: store.clone(),
+            signer: signer.clone(),
+            checkpoint_every,
+        };
+        tokio::spawn(async move {
+            while let Some(first) = pending.recv().await {
+                let mut batch = vec![first];
+                let mut count = batch[0].0.len();
+                while count < GROUP_COMMIT_MAX {
+                    match pending.try_recv() {
+                        Ok(next) => {
+                            count += next.0.len();
+                            batch.push(next);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                writer.commit(batch).await;
+            }
+        });
         AuditLog {
             store,
             signer,
-            checkpoint_every,
+            queue,
         }
     }
 
-    /// Appends events in one transaction; returns the last sequence number.
+    /// Appends events (in one transaction with whatever else is queued); returns the
+    /// last sequence number once they are committed.
     pub async fn append(&self, events: &[AuditEvent]) -> Result<i64, StoreError> {
         let now = Utc::now().timestamp_micros();
         let entries: Vec<NewAuditEntry> = events.iter().map(|e| to_entry(e, now)).collect();
-        let sign = |seq: i64, hash: &[u8]| self.sign(seq, hash);
-        self.store
-            .append(&entries, &entry_hash, self.checkpoint_every, &sign)
+        let (reply, committed) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((entries, reply))
             .await
+            .map_err(|_| StoreError::AuditUnavailable("the audit writer has stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| StoreError::AuditUnavailable("the audit writer has stopped".into()))?
+            .map_err(StoreError::AuditUnavailable)
     }
 
     /// Signs the head now (done at shutdown). Returns the signed `seq`, if any.
     pub async fn checkpoint(&self) -> Result<Option<i64>, StoreError> {
-        let sign = |seq: i64, hash: &[u8]| self.sign(seq, hash);
+        let sign = |seq: i64, hash: &[u8]| sign_checkpoint(&self.signer, seq, hash);
         self.store.checkpoint_head(&sign).await
     }
 
@@ -176,16 +216,6 @@ impl AuditLog {
         Ok(report)
     }
 
-    fn sign(&self, seq: i64, hash: &[u8]) -> Checkpoint {
-        Checkpoint {
-            seq,
-            hash: hash.to_vec(),
-            at_micros: Utc::now().timestamp_micros(),
-            key_id: self.signer.key_id(),
-            signature: self.signer.sign(&checkpoint_message(seq, hash)),
-        }
-    }
-
     fn check_signature(&self, checkpoint: &Checkpoint) -> Result<(), String> {
         if checkpoint.key_id != self.signer.key_id() {
             return Err(format!(
@@ -212,6 +242,52 @@ impl AuditSink for AuditLog {
             .await
             .map(drop)
             .map_err(|e| AuditError(e.to_string()))
+    }
+}
+
+/// The writer task's half: commits queued batches.
+struct AuditWriter {
+    store: Arc<dyn AuditStore>,
+    signer: AuditSigner,
+    checkpoint_every: i64,
+}
+
+impl AuditWriter {
+    /// Commits every queued request in one transaction and answers each with its own
+    /// last sequence number, or with the error if the transaction failed.
+    async fn commit(&self, batch: Vec<(Vec<NewAuditEntry>, AppendReply)>) {
+        let entries: Vec<NewAuditEntry> =
+            batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+        let sign = |seq: i64, hash: &[u8]| sign_checkpoint(&self.signer, seq, hash);
+        let result = self
+            .store
+            .append(&entries, &entry_hash, self.checkpoint_every, &sign)
+            .await;
+        match result {
+            Ok(last) => {
+                let mut seq = last - entries.len() as i64;
+                for (entries, reply) in batch {
+                    seq += entries.len() as i64;
+                    let _ = reply.send(Ok(seq));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "audit append failed; the operations waiting on it fail");
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(err.to_string()));
+                }
+            }
+        }
+    }
+}
+
+fn sign_checkpoint(signer: &AuditSigner, seq: i64, hash: &[u8]) -> Checkpoint {
+    Checkpoint {
+        seq,
+        hash: hash.to_vec(),
+        at_micros: Utc::now().timestamp_micros(),
+        key_id: signer.key_id(),
+        signature: signer.sign(&checkpoint_message(seq, hash)),
     }
 }
 

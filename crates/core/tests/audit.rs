@@ -10,6 +10,9 @@ use datavow_store::testkit::TestStores;
 use datavow_vault::{Action, Actor, AuditEvent, IndexKind, Outcome, Vault, VaultError};
 use std::sync::Arc;
 
+/// Entry 1 of every log records the policy in force when the instance first opened.
+const POLICY_ENTRY: i64 = 1;
+
 async fn open(t: &TestStores) -> Datavow {
     Datavow::open(OpenOptions {
         data_dir: t.scratch_dir().join("data"),
@@ -132,7 +135,7 @@ async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestS
     }
     let report = app.audit.verify().await.expect("verify");
     assert_eq!(report.broken, None);
-    assert_eq!(report.entries, 6);
+    assert_eq!(report.entries, POLICY_ENTRY + 6);
     let after = app.vault.subject_tag(person).await;
     assert!(
         matches!(after, Err(VaultError::Shredded)),
@@ -151,7 +154,10 @@ async fn the_database_refuses_to_change_or_delete_audit_entries(t: TestStores) {
         let err = t.raw_execute(sql).await.expect_err("append-only");
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(app.audit.verify().await.expect("verify").entries, 3);
+    assert_eq!(
+        app.audit.verify().await.expect("verify").entries,
+        POLICY_ENTRY + 3
+    );
 }
 
 async fn verify_names_an_edited_entry(t: TestStores) {
@@ -202,7 +208,8 @@ async fn verify_names_an_inserted_entry(t: TestStores) {
         .expect("drop guards");
     // Make room at 5 by moving 5..=10 up one (from the top down), then forge entry 5
     // as a copy of entry 4 that links to it.
-    for seq in (5..=10).rev() {
+    let last = POLICY_ENTRY + 10;
+    for seq in (5..=last).rev() {
         t.raw_execute(&format!(
             "UPDATE audit_log SET seq = {} WHERE seq = {seq}",
             seq + 1
@@ -258,7 +265,7 @@ async fn verify_detects_a_tail_cut_after_a_signed_checkpoint(t: TestStores) {
     let report = log.verify().await.expect("verify");
     assert_eq!(
         (report.entries, report.checkpoints, report.broken.clone()),
-        (12, 2, None)
+        (POLICY_ENTRY + 12, 2, None)
     );
     t.raw_execute(t.drop_audit_guards_sql())
         .await
@@ -290,8 +297,11 @@ async fn verify_detects_a_tail_cut_after_a_signed_checkpoint(t: TestStores) {
 
 async fn a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 7).await;
-    assert_eq!(app.audit.checkpoint().await.expect("checkpoint"), Some(7));
+    append_n(&app.audit, 6).await;
+    assert_eq!(
+        app.audit.checkpoint().await.expect("checkpoint"),
+        Some(POLICY_ENTRY + 6)
+    );
     assert_eq!(
         app.audit.checkpoint().await.expect("again"),
         None,
@@ -363,7 +373,7 @@ async fn two_nodes_appending_at_once_keep_one_valid_chain(t: TestStores) {
     }
     let report = node_b.audit.verify().await.expect("verify");
     assert_eq!(report.broken, None);
-    assert_eq!(report.entries, 200);
+    assert_eq!(report.entries, POLICY_ENTRY + 200);
 }
 
 async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
@@ -404,6 +414,7 @@ async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
         .expect("entries");
     let details: Vec<String> = entries
         .iter()
+        .filter(|e| e.entry.action != "policy_changed")
         .filter_map(|e| e.entry.detail.clone())
         .collect();
     assert_eq!(
@@ -425,7 +436,58 @@ async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
         .is_empty());
 }
 
+async fn a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again(t: TestStores) {
+    let app = open(&t).await;
+    drop(app);
+    let reopened = open(&t).await;
+    let changed = |e: &datavow_store::AuditRecord| e.entry.action == "policy_changed";
+    let entries = reopened
+        .stores
+        .audit
+        .entries_after(0, 100)
+        .await
+        .expect("entries");
+    assert_eq!(
+        entries.iter().filter(|e| changed(e)).count(),
+        1,
+        "same text, no new entry"
+    );
+    drop(reopened);
+    let text = datavow_policy::BUNDLED_POLICY_TOML.replacen(
+        "version = \"2018-05-18\"",
+        "version = \"2026-12-01\"",
+        1,
+    );
+    let policy = Policy::from_toml(&text, "asergo-2026.toml").expect("valid");
+    Datavow::open(OpenOptions {
+        data_dir: t.scratch_dir().join("data"),
+        location: t.location.clone(),
+        policy: Arc::new(policy),
+        master_key_file: None,
+    })
+    .await
+    .expect("open with the new policy");
+    let entries = t
+        .reopen()
+        .await
+        .audit
+        .entries_after(0, 100)
+        .await
+        .expect("entries");
+    let policy_entries: Vec<String> = entries
+        .iter()
+        .filter(|e| changed(e))
+        .filter_map(|e| e.entry.detail.clone())
+        .collect();
+    assert_eq!(policy_entries.len(), 2, "{policy_entries:?}");
+    assert!(
+        policy_entries[1].contains("2026-12-01") && policy_entries[1].contains("asergo-2026.toml"),
+        "{policy_entries:?}"
+    );
+}
+
 backend_tests!(
+    a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again,
     every_operation_on_personal_data_is_recorded_without_plaintext,
     the_database_refuses_to_change_or_delete_audit_entries,
     verify_names_an_edited_entry,

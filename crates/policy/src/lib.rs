@@ -110,6 +110,8 @@ pub struct Policy {
     pub privacy_contact: String,
     /// Where the policy came from: a path, or [`BUNDLED_POLICY_NAME`].
     pub origin: String,
+    /// SHA-256 of the policy file's text, hex: tells one text from another.
+    pub digest: String,
     entities: BTreeMap<String, Entity>,
     entity_by_country: BTreeMap<CountryCode, String>,
     default_entity: String,
@@ -155,8 +157,15 @@ impl Policy {
                 return Err(issues.finish(origin).expect_err("an issue was recorded"));
             }
         };
-        let policy = validate(file, &mut issues, origin);
+        let mut policy = validate(file, &mut issues, origin);
         issues.finish(origin)?;
+        policy.digest = {
+            use sha2::Digest;
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         Ok(policy)
     }
 
@@ -441,6 +450,7 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         effective_date,
         privacy_contact: file.policy.privacy_contact.into_inner(),
         origin: origin.to_owned(),
+        digest: String::new(),
         entity_by_country: file
             .entity_by_country
             .into_iter()

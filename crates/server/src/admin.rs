@@ -22,6 +22,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/admin/persons/search", post(search))
         .route("/api/v1/admin/persons/{id}", get(view))
         .route("/api/v1/admin/persons/{id}/access-log", get(access_log))
+        .route(
+            "/api/v1/admin/persons/{id}/payment-reference",
+            axum::routing::put(set_payment_reference),
+        )
 }
 
 /// An operator authenticated by `Authorization: Bearer <token>`.
@@ -308,4 +312,52 @@ pub(crate) fn access_entry(record: datavow_core::store::AuditRecord) -> AccessEn
             .collect(),
         outcome: e.outcome,
     }
+}
+
+/// A payment processor's reference for a person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentReferenceRequest {
+    /// The processor's opaque reference, such as `cus_Q2x9LmT7`. Never card data.
+    pub payment_reference: String,
+}
+
+/// Sets a person's payment reference (roles that may read for `billing`).
+#[utoipa::path(put, path = "/api/v1/admin/persons/{id}/payment-reference", tag = "operators",
+    params(("id" = String, Path, description = "Person id")),
+    request_body = PaymentReferenceRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 204),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 422, description = "Not a processor reference, or a card number", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn set_payment_reference(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<PaymentReferenceRequest>,
+) -> Result<StatusCode, ApiError> {
+    if !state
+        .app
+        .policy
+        .role_allows(operator.role, Purpose::Billing)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "purpose_not_allowed_for_role",
+            format!("role `{}` may not manage billing data", operator.role),
+        ));
+    }
+    let person = parse_person_id(&id)?;
+    datavow_core::accounts::set_payment_reference(
+        &state.app,
+        &operator.actor(),
+        person,
+        &request.payment_reference,
+    )
+    .await
+    .map_err(crate::accounts_api::account_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }

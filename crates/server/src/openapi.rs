@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         crate::admin::search,
         crate::admin::view,
         crate::admin::access_log,
+        crate::admin::set_payment_reference,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -46,6 +47,7 @@ use utoipa::OpenApi;
         crate::admin::PersonView,
         crate::admin::EntityView,
         crate::admin::AccessEntry,
+        crate::admin::PaymentReferenceRequest,
     )),
     modifiers(&OperatorToken),
     tags(

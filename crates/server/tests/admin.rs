@@ -293,6 +293,7 @@ backend_tests!(
     every_forbidden_purpose_and_category_cell_is_refused_by_the_vault,
     an_erased_person_is_gone_for_operators,
     a_privacy_officer_sees_who_read_a_person_and_for_what,
+    a_billing_operator_sets_a_processor_reference_and_never_a_card_number,
 );
 
 #[tokio::test]
@@ -379,4 +380,61 @@ async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_a
         .await
         .expect("html")
         .contains("cus_Q2x9LmT7"));
+}
+
+async fn a_billing_operator_sets_a_processor_reference_and_never_a_card_number(t: TestStores) {
+    let server = start(&t).await;
+    let billing = server.token("bill", Role::Billing).await;
+    let support = server.token("sam", Role::Support).await;
+    let person = server
+        .app
+        .vault
+        .create_person(&Actor::Visitor, "asergo_europe", &full_person())
+        .await
+        .expect("create");
+    let path = format!("/api/v1/admin/persons/{person}/payment-reference");
+    let put = |token: &str, reference: &str| {
+        let body = json!({"payment_reference": reference}).to_string();
+        let token = token.to_owned();
+        let path = path.clone();
+        let server = &server;
+        async move {
+            server
+                .send(reqwest::Method::PUT, &path, Some(&token), Some(&body))
+                .await
+        }
+    };
+    let (status, body) = put(&billing, "cus_NewRef12345").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, view) = server
+        .get(
+            &billing,
+            &format!("/api/v1/admin/persons/{person}?purpose=billing"),
+        )
+        .await;
+    assert_eq!(view["fields"]["payment_reference"], "cus_NewRef12345");
+    let (status, body) = put(&billing, "4111 1111 1111 1111").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("card_number_refused") && !body.contains("4111"),
+        "{body}"
+    );
+    let (status, body) = put(&billing, "not a reference").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = put(&support, "cus_Sneaky12345").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, view) = server
+        .get(
+            &billing,
+            &format!("/api/v1/admin/persons/{person}?purpose=billing"),
+        )
+        .await;
+    assert_eq!(
+        view["fields"]["payment_reference"], "cus_NewRef12345",
+        "refused changes change nothing"
+    );
+    assert!(t
+        .raw_places_containing(b"4111111111111111")
+        .await
+        .is_empty());
 }

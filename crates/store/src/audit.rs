@@ -75,6 +75,16 @@ pub trait AuditStore: Send + Sync + fmt::Debug {
     /// Every checkpoint, by `seq`.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 
+    /// Records the policy in force unless it is the last one recorded. Returns whether
+    /// it was new (then the caller audits the change). Runs under the chain lock, so
+    /// nodes starting together record it once.
+    async fn record_policy(
+        &self,
+        digest: &str,
+        version: &str,
+        origin: &str,
+    ) -> Result<bool, StoreError>;
+
     /// The newest `limit` entries about `subject`, newest first.
     async fn entries_for_subject(
         &self,

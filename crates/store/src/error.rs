@@ -24,6 +24,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("re-wrapping a key failed: {0}")]
     Rewrap(String),
+    #[error("the audit log cannot take entries: {0}")]
+    AuditUnavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -456,6 +456,31 @@ macro_rules! impl_audit_and_operator_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn record_policy(&self, digest: &str, version: &str, origin: &str) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let last: Option<String> =
+                    sqlx::query_scalar("SELECT digest FROM policy_history ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if last.as_deref() == Some(digest) {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO policy_history (digest, version, origin, loaded_at) VALUES ($1, $2, $3, $4)")
+                    .bind(digest)
+                    .bind(version)
+                    .bind(origin)
+                    .bind(chrono::Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn head(&self) -> Result<(i64, Vec<u8>), $crate::StoreError> {
                 Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                     .fetch_one(&self.pool)

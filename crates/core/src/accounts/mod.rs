@@ -891,6 +891,37 @@ pub async fn contact(app: &Datavow, input: &ContactInput) -> Result<PersonId, Ac
         .await?)
 }
 
+/// Sets a person's payment reference (a billing operator's act, P4). Only a processor
+/// token is accepted; a card number is refused and never stored.
+pub async fn set_payment_reference(
+    app: &Datavow,
+    by: &Actor,
+    person: PersonId,
+    reference: &str,
+) -> Result<(), AccountError> {
+    let reference = reference.trim();
+    if validate::any_card_number([reference]) {
+        return Err(AccountError::CardNumber);
+    }
+    if !validate::is_payment_reference(reference) {
+        let mut problems = Problems::default();
+        problems.add(
+            "payment_reference",
+            "invalid_payment_reference",
+            "payment_reference must be the payment processor's reference, such as cus_Q2x9LmT7",
+        );
+        return Err(AccountError::Invalid(problems.0));
+    }
+    app.vault
+        .update(
+            by,
+            person,
+            &[(Field::PaymentReference, Personal::new(reference))],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Shared runtime, created once per instance.
 pub fn runtime() -> Arc<AccountsRuntime> {
     Arc::new(AccountsRuntime::default())

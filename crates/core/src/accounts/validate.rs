@@ -292,6 +292,19 @@ pub fn birth_date(problems: &mut Problems, value: Option<&str>) -> Option<NaiveD
     }
 }
 
+/// Whether `token` has the shape of a payment processor's opaque reference: a prefix
+/// of 2–8 lower-case letters, `_`, then 8–64 letters or digits (`cus_Q2x9LmT7`,
+/// `pm_1NvR…`). Card numbers never have this shape, so only references get in (P4).
+pub fn is_payment_reference(token: &str) -> bool {
+    let Some((prefix, body)) = token.split_once('_') else {
+        return false;
+    };
+    (2..=8).contains(&prefix.len())
+        && prefix.chars().all(|c| c.is_ascii_lowercase())
+        && (8..=64).contains(&body.len())
+        && body.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// Age in whole years on `today`.
 pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
     let mut age = today.year() - birth.year();
@@ -315,6 +328,23 @@ mod tests {
         assert!(!postal_code_fits(c("DK"), "29700"));
         assert!(postal_code_fits(c("NL"), "1012 AB"));
         assert!(postal_code_fits(c("GB"), "SW1A 1AA"));
+    }
+
+    #[test]
+    fn only_processor_references_are_payment_references() {
+        assert!(is_payment_reference("cus_Q2x9LmT7"));
+        assert!(is_payment_reference("pm_1NvR8sK2eZvKYlo2CxYz"));
+        for bad in [
+            "4111111111111111",
+            "cus_",
+            "CUS_Q2x9LmT7",
+            "cus_Q2x9 LmT7",
+            "x_12345678",
+            "cus_4111-1111-1111-1111",
+            "",
+        ] {
+            assert!(!is_payment_reference(bad), "{bad:?}");
+        }
     }
 
     #[test]
