@@ -15,6 +15,7 @@ const ENV_KEYS: &[&str] = &[
     "listen",
     "database_url",
     "database_url_file",
+    "database_schema",
     "policy",
     "master_key_file",
     "log_format",
@@ -38,6 +39,8 @@ pub struct Config {
     pub listen: String,
     pub database_url: Option<SecretString>,
     pub database_url_file: Option<PathBuf>,
+    /// PostgreSQL schema for the data; the keystore goes to `<schema>_keys`.
+    pub database_schema: String,
     pub policy: Option<PathBuf>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -86,6 +89,7 @@ impl Config {
         let mut figment = Figment::new()
             .merge(Serialized::default("data_dir", "./datavow-data"))
             .merge(Serialized::default("listen", "127.0.0.1:8080"))
+            .merge(Serialized::default("database_schema", "datavow"))
             .merge(Serialized::default("log_format", "text"))
             .merge(Serialized::default("log_level", "info"))
             .merge(Serialized::default("secure_cookies", false));

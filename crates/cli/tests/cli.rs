@@ -387,3 +387,108 @@ fn the_demo_prints_credentials_that_sign_in() {
         .status();
     let _ = child.wait();
 }
+
+/// Two `datavow serve` processes on one PostgreSQL database take sign-ups at the same
+/// time; the audit chain stays single and valid.
+#[test]
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn two_server_processes_on_one_postgres_database_keep_one_valid_audit_chain() {
+    let Ok(url) = std::env::var("DATAVOW_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set DATAVOW_TEST_DATABASE_URL to run the PostgreSQL test");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let schema = format!("cli{}", &uuid_like()[..12]);
+    let key = dir.path().join("master.key");
+    std::fs::write(&key, format!("{}\n", &(uuid_like() + &uuid_like())[..64])).expect("key");
+    let node = |port: u16, name: &str| {
+        datavow()
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &url,
+                "--data-dir",
+            ])
+            .arg(dir.path().join(name))
+            .env("DATAVOW_DATABASE_SCHEMA", &schema)
+            .env("DATAVOW_MASTER_KEY_FILE", &key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve")
+    };
+    let ports = [free_port(), free_port()];
+    let mut nodes = vec![node(ports[0], "a")];
+    // The first node creates the schemas; the second joins once they exist.
+    let wait = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "node on {port} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(ports[0]);
+    nodes.push(node(ports[1], "b"));
+    wait(ports[1]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let created = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let client = client.clone();
+            let port = ports[i % 2];
+            tasks.push(tokio::spawn(async move {
+                client
+                    .post(format!("http://127.0.0.1:{port}/api/v1/accounts"))
+                    .json(&serde_json::json!({"name": format!("Person {i}"), "email": format!("p{i}@example.dk")}))
+                    .send()
+                    .await
+                    .expect("sign up")
+                    .status()
+            }));
+        }
+        let mut created = 0;
+        for task in tasks {
+            if task.await.expect("task") == 201 {
+                created += 1;
+            }
+        }
+        created
+    });
+    assert_eq!(created, 40);
+    for node in &mut nodes {
+        let _ = Command::new("kill")
+            .args(["-TERM", &node.id().to_string()])
+            .status();
+        let _ = node.wait();
+    }
+    let out = run(datavow()
+        .args(["audit", "verify", "--database-url", &url, "--data-dir"])
+        .arg(dir.path().join("a"))
+        .env("DATAVOW_DATABASE_SCHEMA", &schema)
+        .env("DATAVOW_MASTER_KEY_FILE", &key));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let entries: u64 = stdout
+        .split("intact: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("entry count");
+    assert!(
+        entries >= 41,
+        "one policy entry and at least one entry per sign-up: {stdout}"
+    );
+    assert!(
+        stdout.contains("2 signed checkpoints") || stdout.contains("1 signed checkpoints"),
+        "{stdout}"
+    );
+}
+
+/// 32 random hex characters, from the OS, without extra dependencies.
+fn uuid_like() -> String {
+    let bytes = std::fs::read("/proc/sys/kernel/random/uuid").expect("kernel uuid");
+    String::from_utf8_lossy(&bytes).trim().replace('-', "")
+}

@@ -58,6 +58,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         listen: config.listen.clone(),
         database_url: None,
         database_url_file: None,
+        database_schema: config.database_schema.clone(),
         policy: config.policy.clone(),
         master_key_file: None,
         log_format: config.log_format,

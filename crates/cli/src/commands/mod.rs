@@ -27,7 +27,11 @@ pub fn load_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
 /// Opens the instance the configuration describes.
 pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
     let location = match &config.database_url {
-        Some(url) => StoreLocation::postgres(url.clone()),
+        Some(url) => StoreLocation::Postgres {
+            url: url.clone(),
+            data_schema: config.database_schema.clone(),
+            keys_schema: format!("{}_keys", config.database_schema),
+        },
         None => StoreLocation::Sqlite {
             dir: config.data_dir.clone(),
         },
