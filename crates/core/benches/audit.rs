@@ -5,13 +5,11 @@
 //!
 //! Run: `cargo bench -p datavow-core --bench audit`
 
-use datavow_core::{Datavow, OpenOptions};
-use datavow_policy::{Field, Policy, Purpose};
+use datavow_policy::{Field, Purpose};
 use datavow_store::testkit::TestStores;
 use datavow_store::NewAuditEntry;
 use datavow_vault::{Action, Actor, AuditEvent, Outcome, SubjectTag};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use std::time::Instant;
 
 const BATCH: usize = 1000;
@@ -42,14 +40,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let t = TestStores::sqlite().await;
-        let app = Datavow::open(OpenOptions {
-            data_dir: t.scratch_dir().join("data"),
-            location: t.location.clone(),
-            policy: Arc::new(Policy::bundled().expect("policy")),
-            master_key_file: None,
-        })
-        .await
-        .expect("open");
+        let app = datavow_core::testkit::open(&t).await;
 
         let started = Instant::now();
         for i in 0..single {

@@ -17,6 +17,8 @@ pub mod audit;
 pub mod jobs;
 pub mod master_key;
 pub mod operators;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use app::{Datavow, OpenError, OpenOptions};
 pub use datavow_policy as policy;

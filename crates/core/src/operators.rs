@@ -144,41 +144,52 @@ pub async fn set_role(
     name: &str,
     role: Role,
 ) -> Result<(), OperatorError> {
-    let current = app
-        .stores
-        .operators
-        .operator_by_name(name)
-        .await?
-        .ok_or(OperatorError::Unknown)?;
-    app.stores
-        .operators
-        .update_operator(name, role.as_str(), current.disabled)
-        .await?;
-    app.audit
-        .append(&[AuditEvent {
-            detail: Some(format!("operator {name}: role {} -> {role}", current.role)),
-            ..AuditEvent::new(by, Action::RoleChanged, Outcome::Allowed)
-        }])
-        .await?;
-    Ok(())
+    change(app, by, name, Action::RoleChanged, |current| {
+        (
+            role.as_str().to_owned(),
+            current.disabled,
+            format!("operator {name}: role {} -> {role}", current.role),
+        )
+    })
+    .await
 }
 
 /// Disables an operator: their token and password stop working at once.
 pub async fn disable(app: &Datavow, by: &Actor, name: &str) -> Result<(), OperatorError> {
+    change(app, by, name, Action::OperatorDisabled, |current| {
+        (
+            current.role.clone(),
+            true,
+            format!("operator {name} disabled"),
+        )
+    })
+    .await
+}
+
+/// Applies `(role, disabled, audit detail)` computed from the operator's current row,
+/// and audits it.
+async fn change(
+    app: &Datavow,
+    by: &Actor,
+    name: &str,
+    action: Action,
+    next: impl FnOnce(&OperatorRow) -> (String, bool, String),
+) -> Result<(), OperatorError> {
     let current = app
         .stores
         .operators
         .operator_by_name(name)
         .await?
         .ok_or(OperatorError::Unknown)?;
+    let (role, disabled, detail) = next(&current);
     app.stores
         .operators
-        .update_operator(name, &current.role, true)
+        .update_operator(name, &role, disabled)
         .await?;
     app.audit
         .append(&[AuditEvent {
-            detail: Some(format!("operator {name} disabled")),
-            ..AuditEvent::new(by, Action::OperatorDisabled, Outcome::Allowed)
+            detail: Some(detail),
+            ..AuditEvent::new(by, action, Outcome::Allowed)
         }])
         .await?;
     Ok(())

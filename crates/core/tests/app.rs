@@ -3,7 +3,7 @@
 use datavow_core::jobs::{run_once, Job, RunOutcome};
 use datavow_core::master_key::{self, RotateError};
 use datavow_core::{Datavow, OpenError, OpenOptions};
-use datavow_policy::{Field, Policy, Purpose};
+use datavow_policy::{Field, Purpose};
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
 use datavow_vault::{Actor, MasterKey, Personal, Vault, VaultError};
@@ -16,12 +16,7 @@ fn actor() -> Actor {
 }
 
 fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
-    OpenOptions {
-        data_dir: t.scratch_dir().join("data"),
-        location: t.location.clone(),
-        policy: Arc::new(Policy::bundled().expect("policy")),
-        master_key_file,
-    }
+    datavow_core::testkit::options(t, master_key_file)
 }
 
 async fn email_of(app: &Datavow, person: uuid::Uuid) -> String {

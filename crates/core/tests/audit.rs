@@ -14,14 +14,7 @@ use std::sync::Arc;
 const POLICY_ENTRY: i64 = 1;
 
 async fn open(t: &TestStores) -> Datavow {
-    Datavow::open(OpenOptions {
-        data_dir: t.scratch_dir().join("data"),
-        location: t.location.clone(),
-        policy: Arc::new(Policy::bundled().expect("policy")),
-        master_key_file: None,
-    })
-    .await
-    .expect("open")
+    datavow_core::testkit::open(t).await
 }
 
 fn operator() -> Actor {

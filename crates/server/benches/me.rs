@@ -8,12 +8,10 @@
 
 use axum::routing::get;
 use axum::Router;
-use datavow_core::{accounts, Datavow, OpenOptions};
-use datavow_policy::Policy;
+use datavow_core::accounts;
 use datavow_store::testkit::TestStores;
 use secrecy::ExposeSecret;
 use std::process::Command;
-use std::sync::Arc;
 
 struct Figures {
     requests_per_second: f64,
@@ -71,14 +69,7 @@ fn main() {
         .expect("runtime");
     let (t, app, token, me_body) = runtime.block_on(async {
         let t = TestStores::sqlite().await;
-        let app = Datavow::open(OpenOptions {
-            data_dir: t.scratch_dir().join("data"),
-            location: t.location.clone(),
-            policy: Arc::new(Policy::bundled().expect("policy")),
-            master_key_file: None,
-        })
-        .await
-        .expect("open");
+        let app = datavow_core::testkit::open(&t).await;
         let input = accounts::SignUpInput {
             name: Some("Zoë Müller-Łukasiewicz".into()),
             company: Some("Müller Webhosting GmbH".into()),

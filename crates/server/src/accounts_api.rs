@@ -2,7 +2,7 @@
 //! corrections, export, erasure request, marketing switch, password change, and the
 //! contact form for visitors.
 
-use crate::admin::{access_entry, vault_error, AccessEntry};
+use crate::admin::{vault_error, AccessEntry};
 use crate::error::FieldError;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
@@ -435,19 +435,9 @@ pub(crate) async fn access_log(
     State(state): State<AppState>,
     AuthPerson(person): AuthPerson,
 ) -> Result<Json<Vec<AccessEntry>>, ApiError> {
-    let tag = state
-        .app
-        .vault
-        .subject_tag(person)
-        .await
-        .map_err(vault_error)?;
-    let entries = state
-        .app
-        .audit
-        .for_subject(&tag, 500)
-        .await
-        .map_err(ApiError::unavailable)?;
-    Ok(Json(entries.into_iter().map(access_entry).collect()))
+    Ok(Json(
+        crate::admin::access_entries(&state, person, 500).await?,
+    ))
 }
 
 /// The contact form body.

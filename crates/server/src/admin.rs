@@ -278,7 +278,17 @@ pub(crate) async fn access_log(
             "only a privacy officer may read a person's access log",
         ));
     }
-    let person = parse_person_id(&id)?;
+    Ok(Json(
+        access_entries(&state, parse_person_id(&id)?, 500).await?,
+    ))
+}
+
+/// The newest `limit` audit entries about a person, for people to read.
+pub(crate) async fn access_entries(
+    state: &AppState,
+    person: uuid::Uuid,
+    limit: i64,
+) -> Result<Vec<AccessEntry>, ApiError> {
     let tag = state
         .app
         .vault
@@ -288,13 +298,13 @@ pub(crate) async fn access_log(
     let entries = state
         .app
         .audit
-        .for_subject(&tag, 500)
+        .for_subject(&tag, limit)
         .await
         .map_err(ApiError::unavailable)?;
-    Ok(Json(entries.into_iter().map(access_entry).collect()))
+    Ok(entries.into_iter().map(access_entry).collect())
 }
 
-pub(crate) fn access_entry(record: datavow_core::store::AuditRecord) -> AccessEntry {
+fn access_entry(record: datavow_core::store::AuditRecord) -> AccessEntry {
     let e = record.entry;
     AccessEntry {
         seq: record.seq,

@@ -126,23 +126,9 @@ impl PgKeyStore {
 }
 
 impl_person_store!(PgStore);
-impl_audit_and_operator_store!(PgStore);
+impl_audit_and_operator_store!(PgStore, sqlx::Postgres);
 impl_account_store!(PgStore);
 
-async fn insert_checkpoint(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    cp: &crate::Checkpoint,
-) -> Result<(), StoreError> {
-    sqlx::query(crate::shared::INSERT_CHECKPOINT)
-        .bind(cp.seq)
-        .bind(&cp.hash)
-        .bind(cp.at_micros)
-        .bind(&cp.key_id)
-        .bind(&cp.signature)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
 impl_key_store!(PgKeyStore);
 
 #[async_trait]

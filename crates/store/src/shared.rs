@@ -6,9 +6,6 @@
 use crate::StoreError;
 use datavow_policy::Field;
 
-pub(crate) const INSERT_CHECKPOINT: &str =
-    "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)";
-
 pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
     Field::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown field name `{name}`")))
 }
@@ -375,9 +372,26 @@ macro_rules! impl_key_store {
 }
 
 /// Implements [`crate::AuditStore`] and [`crate::OperatorStore`] for a type with a
-/// `pool` field.
+/// `pool` field of database `$db`.
 macro_rules! impl_audit_and_operator_store {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
+        async fn insert_checkpoint(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            cp: &$crate::Checkpoint,
+        ) -> Result<(), $crate::StoreError> {
+            sqlx::query(
+                "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(cp.seq)
+            .bind(&cp.hash)
+            .bind(cp.at_micros)
+            .bind(&cp.key_id)
+            .bind(&cp.signature)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::AuditStore for $store {
             #[tracing::instrument(skip_all)]

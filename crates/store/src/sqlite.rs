@@ -124,23 +124,9 @@ impl SqliteKeyStore {
 }
 
 impl_person_store!(SqliteStore);
-impl_audit_and_operator_store!(SqliteStore);
+impl_audit_and_operator_store!(SqliteStore, sqlx::Sqlite);
 impl_account_store!(SqliteStore);
 
-async fn insert_checkpoint(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    cp: &crate::Checkpoint,
-) -> Result<(), StoreError> {
-    sqlx::query(crate::shared::INSERT_CHECKPOINT)
-        .bind(cp.seq)
-        .bind(&cp.hash)
-        .bind(cp.at_micros)
-        .bind(&cp.key_id)
-        .bind(&cp.signature)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
 impl_key_store!(SqliteKeyStore);
 
 #[async_trait]

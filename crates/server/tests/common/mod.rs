@@ -2,12 +2,10 @@
 
 #![allow(dead_code)]
 
-use datavow_core::{Datavow, OpenOptions};
-use datavow_policy::Policy;
+use datavow_core::Datavow;
 use datavow_store::testkit::TestStores;
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::sync::Arc;
 
 pub struct Server {
     pub base: String,
@@ -17,14 +15,7 @@ pub struct Server {
 
 /// Opens an instance over the test stores and serves it on 127.0.0.1:0.
 pub async fn start(t: &TestStores) -> Server {
-    let app = Datavow::open(OpenOptions {
-        data_dir: t.scratch_dir().join("data"),
-        location: t.location.clone(),
-        policy: Arc::new(Policy::bundled().expect("policy")),
-        master_key_file: None,
-    })
-    .await
-    .expect("open");
+    let app = datavow_core::testkit::open(t).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
