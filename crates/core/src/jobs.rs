@@ -44,14 +44,26 @@ impl Job {
 
 /// The jobs every `serve` node runs.
 pub fn standard_jobs() -> Vec<Job> {
-    vec![Job::new(
-        "keystore-compaction",
-        Duration::from_secs(3600),
-        |app: Datavow| async move {
-            app.vault.compact_keystore().await?;
-            Ok(())
-        },
-    )]
+    vec![
+        Job::new(
+            "keystore-compaction",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                app.vault.compact_keystore().await?;
+                Ok(())
+            },
+        ),
+        Job::new(
+            "expired-sessions",
+            Duration::from_secs(600),
+            |app: Datavow| async move {
+                let now = chrono::Utc::now().timestamp_micros();
+                let removed = app.stores.accounts.delete_expired_sessions(now).await?;
+                tracing::debug!(removed, "expired sessions removed");
+                Ok(())
+            },
+        ),
+    ]
 }
 
 /// How a single attempt to run a job ended.

@@ -50,6 +50,9 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
 
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
 
+    /// Deletes sessions that expired before `now_micros`. Returns how many.
+    async fn delete_expired_sessions(&self, now_micros: i64) -> Result<u64, StoreError>;
+
     /// Ends every session of a person (password change, erasure).
     async fn delete_sessions_of(&self, person: PersonId) -> Result<u64, StoreError>;
 

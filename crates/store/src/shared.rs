@@ -658,6 +658,15 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn delete_expired_sessions(&self, now_micros: i64) -> Result<u64, $crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM sessions WHERE expires_at_micros <= $1")
+                    .bind(now_micros)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn delete_sessions_of(&self, person: $crate::PersonId) -> Result<u64, $crate::StoreError> {
                 Ok(sqlx::query("DELETE FROM sessions WHERE person_id = $1")
                     .bind(person)

@@ -383,7 +383,43 @@ async fn only_one_node_holds_a_job_lock_at_a_time(t: TestStores) {
     again.expect("held").release().await.expect("release");
 }
 
+async fn expired_sessions_no_longer_sign_in_and_are_removed(t: TestStores) {
+    let p = person();
+    t.stores
+        .persons
+        .insert_person(&p, &[], &[])
+        .await
+        .expect("person");
+    let now = Utc::now().timestamp_micros();
+    let sessions = &t.stores.accounts;
+    sessions
+        .insert_session(b"live", p.id, now, now + 60_000_000)
+        .await
+        .expect("live");
+    sessions
+        .insert_session(b"old", p.id, now - 120_000_000, now - 60_000_000)
+        .await
+        .expect("old");
+    assert_eq!(
+        sessions.session_person(b"live", now).await.expect("live"),
+        Some(p.id)
+    );
+    assert_eq!(
+        sessions.session_person(b"old", now).await.expect("old"),
+        None
+    );
+    assert_eq!(
+        sessions.delete_expired_sessions(now).await.expect("sweep"),
+        1
+    );
+    assert_eq!(
+        sessions.session_person(b"live", now).await.expect("live"),
+        Some(p.id)
+    );
+}
+
 backend_tests!(
+    expired_sessions_no_longer_sign_in_and_are_removed,
     a_person_and_sealed_fields_read_back_as_written,
     a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored,
     updating_a_field_replaces_its_ciphertext_and_its_index_entry,
