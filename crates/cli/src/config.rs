@@ -21,6 +21,8 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "secure_cookies",
+    "geoip_database",
+    "trusted_proxies",
 ];
 
 /// How log lines are written.
@@ -47,6 +49,11 @@ pub struct Config {
     pub log_level: String,
     /// Mark cookies `Secure`: set this when Datavow is served over HTTPS.
     pub secure_cookies: bool,
+    /// An IP-to-country MMDB file for `/api/v1/locale`.
+    pub geoip_database: Option<PathBuf>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed, separated by
+    /// commas or spaces.
+    pub trusted_proxies: Option<String>,
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
@@ -81,6 +88,8 @@ pub enum ConfigError {
     },
     #[error("`{0}` is not a listen address such as 127.0.0.1:8080")]
     Listen(String),
+    #[error("`{0}` in trusted_proxies is not an IP address")]
+    Proxy(String),
 }
 
 impl Config {
@@ -116,7 +125,19 @@ impl Config {
             }
         }
         config.listen_addr()?;
+        config.trusted_proxy_addrs()?;
         Ok(config)
+    }
+
+    /// The parsed trusted proxy addresses.
+    pub fn trusted_proxy_addrs(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' '])
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().map_err(|_| ConfigError::Proxy(p.to_owned())))
+            .collect()
     }
 
     /// The parsed listen address.

@@ -135,19 +135,30 @@ impl FromRequestParts<AppState> for AuthPerson {
     }
 }
 
-/// The caller's address, for the sign-in throttle (`unknown` without connection info).
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
+/// The caller's address (behind a trusted proxy, the forwarded client's), for the
+/// sign-in throttle and the locale; `None` without connection information.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl ClientAddr {
+    /// The address as a throttle key.
+    pub fn key(&self) -> String {
+        self.0
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+                crate::locale::client_ip(c.0.ip(), &parts.headers, &state.options.trusted_proxies)
+            }),
         ))
     }
 }
@@ -257,11 +268,11 @@ pub struct SignInResponse {
     ))]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    client: ClientAddr,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Response, ApiError> {
     let password = SecretString::from(request.password);
-    let session = accounts::sign_in(&state.app, &request.user_id, &password, &client)
+    let session = accounts::sign_in(&state.app, &request.user_id, &password, &client.key())
         .await
         .map_err(account_error)?;
     let token = session.token.expose_secret().to_owned();

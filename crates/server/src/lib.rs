@@ -17,6 +17,7 @@ pub mod dashboard;
 mod error;
 mod health;
 pub mod json;
+pub mod locale;
 mod observability;
 pub mod openapi;
 
@@ -43,6 +44,11 @@ pub struct ServerOptions {
     /// Mark cookies `Secure` (set when Datavow is served over HTTPS, e.g. behind a
     /// TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// The IP-to-country database for `/api/v1/locale`; without one the country is
+    /// `unknown`.
+    pub geo: Option<std::sync::Arc<locale::GeoDb>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The whole HTTP surface.
@@ -52,6 +58,7 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(health::routes())
         .merge(accounts_api::routes())
         .merge(dashboard::routes())
+        .merge(locale::routes())
         .merge(admin_pages::routes())
         .merge(admin::routes())
         .merge(openapi::routes())

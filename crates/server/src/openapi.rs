@@ -12,6 +12,7 @@ use utoipa::OpenApi;
     info(title = "Datavow API", description = "Customer data platform that keeps the promises of its privacy policy."),
     paths(
         crate::health::healthz,
+        crate::locale::locale,
         crate::accounts_api::sign_up,
         crate::accounts_api::sign_in,
         crate::accounts_api::sign_out,
@@ -33,6 +34,7 @@ use utoipa::OpenApi;
         crate::error::ErrorDetail,
         crate::error::FieldError,
         crate::health::Health,
+        crate::locale::Locale,
         crate::accounts_api::SignUpRequest,
         crate::accounts_api::PostalAddressBody,
         crate::accounts_api::SignUpResponse,

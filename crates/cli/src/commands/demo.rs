@@ -64,6 +64,8 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         log_format: config.log_format,
         log_level: config.log_level.clone(),
         secure_cookies: false,
+        geoip_database: config.geoip_database.clone(),
+        trusted_proxies: None,
     };
     let app = super::open(&demo_config).await?;
     let base = format!("http://{}", demo_config.listen);

@@ -446,7 +446,7 @@ async fn signin_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response
 async fn signin_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientAddr(client): ClientAddr,
+    client: ClientAddr,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let page = page(&headers, None);
@@ -465,7 +465,7 @@ async fn signin_submit(
     }
     let user_id = field(&form, "user_id").unwrap_or_default();
     let password = SecretString::from(form.get("password").cloned().unwrap_or_default());
-    match accounts::sign_in(&state.app, &user_id, &password, &client).await {
+    match accounts::sign_in(&state.app, &user_id, &password, &client.key()).await {
         Ok(session) => {
             let cookie = session_cookie(
                 &state,
