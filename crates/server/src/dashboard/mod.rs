@@ -815,13 +815,12 @@ async fn password_submit(
     let new = SecretString::from(form.get("new_password").cloned().unwrap_or_default());
     let app = state.app.clone();
     let page_lang = page(&headers, None).lang;
-    let response = dashboard_form(&state, &headers, &form, |person| async move {
+    dashboard_form(&state, &headers, &form, |person| async move {
         accounts::change_password(&app, person, &current, &new)
             .await
             .map(|()| Some(page_lang.t("saved").to_owned()))
     })
-    .await;
-    response
+    .await
 }
 
 fn contact_form(page: &Page, form: &HashMap<String, String>, errors: &[String]) -> Markup {
