@@ -180,6 +180,18 @@ fn consent_value(opt_in: bool, at: DateTime<Utc>) -> Personal {
     ))
 }
 
+/// Whether any of the texts or the parts of the address hold a card number (P4).
+fn holds_card_number(texts: &[&Option<String>], address: Option<&PostalAddress>) -> bool {
+    let address_parts = address
+        .into_iter()
+        .flat_map(|a| [&a.street, &a.postal_code, &a.city, &a.country]);
+    let all = texts
+        .iter()
+        .filter_map(|t| t.as_deref())
+        .chain(address_parts.map(String::as_str));
+    validate::any_card_number(all)
+}
+
 /// Validated profile fields (shared by sign-up and corrections).
 struct ProfileValues {
     values: Vec<(Field, Personal)>,
@@ -238,28 +250,18 @@ fn validate_profile(
 /// children under the age of consent, generates the userID and password, and records
 /// the acknowledgement of the policy in force.
 pub async fn sign_up(app: &Datavow, input: &SignUpInput) -> Result<NewAccount, AccountError> {
-    let address_texts = input.postal_address.iter().flat_map(|a| {
-        [
-            a.street.as_str(),
-            a.postal_code.as_str(),
-            a.city.as_str(),
-            a.country.as_str(),
-        ]
-    });
-    let texts = [
-        &input.name,
-        &input.company,
-        &input.email,
-        &input.phone,
-        &input.business_sector,
-        &input.interest,
-        &input.entity,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .chain(address_texts);
-    if validate::any_card_number(texts) {
+    if holds_card_number(
+        &[
+            &input.name,
+            &input.company,
+            &input.email,
+            &input.phone,
+            &input.business_sector,
+            &input.interest,
+            &input.entity,
+        ],
+        input.postal_address.as_ref(),
+    ) {
         return Err(AccountError::CardNumber);
     }
     let mut problems = Problems::default();
@@ -575,27 +577,17 @@ pub async fn update_profile(
     person: PersonId,
     update: &ProfileUpdate,
 ) -> Result<(), AccountError> {
-    let address_texts = update.postal_address.iter().flat_map(|a| {
-        [
-            a.street.as_str(),
-            a.postal_code.as_str(),
-            a.city.as_str(),
-            a.country.as_str(),
-        ]
-    });
-    let texts = [
-        &update.name,
-        &update.company,
-        &update.email,
-        &update.phone,
-        &update.business_sector,
-        &update.interest,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .chain(address_texts);
-    if validate::any_card_number(texts) {
+    if holds_card_number(
+        &[
+            &update.name,
+            &update.company,
+            &update.email,
+            &update.phone,
+            &update.business_sector,
+            &update.interest,
+        ],
+        update.postal_address.as_ref(),
+    ) {
         return Err(AccountError::CardNumber);
     }
     let mut problems = Problems::default();
@@ -841,11 +833,8 @@ pub async fn contact(app: &Datavow, input: &ContactInput) -> Result<PersonId, Ac
         &input.email,
         &input.phone,
         &input.message,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str);
-    if validate::any_card_number(texts) {
+    ];
+    if holds_card_number(&texts, None) {
         return Err(AccountError::CardNumber);
     }
     let mut problems = Problems::default();
