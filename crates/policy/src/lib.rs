@@ -12,8 +12,12 @@
 //! - A [`PurposeGrant`] can only be made by [`Policy::grant`], so code holding one has
 //!   passed the purpose check. A `deny` always wins over an allow.
 //!
+//! It also holds the card-number guard ([`card_guard`], P4), a pure check that every
+//! input path of Datavow shares.
+//!
 //! This crate does no I/O except reading the file in [`Policy::load`].
 
+pub mod card_guard;
 mod error;
 mod file;
 mod period;

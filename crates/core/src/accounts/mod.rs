@@ -10,7 +10,8 @@
 //!   same Argon2 work on both, and hashes on a bounded pool so a sign-in storm cannot
 //!   starve other requests.
 
-pub mod card_guard;
+/// The card-number guard, shared with every other input path (P4).
+pub use datavow_policy::card_guard;
 pub mod credentials;
 pub mod throttle;
 pub mod validate;
