@@ -22,6 +22,7 @@ const ENV_KEYS: &[&str] = &[
     "log_level",
     "secure_cookies",
     "geoip_database",
+    "user_agent_regexes",
     "trusted_proxies",
 ];
 
@@ -51,6 +52,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// An IP-to-country MMDB file for `/api/v1/locale`.
     pub geoip_database: Option<PathBuf>,
+    /// uap-core's `regexes.yaml` for parsing user agents; Debian's `uap-core` package
+    /// path by default.
+    pub user_agent_regexes: PathBuf,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed, separated by
     /// commas or spaces.
     pub trusted_proxies: Option<String>,
@@ -101,7 +105,11 @@ impl Config {
             .merge(Serialized::default("database_schema", "datavow"))
             .merge(Serialized::default("log_format", "text"))
             .merge(Serialized::default("log_level", "info"))
-            .merge(Serialized::default("secure_cookies", false));
+            .merge(Serialized::default("secure_cookies", false))
+            .merge(Serialized::default(
+                "user_agent_regexes",
+                datavow_core::ingest::DEBIAN_REGEXES,
+            ));
         if let Some(file) = config_file {
             if !file.is_file() {
                 return Err(ConfigError::MissingFile(file.display().to_string()));

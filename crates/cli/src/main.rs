@@ -60,6 +60,17 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Read a web server's access log into the browser-data store (P6).
+    Ingest {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The log's format.
+        #[arg(long, value_enum, default_value = "combined")]
+        format: IngestFormat,
+        /// The log file; standard input when `-` or absent.
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+    },
     /// Work with the policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -72,6 +83,15 @@ enum Command {
     /// Verify and read the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+/// Access-log formats `datavow ingest` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum IngestFormat {
+    /// nginx/Apache "combined".
+    Combined,
+    /// One JSON object per line (nginx `escape=json` logs, web-tier events).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,9 +189,8 @@ impl Cli {
                 flags.listen = listen.clone();
                 None
             }
-            Command::Keys(KeysCommand::Status { store } | KeysCommand::Rotate { store, .. }) => {
-                Some(store)
-            }
+            Command::Keys(KeysCommand::Status { store } | KeysCommand::Rotate { store, .. })
+            | Command::Ingest { store, .. } => Some(store),
             Command::Operator(
                 OperatorCommand::Add { store, .. }
                 | OperatorCommand::List { store }
@@ -210,6 +229,13 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => commands::serve::run(&config).await,
             Command::Demo { data_dir, .. } => commands::demo::run(&config, data_dir).await,
+            Command::Ingest { format, file, .. } => {
+                let format = match format {
+                    IngestFormat::Combined => datavow_core::browser::Format::Combined,
+                    IngestFormat::Json => datavow_core::browser::Format::Json,
+                };
+                commands::ingest::run(&config, format, file).await
+            }
             Command::Policy(PolicyCommand::Check { file, policy }) => {
                 commands::policy::check(file.or(policy).or(config.policy.clone()).as_deref())
             }

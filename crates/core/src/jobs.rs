@@ -54,6 +54,19 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "browser-retention",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                let pass = crate::browser::apply_retention(&app, chrono::Utc::now()).await?;
+                tracing::info!(
+                    days_dropped = pass.days_dropped.len(),
+                    salts_destroyed = pass.salts_destroyed,
+                    "browser data retention"
+                );
+                Ok(())
+            },
+        ),
+        Job::new(
             "expired-sessions",
             Duration::from_secs(600),
             |app: Datavow| async move {

@@ -29,6 +29,11 @@ pub struct LogRecord {
     pub referrer: Option<String>,
     /// `None` for `-`.
     pub user_agent: Option<String>,
+    /// The authenticated user as the web server saw it (`%u`, `remote_user`, `user_id`):
+    /// used only to link the record to an account, never stored.
+    pub user: Option<String>,
+    /// The browser's preferred language (JSON lines only), such as `de-DE`.
+    pub language: Option<String>,
 }
 
 /// Why a line was not stored. Counted per reason; the line itself is dropped.
@@ -182,6 +187,15 @@ fn parse_ip(text: &str) -> Result<IpAddr, Reject> {
         .map_err(|_| Reject::BadIp)
 }
 
+/// The first language tag of an `Accept-Language`-like value, if it looks like one.
+fn first_language(value: &str) -> Option<String> {
+    let tag = value.split([',', ';']).next()?.trim();
+    let ok = !tag.is_empty()
+        && tag.len() <= 35
+        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| tag.to_owned())
+}
+
 fn optional(value: String) -> Option<String> {
     (value != "-" && !value.is_empty()).then_some(value)
 }
@@ -192,6 +206,12 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
     let (host, rest) = text.split_once(' ').ok_or(Reject::MissingField)?;
     let ip = parse_ip(host)?;
     let open = rest.find('[').ok_or(Reject::BadTime)?;
+    // `ident user ` before the time; the user may not contain spaces.
+    let user = rest[..open]
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
+        .and_then(optional);
     let close = rest[open..].find(']').ok_or(Reject::BadTime)? + open;
     let time = parse_time(&rest[open + 1..close])?;
     let rest = rest[close + 1..].trim_start();
@@ -226,6 +246,8 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
         bytes,
         referrer: optional(referrer).map(|r| strip_query(&r)),
         user_agent: optional(user_agent),
+        user,
+        language: None,
     })
 }
 
@@ -246,6 +268,10 @@ struct JsonLine {
     referrer: Option<String>,
     #[serde(alias = "http_user_agent")]
     user_agent: Option<String>,
+    #[serde(alias = "remote_user", alias = "user")]
+    user_id: Option<String>,
+    #[serde(alias = "accept_language", alias = "http_accept_language")]
+    language: Option<String>,
 }
 
 /// Parses one JSON line with the fields `ip`, `time`, `method`, `path`, `status`,
@@ -278,6 +304,8 @@ pub fn parse_json(line: &[u8]) -> Result<LogRecord, Reject> {
         bytes,
         referrer: raw.referrer.and_then(optional).map(|r| strip_query(&r)),
         user_agent: raw.user_agent.and_then(optional),
+        user: raw.user_id.and_then(optional),
+        language: raw.language.and_then(|l| first_language(&l)),
     })
 }
 

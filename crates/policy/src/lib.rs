@@ -385,7 +385,13 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         .into_iter()
         .map(|(role, purposes)| (role, purposes.into_iter().collect()))
         .collect();
-    for role in Role::ALL {
+    if roles.get(&Role::Collector).is_some_and(|p| !p.is_empty()) {
+        issues.at_section(
+            "roles.collector",
+            "the collector role only posts browser events and reads nothing; give it no purposes",
+        );
+    }
+    for role in Role::ALL.iter().filter(|r| **r != Role::Collector) {
         if !roles.contains_key(role) {
             issues.at_section(
                 &format!("roles.{role}"),

@@ -110,6 +110,8 @@ named_enum! {
         Security => "security",
         PrivacyOfficer => "privacy_officer",
         Admin => "admin",
+        /// A web tier that posts browser events; reads nothing (no purposes).
+        Collector => "collector",
     }
 }
 

@@ -15,6 +15,7 @@ pub mod admin;
 mod admin_pages;
 pub mod dashboard;
 mod error;
+mod events;
 mod health;
 pub mod json;
 pub mod locale;
@@ -47,6 +48,9 @@ pub struct ServerOptions {
     /// The IP-to-country database for `/api/v1/locale`; without one the country is
     /// `unknown`.
     pub geo: Option<std::sync::Arc<locale::GeoDb>>,
+    /// The user-agent parser for `POST /api/v1/events`; without one, browsers are
+    /// stored as "Other".
+    pub user_agents: Option<std::sync::Arc<datavow_ingest::UaParser>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
@@ -59,6 +63,7 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(accounts_api::routes())
         .merge(dashboard::routes())
         .merge(locale::routes())
+        .merge(events::routes())
         .merge(admin_pages::routes())
         .merge(admin::routes())
         .merge(openapi::routes())

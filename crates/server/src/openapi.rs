@@ -28,6 +28,7 @@ use utoipa::OpenApi;
         crate::admin::view,
         crate::admin::access_log,
         crate::admin::set_payment_reference,
+        crate::events::post_events,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -50,6 +51,8 @@ use utoipa::OpenApi;
         crate::admin::EntityView,
         crate::admin::AccessEntry,
         crate::admin::PaymentReferenceRequest,
+        crate::events::EventBatch,
+        crate::events::EventReceipt,
     )),
     modifiers(&OperatorToken),
     tags(

@@ -7,6 +7,7 @@
 //! - [`KeyStore`]: the keystore of wrapped keys. It lives apart from the data store (its
 //!   own SQLite file `keystore.db`; its own schema on PostgreSQL), so that a data backup
 //!   never contains a key (P9).
+//! - [`BrowserStore`]: browser records (P6) in day partitions that retention drops whole.
 //! - [`JobLocks`]: one node runs each background job (a lease row on SQLite, a
 //!   transaction-scoped advisory lock on PostgreSQL).
 //!
@@ -20,6 +21,7 @@
 
 mod accounts;
 mod audit;
+mod browser;
 mod error;
 mod postgres;
 mod shared;
@@ -31,6 +33,7 @@ pub use accounts::{AccountStore, Acknowledgement, SubjectRequestRow};
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };
+pub use browser::{BrowserDay, BrowserStore, EventBlock};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{SqliteKeyStore, SqliteStore};
@@ -306,6 +309,7 @@ pub struct Stores {
     pub audit: Arc<dyn AuditStore>,
     pub operators: Arc<dyn OperatorStore>,
     pub accounts: Arc<dyn AccountStore>,
+    pub browser: Arc<dyn BrowserStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -321,7 +325,8 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 locks: data.clone(),
                 audit: data.clone(),
                 operators: data.clone(),
-                accounts: data,
+                accounts: data.clone(),
+                browser: data,
             })
         }
         StoreLocation::Postgres {
@@ -338,7 +343,8 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 locks: data.clone(),
                 audit: data.clone(),
                 operators: data.clone(),
-                accounts: data,
+                accounts: data.clone(),
+                browser: data,
             })
         }
     }

@@ -128,6 +128,16 @@ impl PgKeyStore {
 impl_person_store!(PgStore);
 impl_audit_and_operator_store!(PgStore, sqlx::Postgres);
 impl_account_store!(PgStore);
+crate::browser::impl_browser_store!(PgStore, pg_day_partition);
+
+/// A day's partition of `browser_blocks` on PostgreSQL.
+fn pg_day_partition(day: chrono::NaiveDate) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF browser_blocks FOR VALUES IN ('{}')",
+        crate::browser::day_table(day),
+        day.format("%Y-%m-%d")
+    )
+}
 
 impl_key_store!(PgKeyStore);
 

@@ -126,6 +126,16 @@ impl SqliteKeyStore {
 impl_person_store!(SqliteStore);
 impl_audit_and_operator_store!(SqliteStore, sqlx::Sqlite);
 impl_account_store!(SqliteStore);
+crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
+
+/// A day's table on SQLite: an ordinary table, dropped whole by retention.
+fn sqlite_day_table(day: chrono::NaiveDate) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (day TEXT NOT NULL, block_id BLOB PRIMARY KEY, \
+         records INTEGER NOT NULL, meta BLOB NOT NULL, ips BLOB NOT NULL)",
+        crate::browser::day_table(day)
+    )
+}
 
 impl_key_store!(SqliteKeyStore);
 

@@ -4,7 +4,8 @@ use chrono::{SubsecRound, Utc};
 use datavow_policy::Field;
 use datavow_store::testkit::TestStores;
 use datavow_store::{
-    backend_tests, IndexEntry, KeyOwner, PersonKind, PersonRow, SealedField, StoreError,
+    backend_tests, BrowserDay, EventBlock, IndexEntry, KeyOwner, PersonKind, PersonRow,
+    SealedField, StoreError,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -418,7 +419,85 @@ async fn expired_sessions_no_longer_sign_in_and_are_removed(t: TestStores) {
     );
 }
 
+fn block(records: u32, meta: &[u8]) -> EventBlock {
+    EventBlock {
+        id: Uuid::new_v4(),
+        records,
+        meta: meta.to_vec(),
+        ips: b"sealed-ips".to_vec(),
+    }
+}
+
+async fn browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole(t: TestStores) {
+    let browser = &t.stores.browser;
+    let (d1, d2) = (
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+    );
+    let first = block(3, b"day-one-a");
+    browser
+        .append_blocks(d1, &[first.clone()])
+        .await
+        .expect("append");
+    browser
+        .append_blocks(d1, &[block(2, b"day-one-b")])
+        .await
+        .expect("append again");
+    browser
+        .append_blocks(d2, &[block(5, b"day-two")])
+        .await
+        .expect("append");
+    assert_eq!(
+        browser.browser_days().await.expect("days"),
+        vec![
+            BrowserDay {
+                day: d1,
+                records: 5,
+                blocks: 2
+            },
+            BrowserDay {
+                day: d2,
+                records: 5,
+                blocks: 1
+            },
+        ]
+    );
+    let blocks = browser.day_blocks(d1).await.expect("blocks");
+    assert_eq!(blocks.len(), 2);
+    assert!(blocks.contains(&first));
+
+    assert!(browser.drop_day(d1).await.expect("drop"));
+    assert!(!browser.drop_day(d1).await.expect("drop twice"));
+    assert!(browser.day_blocks(d1).await.expect("blocks").is_empty());
+    assert_eq!(browser.browser_days().await.expect("days").len(), 1);
+    // A dropped day can be written again (late log lines).
+    browser
+        .append_blocks(d1, &[block(1, b"late")])
+        .await
+        .expect("recreate");
+    assert_eq!(browser.day_blocks(d1).await.expect("blocks").len(), 1);
+}
+
+async fn a_duplicate_block_changes_nothing_of_its_day(t: TestStores) {
+    let browser = &t.stores.browser;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+    let b = block(4, b"once");
+    browser
+        .append_blocks(day, &[b.clone()])
+        .await
+        .expect("append");
+    let err = browser
+        .append_blocks(day, &[block(1, b"new"), b])
+        .await
+        .expect_err("duplicate block id");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(browser.day_blocks(day).await.expect("blocks").len(), 1);
+    assert_eq!(browser.browser_days().await.expect("days")[0].records, 4);
+}
+
 backend_tests!(
+    browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole,
+    a_duplicate_block_changes_nothing_of_its_day,
     expired_sessions_no_longer_sign_in_and_are_removed,
     a_person_and_sealed_fields_read_back_as_written,
     a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored,

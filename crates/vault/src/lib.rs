@@ -20,6 +20,7 @@
 
 mod audit;
 mod blind_index;
+mod browser;
 mod cipher;
 mod master_key;
 mod personal;
@@ -29,6 +30,7 @@ pub use audit::{
     SubjectTag,
 };
 pub use blind_index::IndexKind;
+pub use browser::{address_bytes, DayKeys, DayReader, LinkTag};
 pub use cipher::{SymmetricKey, Unauthentic};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};
@@ -60,6 +62,8 @@ pub enum VaultError {
     UnknownEntity(String),
     #[error("another account already uses this {0}")]
     Taken(&'static str),
+    #[error("client addresses are not shown for this purpose")]
+    AddressesWithheld,
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error(transparent)]
@@ -412,6 +416,29 @@ impl Vault {
             }),
             other => Ok(other?),
         }
+    }
+
+    /// A named key, created on first use (see [`named_key`]).
+    async fn named_key(&self, name: &str) -> Result<SymmetricKey, VaultError> {
+        let owner = KeyOwner::Named(name);
+        let fresh = self.master.key().wrap(owner, &SymmetricKey::generate());
+        let stored = self.keys.insert_named_key_if_absent(name, &fresh).await?;
+        self.master
+            .key()
+            .unwrap_key(owner, &stored)
+            .map_err(|_| VaultError::KeyTampered(name.to_owned()))
+    }
+
+    /// A named key if it exists; never creates one.
+    async fn existing_named_key(&self, name: &str) -> Result<Option<SymmetricKey>, VaultError> {
+        let Some(stored) = self.keys.named_key(name).await? else {
+            return Ok(None);
+        };
+        self.master
+            .key()
+            .unwrap_key(KeyOwner::Named(name), &stored)
+            .map(Some)
+            .map_err(|_| VaultError::KeyTampered(name.to_owned()))
     }
 
     async fn data_key(&self, person: PersonId) -> Result<SymmetricKey, VaultError> {

@@ -43,6 +43,46 @@ fn sample_accounts() -> Vec<SignUpInput> {
     ]
 }
 
+fn actor_for_demo() -> datavow_vault::Actor {
+    datavow_vault::Actor::System("demo".into())
+}
+
+/// An access log of the last two days in combined format: anonymous visitors, and
+/// visits of the sample accounts (their userID as the log's user field).
+fn sample_access_log(user_ids: &[String]) -> Vec<u8> {
+    const AGENTS: [&str; 4] = [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    ];
+    const PATHS: [&str; 5] = [
+        "/",
+        "/pricing?plan=pro",
+        "/products/colocation",
+        "/dashboard",
+        "/contact",
+    ];
+    let now = chrono::Utc::now();
+    let mut log = String::new();
+    for i in 0..240u32 {
+        let time = now - chrono::Duration::minutes(i64::from(i) * 11);
+        let user = match user_ids.get(i as usize % 6) {
+            Some(id) if i % 3 == 0 => id.as_str(),
+            _ => "-",
+        };
+        log.push_str(&format!(
+            "192.0.2.{} - {user} [{}] \"GET {} HTTP/1.1\" 200 {} \"https://www.google.com/search?q=hosting\" \"{}\"\n",
+            1 + i % 200,
+            time.format("%d/%b/%Y:%H:%M:%S +0000"),
+            PATHS[i as usize % PATHS.len()],
+            1000 + i * 37,
+            AGENTS[i as usize % AGENTS.len()],
+        ));
+    }
+    log.into_bytes()
+}
+
 #[allow(clippy::print_stdout)]
 pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let temp;
@@ -65,6 +105,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         log_level: config.log_level.clone(),
         secure_cookies: false,
         geoip_database: config.geoip_database.clone(),
+        user_agent_regexes: config.user_agent_regexes.clone(),
         trusted_proxies: None,
     };
     let app = super::open(&demo_config).await?;
@@ -76,15 +117,19 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
     );
     println!();
     println!("Customer accounts (sign in at {base}/signin; shown once, like a real sign-up):");
+    let mut user_ids = Vec::new();
     for input in sample_accounts() {
         match accounts::sign_up(&app, &input).await {
-            Ok(account) => println!(
-                "  {:<26} entity {:<20} userID {}  password {}",
-                input.name.unwrap_or_default(),
-                account.entity,
-                account.user_id,
-                account.password.expose_secret()
-            ),
+            Ok(account) => {
+                user_ids.push(account.user_id.clone());
+                println!(
+                    "  {:<26} entity {:<20} userID {}  password {}",
+                    input.name.unwrap_or_default(),
+                    account.entity,
+                    account.user_id,
+                    account.password.expose_secret()
+                );
+            }
             Err(accounts::AccountError::EmailTaken) => {
                 println!(
                     "  {} exists already in this data directory",
@@ -94,12 +139,27 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
             Err(err) => return Err(err.into()),
         }
     }
+    let summary = super::browser_ingest(&app, &demo_config)?
+        .ingest(
+            &actor_for_demo(),
+            Box::new(std::io::Cursor::new(sample_access_log(&user_ids))),
+            datavow_core::browser::Format::Combined,
+            std::sync::Arc::default(),
+        )
+        .await?;
+    println!();
+    println!(
+        "Browser data: {} access-log records of the last two days, the accounts' own visits \
+         linked to them (see their export)",
+        summary.stored
+    );
     println!();
     println!("Operators (API tokens for /api/v1/admin/...):");
     let actor = super::cli_actor();
     for (name, role) in [
         ("demo-billing", Role::Billing),
         ("demo-officer", Role::PrivacyOfficer),
+        ("demo-collector", Role::Collector),
     ] {
         match operators::add(&app, &actor, name, role).await {
             Ok(creds) => println!(

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod ingest;
 pub mod keys;
 pub mod operator;
 pub mod policy;
@@ -51,4 +52,53 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
 pub fn cli_actor() -> datavow_vault::Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     datavow_vault::Actor::System(format!("cli:{user}"))
+}
+
+/// The browser-data ingest of `app`, with the configured user-agent regexes and
+/// geolocation database. Either may be missing: a warning says what is lost and how
+/// to get it.
+pub fn browser_ingest(
+    app: &Datavow,
+    config: &Config,
+) -> anyhow::Result<datavow_core::browser::BrowserIngest> {
+    let ua = user_agents(config)?;
+    Ok(datavow_core::browser::BrowserIngest::new(
+        app,
+        ua,
+        geo_database(config)?,
+    ))
+}
+
+/// The user-agent parser from the configured uap-core regexes, or `None` with a
+/// warning saying how to get them.
+pub fn user_agents(config: &Config) -> anyhow::Result<Option<Arc<datavow_core::ingest::UaParser>>> {
+    if !config.user_agent_regexes.exists() {
+        tracing::warn!(
+            path = %config.user_agent_regexes.display(),
+            "no user-agent regexes: browsers are stored as \"Other\". Install Debian's uap-core \
+             package (apt-get install uap-core) or set user_agent_regexes \
+             (DATAVOW_USER_AGENT_REGEXES) to uap-core's regexes.yaml"
+        );
+        return Ok(None);
+    }
+    let parser = datavow_core::ingest::UaParser::from_regexes(&config.user_agent_regexes)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Some(Arc::new(parser)))
+}
+
+/// The configured geolocation database, or `None` with a warning saying how to get one.
+pub fn geo_database(config: &Config) -> anyhow::Result<Option<Arc<datavow_core::ingest::GeoDb>>> {
+    match &config.geoip_database {
+        Some(path) => Ok(Some(Arc::new(
+            datavow_core::ingest::GeoDb::open(path).map_err(anyhow::Error::msg)?,
+        ))),
+        None => {
+            tracing::warn!(
+                "no geolocation database: countries are \"unknown\". Get the CC0 database with \
+                 `npm install @ip-location-db/geo-whois-asn-country-mmdb` and set geoip_database \
+                 (DATAVOW_GEOIP_DATABASE) to its geo-whois-asn-country.mmdb"
+            );
+            Ok(None)
+        }
+    }
 }

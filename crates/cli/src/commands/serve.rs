@@ -26,22 +26,11 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         jobs_stopped,
     ));
     let app_for_shutdown = app.clone();
-    let geo = match &config.geoip_database {
-        Some(path) => Some(std::sync::Arc::new(
-            datavow_server::locale::GeoDb::open(path).map_err(anyhow::Error::msg)?,
-        )),
-        None => {
-            tracing::warn!(
-                "no geolocation database: /api/v1/locale answers country \"unknown\". Get the CC0 \
-                 database with `npm install @ip-location-db/geo-whois-asn-country-mmdb` and set \
-                 geoip_database (DATAVOW_GEOIP_DATABASE) to its geo-whois-asn-country.mmdb"
-            );
-            None
-        }
-    };
+    let geo = super::geo_database(config)?;
     let options = datavow_server::ServerOptions {
         secure_cookies: config.secure_cookies,
         geo,
+        user_agents: super::user_agents(config)?,
         trusted_proxies: config.trusted_proxy_addrs()?,
     };
     datavow_server::serve(app, listener, options, shutdown_signal()).await?;

@@ -778,8 +778,9 @@ pub async fn export(app: &Datavow, person: PersonId) -> Result<serde_json::Value
     let acks = app.stores.accounts.acknowledgements(person).await?;
     let requests = app.stores.accounts.requests_of(person).await?;
     let access = app.audit.for_subject(&tag, 10_000).await?;
+    let browser = crate::browser::linked_records(app, &actor, Purpose::Requests, person).await?;
     let entity = app.policy.entity(&profile.entity.id);
-    let held: Vec<serde_json::Value> = [Category::Identity, Category::Contact, Category::PostalAddress, Category::BusinessProfile, Category::Age, Category::Credentials, Category::MarketingConsent]
+    let held: Vec<serde_json::Value> = [Category::Identity, Category::Contact, Category::PostalAddress, Category::BusinessProfile, Category::Age, Category::Credentials, Category::MarketingConsent, Category::BrowserData]
         .iter()
         .map(|c| serde_json::json!({"category": c.as_str(), "description": app.policy.category_description(*c)}))
         .collect();
@@ -822,7 +823,7 @@ pub async fn export(app: &Datavow, person: PersonId) -> Result<serde_json::Value
             "actor": a.entry.actor, "action": a.entry.action, "purpose": a.entry.purpose,
             "fields": a.entry.fields, "outcome": a.entry.outcome,
         })).collect::<Vec<_>>(),
-        "browser_data": [],
+        "browser_data": browser,
     }))
 }
 

@@ -1,0 +1,120 @@
+//! `datavow ingest [--format combined|json] [FILE|-]`: reads an access log into the
+//! browser-data store and prints what became of every line. A progress bar is drawn on
+//! standard error when it is a terminal, never when output is piped.
+
+use crate::config::Config;
+use anyhow::Context;
+use datavow_core::browser::{Format, IngestSummary};
+use std::io::{BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Ingests `file` (standard input for `-` or none).
+pub async fn run(
+    config: &Config,
+    format: Format,
+    file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let (input, size): (Box<dyn std::io::BufRead + Send>, Option<u64>) = match file.as_deref() {
+        None => (
+            Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            None,
+        ),
+        Some(path) if path == Path::new("-") => (
+            Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            None,
+        ),
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let size = f.metadata().ok().map(|m| m.len());
+            (Box::new(BufReader::with_capacity(1 << 20, f)), size)
+        }
+    };
+    let app = super::open(config).await?;
+    let ingest = super::browser_ingest(&app, config)?;
+    let progress = Arc::new(AtomicU64::new(0));
+    let bar = std::io::stderr().is_terminal().then(|| progress_bar(size));
+    let ticker = bar.clone().map(|bar| {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(progress.load(Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    let started = Instant::now();
+    let result = ingest
+        .ingest(&super::cli_actor(), input, format, progress.clone())
+        .await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    app.audit.checkpoint().await.ok();
+    let summary = result.context("ingest stopped")?;
+    print_summary(&summary, started.elapsed());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    match size {
+        Some(size) => ProgressBar::new(size).with_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read, {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    }
+}
+
+/// Thousands separated by commas, for counts people read.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[allow(clippy::print_stdout, reason = "the summary is the command's output")]
+fn print_summary(summary: &IngestSummary, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!("lines read: {}", grouped(summary.read));
+    println!("stored:     {}", grouped(summary.stored));
+    println!("rejected:   {}", grouped(summary.rejected_total()));
+    for (reason, n) in &summary.rejected {
+        println!("  {:>10}  {reason}", grouped(*n));
+    }
+    println!(
+        "took {:.2} s ({} lines/s)",
+        secs,
+        grouped((summary.read as f64 / secs) as u64)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_in_thousands() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(1000), "1,000");
+        assert_eq!(super::grouped(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,257 @@
+//! Browser data (P6): access-log ingest into day partitions, what a person's export
+//! shows of their linked records, and retention that drops whole days.
+//!
+//! Invariants:
+//! - A client address is stored only inside a block part sealed under its day's key;
+//!   the visitor hash's salt is destroyed once the day is no longer recent (see
+//!   `datavow_vault`'s browser module).
+//! - Path and referrer are stored without query string or fragment; a line with a card
+//!   number anywhere is dropped unseen; a malformed line is counted by reason and never
+//!   stored, and never stops the run.
+//! - A record is linked to a person only through a tag derived from their data key.
+
+mod block;
+mod pipeline;
+
+pub use block::{BlockMeta, BrowserInfo, Row};
+pub use pipeline::IngestError;
+
+use crate::Datavow;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use datavow_ingest::{GeoDb, UaParser};
+use datavow_policy::{Category, Field, Keep, Purpose};
+use datavow_store::PersonId;
+use datavow_vault::{Action, Actor, AuditEvent, Outcome, VaultError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+/// The input format of `datavow ingest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// nginx/Apache "combined".
+    Combined,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    pub read: u64,
+    pub stored: u64,
+    /// Lines not stored, by reason.
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl IngestSummary {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+/// Ingests browser records. Build one per process: it holds the user-agent parser and
+/// the geolocation database.
+#[derive(Clone)]
+pub struct BrowserIngest {
+    app: Datavow,
+    ua: Option<Arc<UaParser>>,
+    geo: Option<Arc<GeoDb>>,
+}
+
+impl std::fmt::Debug for BrowserIngest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserIngest")
+            .field("user_agents", &self.ua.is_some())
+            .field("geolocation", &self.geo.is_some())
+            .finish()
+    }
+}
+
+/// The oldest moment browser data may be from under the policy's retention rule.
+fn oldest_kept(app: &Datavow, now: DateTime<Utc>) -> DateTime<Utc> {
+    match app.policy.retention(Category::BrowserData).keep {
+        Keep::For(period) => period.before(now),
+        Keep::WhileAccountOpen => DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+impl BrowserIngest {
+    /// Without a user-agent parser, browsers are stored as "Other"; without a
+    /// geolocation database, countries are unknown.
+    pub fn new(app: &Datavow, ua: Option<Arc<UaParser>>, geo: Option<Arc<GeoDb>>) -> BrowserIngest {
+        BrowserIngest {
+            app: app.clone(),
+            ua,
+            geo,
+        }
+    }
+
+    /// Reads `input` to its end for `actor`, and records one audit entry for the run.
+    /// `progress` counts the bytes read so far.
+    pub async fn ingest(
+        &self,
+        actor: &Actor,
+        input: Box<dyn BufRead + Send>,
+        format: Format,
+        progress: Arc<AtomicU64>,
+    ) -> Result<IngestSummary, IngestError> {
+        let pipeline = pipeline::Pipeline {
+            vault: self.app.vault.clone(),
+            store: self.app.stores.browser.clone(),
+            ua: self.ua.clone(),
+            geo: self.geo.clone(),
+            oldest: oldest_kept(&self.app, Utc::now()),
+        };
+        let result = pipeline.run(input, format, progress).await;
+        let detail = match &result {
+            Ok(s) => format!("browser records: {} stored of {} lines", s.stored, s.read),
+            Err(_) => "browser records: run failed".to_owned(),
+        };
+        self.app
+            .audit
+            .append(&[AuditEvent {
+                fields: vec![
+                    Field::ClientIp,
+                    Field::UserAgent,
+                    Field::Referrer,
+                    Field::Path,
+                    Field::Country,
+                    Field::Language,
+                ],
+                detail: Some(detail),
+                ..AuditEvent::new(actor, Action::Create, Outcome::Allowed)
+            }])
+            .await?;
+        let summary = result?;
+        metrics::counter!("datavow_ingest_lines_total", "outcome" => "stored")
+            .increment(summary.stored);
+        metrics::counter!("datavow_ingest_lines_total", "outcome" => "rejected")
+            .increment(summary.rejected_total());
+        Ok(summary)
+    }
+}
+
+/// One of a person's browser records, as their export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedRecord {
+    pub time: DateTime<Utc>,
+    pub ip: IpAddr,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub referrer: Option<String>,
+    pub browser: BrowserInfo,
+    pub country: Option<String>,
+    pub language: Option<String>,
+}
+
+fn address(bytes: &[u8]) -> Option<IpAddr> {
+    let octets: [u8; 16] = bytes.try_into().ok()?;
+    let v6 = Ipv6Addr::from(octets);
+    Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4))
+}
+
+/// The browser records linked to `person`, for `purpose` (their own access request, or
+/// an operator's). Empty once the person's key is shredded: the link is gone.
+pub async fn linked_records(
+    app: &Datavow,
+    actor: &Actor,
+    purpose: Purpose,
+    person: PersonId,
+) -> Result<Vec<LinkedRecord>, VaultError> {
+    let tag = match app.vault.link_tag(person).await {
+        Ok(tag) => tag,
+        Err(VaultError::Shredded) => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut found = Vec::new();
+    for day in app.stores.browser.browser_days().await? {
+        let blocks = app.stores.browser.day_blocks(day.day).await?;
+        let mut reader = None;
+        for block in &blocks {
+            if reader.is_none() {
+                match app.vault.open_day(actor, purpose, day.day).await? {
+                    Some(r) => reader = Some(r),
+                    None => break,
+                }
+            }
+            let Some(reader) = &reader else { break };
+            let meta = BlockMeta::decode(&reader.open_meta(block)?).ok_or_else(|| {
+                VaultError::KeyTampered(format!("a browser block of {}", day.day))
+            })?;
+            if !meta.rows.iter().any(|r| r.link == Some(tag)) {
+                continue;
+            }
+            let ips = reader.open_ips(block)?;
+            for (i, row) in meta.rows.iter().enumerate() {
+                if row.link != Some(tag) {
+                    continue;
+                }
+                let (Some(ip), Some(time)) = (
+                    ips.get(i * 16..i * 16 + 16).and_then(address),
+                    DateTime::from_timestamp(row.time, 0),
+                ) else {
+                    continue;
+                };
+                found.push(LinkedRecord {
+                    time,
+                    ip,
+                    method: row.method.clone(),
+                    path: row.path.clone(),
+                    status: row.status,
+                    referrer: row.referrer.clone(),
+                    browser: meta
+                        .browsers
+                        .get(row.browser as usize)
+                        .cloned()
+                        .unwrap_or_else(BrowserInfo::unknown),
+                    country: row.country.clone(),
+                    language: row.language.clone(),
+                });
+            }
+        }
+    }
+    found.sort_by_key(|r| r.time);
+    Ok(found)
+}
+
+/// What a retention pass did to browser data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionPass {
+    /// Days dropped whole, with their keys.
+    pub days_dropped: Vec<NaiveDate>,
+    /// Visitor salts destroyed.
+    pub salts_destroyed: u64,
+}
+
+/// Drops every day whose records are all past retention (partition and key), and
+/// destroys the visitor salts of days that are no longer recent.
+pub async fn apply_retention(
+    app: &Datavow,
+    now: DateTime<Utc>,
+) -> Result<RetentionPass, VaultError> {
+    let oldest = oldest_kept(app, now);
+    let days = app.stores.browser.browser_days().await?;
+    let mut pass = RetentionPass::default();
+    for day in &days {
+        let day_end = (day.day + Duration::days(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        if day_end <= oldest {
+            app.stores.browser.drop_day(day.day).await?;
+            app.vault.destroy_day_keys(day.day).await?;
+            pass.days_dropped.push(day.day);
+        }
+    }
+    let kept: Vec<NaiveDate> = days
+        .iter()
+        .map(|d| d.day)
+        .filter(|d| !pass.days_dropped.contains(d))
+        .collect();
+    pass.salts_destroyed = app.vault.forget_visitor_salts(&kept).await?;
+    Ok(pass)
+}

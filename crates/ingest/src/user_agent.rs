@@ -1,0 +1,122 @@
+//! User agents → browser family and version, OS/platform and device class (P6), with
+//! the `uaparser` crate and uap-core's `regexes.yaml` (Debian package `uap-core`).
+//! Results are cached: real logs repeat a few thousand user agents millions of times.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use uaparser::{Parser, UserAgentParser};
+
+/// Where Debian's `uap-core` puts the regexes.
+pub const DEBIAN_REGEXES: &str = "/usr/share/uap-core/regexes.yaml";
+
+/// What is kept of a user agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Browser {
+    pub family: String,
+    pub major: Option<String>,
+    pub os: String,
+    pub os_major: Option<String>,
+    pub device: DeviceClass,
+}
+
+/// A coarse class of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceClass {
+    Desktop,
+    Mobile,
+    Tablet,
+    Bot,
+    Other,
+}
+
+impl DeviceClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceClass::Desktop => "desktop",
+            DeviceClass::Mobile => "mobile",
+            DeviceClass::Tablet => "tablet",
+            DeviceClass::Bot => "bot",
+            DeviceClass::Other => "other",
+        }
+    }
+}
+
+const CACHE_LIMIT: usize = 50_000;
+
+/// A user-agent parser with a bounded cache.
+pub struct UaParser {
+    parser: UserAgentParser,
+    cache: Mutex<HashMap<String, Browser>>,
+}
+
+impl std::fmt::Debug for UaParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UaParser")
+    }
+}
+
+impl UaParser {
+    /// Loads uap-core's `regexes.yaml`.
+    pub fn from_regexes(path: &Path) -> Result<UaParser, String> {
+        let parser = UserAgentParser::from_yaml(&path.to_string_lossy()).map_err(|e| {
+            format!(
+                "cannot load user-agent regexes from {} ({e}); install Debian's uap-core package",
+                path.display()
+            )
+        })?;
+        Ok(UaParser {
+            parser,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The browser, OS and device class of a user agent.
+    pub fn parse(&self, user_agent: &str) -> Browser {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(user_agent).cloned())
+        {
+            return hit;
+        }
+        let ua = self.parser.parse_user_agent(user_agent);
+        let os = self.parser.parse_os(user_agent);
+        let device = self.parser.parse_device(user_agent);
+        let device_family = device.family.to_string();
+        let os_family = os.family.to_string();
+        let class = if device_family == "Spider" || ua.family.to_lowercase().contains("bot") {
+            DeviceClass::Bot
+        } else if device_family.contains("iPad") || device_family.to_lowercase().contains("tablet")
+        {
+            DeviceClass::Tablet
+        } else if matches!(
+            os_family.as_str(),
+            "iOS" | "Android" | "Windows Phone" | "BlackBerry OS"
+        ) {
+            DeviceClass::Mobile
+        } else if matches!(
+            os_family.as_str(),
+            "Windows" | "Mac OS X" | "Linux" | "Ubuntu" | "Chrome OS" | "Fedora" | "FreeBSD"
+        ) {
+            DeviceClass::Desktop
+        } else {
+            DeviceClass::Other
+        };
+        let browser = Browser {
+            family: ua.family.to_string(),
+            major: ua.major.map(|m| m.to_string()),
+            os: os_family,
+            os_major: os.major.map(|m| m.to_string()),
+            device: class,
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(user_agent.to_owned(), browser.clone());
+        }
+        browser
+    }
+}

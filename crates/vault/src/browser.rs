@@ -1,0 +1,252 @@
+//! Browser data (P6): the keys of day partitions, and the link between a signed-in
+//! person and their browser records.
+//!
+//! - Each day has its own data key (`browser:day:YYYY-MM-DD` in the keystore). A day's
+//!   blocks are sealed under it in two parts: the client addresses apart from the rest,
+//!   so that statistics never open an address. Retention drops the day's partition and
+//!   destroys its key.
+//! - Each day has a visitor salt (`browser:salt:YYYY-MM-DD`) for the daily visitor hash
+//!   that counts unique visitors. The salt is kept in the keystore only while the day
+//!   is recent (today and yesterday, UTC); [`Vault::forget_visitor_salts`] destroys it
+//!   after that, so no stored hash can be recomputed from an address. An older day gets a
+//!   salt that lives in memory for one run only.
+//! - A signed-in person's records carry a link tag derived from that person's data key;
+//!   shredding the key makes the tag underivable, so the records are unlinked.
+//!
+//! Invariants: block ciphertexts are bound to their day, block id and part; an address
+//! is opened only for a purpose the policy grants `client_ip` to, and never for
+//! statistics.
+
+use crate::audit::{Action, Actor, AuditEvent, Outcome};
+use crate::cipher::SymmetricKey;
+use crate::{IndexKind, Vault, VaultError};
+use chrono::{Duration, NaiveDate, Utc};
+use datavow_policy::{Field, Purpose};
+use datavow_store::EventBlock;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// The fields a day's meta part holds.
+const META_FIELDS: [Field; 5] = [
+    Field::UserAgent,
+    Field::Referrer,
+    Field::Path,
+    Field::Language,
+    Field::Country,
+];
+
+/// A tag that links browser records to a person while that person's key exists.
+pub type LinkTag = [u8; 16];
+
+fn day_key_name(day: NaiveDate) -> String {
+    format!("browser:day:{day}")
+}
+
+fn salt_name(day: NaiveDate) -> String {
+    format!("browser:salt:{day}")
+}
+
+/// Whether a day's visitor salt may still be kept: today and yesterday (UTC).
+fn salt_is_current(day: NaiveDate, today: NaiveDate) -> bool {
+    day >= today - Duration::days(1)
+}
+
+fn block_aad(day: NaiveDate, block: Uuid, part: &str) -> Vec<u8> {
+    format!("datavow/browser-block/v1|{day}|{block}|{part}").into_bytes()
+}
+
+/// The keys of one day: the partition key that seals its blocks, and the salt of its
+/// visitor hash. Never printable; wiped on drop.
+pub struct DayKeys {
+    day: NaiveDate,
+    key: SymmetricKey,
+    visitor: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for DayKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DayKeys({})", self.day)
+    }
+}
+
+impl DayKeys {
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// Seals one block of this day: `meta` (everything but addresses) and `ips`.
+    pub fn seal_block(&self, records: u32, meta: &[u8], ips: &[u8]) -> EventBlock {
+        let id = Uuid::new_v4();
+        EventBlock {
+            id,
+            records,
+            meta: self.key.encrypt(meta, &block_aad(self.day, id, "meta")),
+            ips: self.key.encrypt(ips, &block_aad(self.day, id, "ips")),
+        }
+    }
+
+    /// The daily visitor hash of a client address and user agent: equal for the same
+    /// visitor within this day, unrelated across days, and not recomputable once the
+    /// salt is destroyed.
+    pub fn visitor_hash(&self, ip: &[u8], user_agent: &[u8]) -> u64 {
+        let mut mac = self.visitor.clone();
+        mac.update(&(ip.len() as u64).to_le_bytes());
+        mac.update(ip);
+        mac.update(user_agent);
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
+    }
+}
+
+/// A day opened for a purpose: its key, to open blocks' parts the purpose may see.
+pub struct DayReader {
+    day: NaiveDate,
+    key: SymmetricKey,
+    addresses: bool,
+}
+
+impl std::fmt::Debug for DayReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DayReader({}, addresses: {})", self.day, self.addresses)
+    }
+}
+
+impl DayReader {
+    /// The block's meta part.
+    pub fn open_meta(&self, block: &EventBlock) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.key
+            .decrypt(&block.meta, &block_aad(self.day, block.id, "meta"))
+            .map_err(|_| VaultError::KeyTampered(format!("a browser block of {}", self.day)))
+    }
+
+    /// The block's client addresses; refused unless the day was opened for a purpose
+    /// that may see addresses.
+    pub fn open_ips(&self, block: &EventBlock) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        if !self.addresses {
+            return Err(VaultError::AddressesWithheld);
+        }
+        self.key
+            .decrypt(&block.ips, &block_aad(self.day, block.id, "ips"))
+            .map_err(|_| VaultError::KeyTampered(format!("a browser block of {}", self.day)))
+    }
+}
+
+impl Vault {
+    /// The keys to write `day`'s records: its partition key (created on first use) and
+    /// its visitor salt (kept only while the day is recent).
+    pub async fn day_keys(&self, day: NaiveDate) -> Result<DayKeys, VaultError> {
+        let key = self.named_key(&day_key_name(day)).await?;
+        let salt = if salt_is_current(day, Utc::now().date_naive()) {
+            self.named_key(&salt_name(day)).await?
+        } else {
+            SymmetricKey::generate()
+        };
+        let visitor = <Hmac<Sha256> as Mac>::new_from_slice(salt.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Ok(DayKeys { day, key, visitor })
+    }
+
+    /// Opens `day` for `purpose`. Meta parts need the policy to grant the purpose the
+    /// browser-data fields; addresses need `client_ip`, and statistics never get them.
+    /// Audited; `None` when the day's key is gone (dropped by retention).
+    pub async fn open_day(
+        &self,
+        actor: &Actor,
+        purpose: Purpose,
+        day: NaiveDate,
+    ) -> Result<Option<DayReader>, VaultError> {
+        let refused = META_FIELDS
+            .iter()
+            .find_map(|f| self.policy.grant_field(purpose, *f).err());
+        let addresses = purpose != Purpose::Statistics
+            && self.policy.grant_field(purpose, Field::ClientIp).is_ok();
+        let mut fields = META_FIELDS.to_vec();
+        if addresses {
+            fields.push(Field::ClientIp);
+        }
+        self.audit
+            .record(AuditEvent {
+                purpose: Some(purpose),
+                fields,
+                detail: Some(format!("browser day {day}")),
+                ..AuditEvent::new(
+                    actor,
+                    Action::Read,
+                    if refused.is_some() {
+                        Outcome::Refused
+                    } else {
+                        Outcome::Allowed
+                    },
+                )
+            })
+            .await?;
+        if let Some(refused) = refused {
+            return Err(VaultError::Refused(refused));
+        }
+        let Some(key) = self.existing_named_key(&day_key_name(day)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(DayReader {
+            day,
+            key,
+            addresses,
+        }))
+    }
+
+    /// The link tag of a person, while their key exists.
+    pub async fn link_tag(&self, person: datavow_store::PersonId) -> Result<LinkTag, VaultError> {
+        let key = self.data_key(person).await?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"datavow/browser-link/v1");
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        Ok(tag)
+    }
+
+    /// The link tag of the account whose userID is `user_id`, if there is one. Reads
+    /// no field: only the userID's blind index and the person's key.
+    pub async fn link_tag_for_user_id(&self, user_id: &str) -> Result<Option<LinkTag>, VaultError> {
+        let kind = IndexKind::UserId;
+        let digest = kind.digest(&self.index_keys[&kind], user_id);
+        let Some(person) = self.persons.find_by_index(kind.as_str(), &digest).await? else {
+            return Ok(None);
+        };
+        match self.link_tag(person).await {
+            Ok(tag) => Ok(Some(tag)),
+            Err(VaultError::Shredded | VaultError::NoSuchPerson) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Destroys the visitor salts of days that are no longer recent. Returns how many.
+    pub async fn forget_visitor_salts(&self, days: &[NaiveDate]) -> Result<u64, VaultError> {
+        let today = Utc::now().date_naive();
+        let mut forgotten = 0;
+        for day in days.iter().filter(|d| !salt_is_current(**d, today)) {
+            if self.keys.delete_named_key(&salt_name(*day)).await? {
+                forgotten += 1;
+            }
+        }
+        Ok(forgotten)
+    }
+
+    /// Destroys a day's partition key and salt (after its partition was dropped).
+    pub async fn destroy_day_keys(&self, day: NaiveDate) -> Result<(), VaultError> {
+        self.keys.delete_named_key(&day_key_name(day)).await?;
+        self.keys.delete_named_key(&salt_name(day)).await?;
+        Ok(())
+    }
+}
+
+/// An address as 16 bytes (IPv4 mapped into IPv6), the form blocks store.
+pub fn address_bytes(ip: std::net::IpAddr) -> [u8; 16] {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    }
+}
