@@ -59,12 +59,17 @@ impl std::fmt::Debug for UaParser {
 impl UaParser {
     /// Loads uap-core's `regexes.yaml`.
     pub fn from_regexes(path: &Path) -> Result<UaParser, String> {
-        let parser = UserAgentParser::from_yaml(&path.to_string_lossy()).map_err(|e| {
-            format!(
+        // uap-core's regexes are ASCII patterns; without Unicode classes the compiled
+        // automata are several times smaller (uap-core's reference parsers are ASCII too).
+        let parser = UserAgentParser::builder()
+            .with_unicode_support(false)
+            .build_from_yaml(&path.to_string_lossy())
+            .map_err(|e| {
+                format!(
                 "cannot load user-agent regexes from {} ({e}); install Debian's uap-core package",
                 path.display()
             )
-        })?;
+            })?;
         Ok(UaParser {
             parser,
             cache: Mutex::new(HashMap::new()),

@@ -154,6 +154,14 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
         digest: &[u8],
     ) -> Result<Option<PersonId>, StoreError>;
 
+    /// The persons whose index entries of `kind` have these digests, as
+    /// `(digest, person)`; digests without a person are left out.
+    async fn find_many_by_index(
+        &self,
+        kind: &str,
+        digests: &[Vec<u8>],
+    ) -> Result<Vec<(Vec<u8>, PersonId)>, StoreError>;
+
     /// How many persons are stored.
     async fn count_persons(&self) -> Result<u64, StoreError>;
 

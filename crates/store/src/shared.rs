@@ -166,6 +166,30 @@ macro_rules! impl_person_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn find_many_by_index(
+                &self,
+                kind: &str,
+                digests: &[Vec<u8>],
+            ) -> Result<Vec<(Vec<u8>, $crate::PersonId)>, $crate::StoreError> {
+                let mut found = Vec::new();
+                // Bounded batches keep under every backend's parameter limit.
+                for batch in digests.chunks(500) {
+                    let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+                    let sql = format!(
+                        "SELECT digest, person_id FROM blind_index WHERE kind = $1 AND digest IN ({})",
+                        placeholders.join(", ")
+                    );
+                    let mut query = sqlx::query_as(&sql).bind(kind);
+                    for digest in batch {
+                        query = query.bind(digest);
+                    }
+                    let rows: Vec<(Vec<u8>, uuid::Uuid)> = query.fetch_all(&self.pool).await?;
+                    found.extend(rows);
+                }
+                Ok(found)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn count_persons(&self) -> Result<u64, $crate::StoreError> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons")
                     .fetch_one(&self.pool)

@@ -436,7 +436,7 @@ async fn browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole(t: Tes
     );
     let first = block(3, b"day-one-a");
     browser
-        .append_blocks(d1, &[first.clone()])
+        .append_blocks(d1, std::slice::from_ref(&first))
         .await
         .expect("append");
     browser
@@ -483,7 +483,7 @@ async fn a_duplicate_block_changes_nothing_of_its_day(t: TestStores) {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
     let b = block(4, b"once");
     browser
-        .append_blocks(day, &[b.clone()])
+        .append_blocks(day, std::slice::from_ref(&b))
         .await
         .expect("append");
     let err = browser

@@ -25,6 +25,7 @@ use datavow_policy::{Field, Purpose};
 use datavow_store::EventBlock;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -208,24 +209,47 @@ impl Vault {
         Ok(tag)
     }
 
-    /// The link tag of the account whose userID is `user_id`, if there is one. Reads
-    /// no field: only the userID's blind index and the person's key.
-    pub async fn link_tag_for_user_id(&self, user_id: &str) -> Result<Option<LinkTag>, VaultError> {
+    /// The link tags of the accounts whose userIDs are among `user_ids`, by userID;
+    /// userIDs of nobody (or of an erased person) are left out. Reads no field: only
+    /// the userID blind index and the persons' keys.
+    pub async fn link_tags_for_user_ids(
+        &self,
+        user_ids: &[&str],
+    ) -> Result<HashMap<String, LinkTag>, VaultError> {
         let kind = IndexKind::UserId;
-        let digest = kind.digest(&self.index_keys[&kind], user_id);
-        let Some(person) = self.persons.find_by_index(kind.as_str(), &digest).await? else {
-            return Ok(None);
-        };
-        match self.link_tag(person).await {
-            Ok(tag) => Ok(Some(tag)),
-            Err(VaultError::Shredded | VaultError::NoSuchPerson) => Ok(None),
-            Err(err) => Err(err),
+        let key = &self.index_keys[&kind];
+        let mut by_digest = HashMap::with_capacity(user_ids.len());
+        for id in user_ids {
+            by_digest.insert(kind.digest(key, id), *id);
         }
+        let digests: Vec<Vec<u8>> = by_digest.keys().cloned().collect();
+        let mut tags = HashMap::new();
+        for (digest, person) in self
+            .persons
+            .find_many_by_index(kind.as_str(), &digests)
+            .await?
+        {
+            let Some(user_id) = by_digest.get(&digest) else {
+                continue;
+            };
+            match self.link_tag(person).await {
+                Ok(tag) => {
+                    tags.insert((*user_id).to_owned(), tag);
+                }
+                Err(VaultError::Shredded | VaultError::NoSuchPerson) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(tags)
     }
 
-    /// Destroys the visitor salts of days that are no longer recent. Returns how many.
-    pub async fn forget_visitor_salts(&self, days: &[NaiveDate]) -> Result<u64, VaultError> {
-        let today = Utc::now().date_naive();
+    /// Destroys the visitor salts of those `days` that are no longer recent as of
+    /// `today`. Returns how many.
+    pub async fn forget_visitor_salts(
+        &self,
+        days: &[NaiveDate],
+        today: NaiveDate,
+    ) -> Result<u64, VaultError> {
         let mut forgotten = 0;
         for day in days.iter().filter(|d| !salt_is_current(**d, today)) {
             if self.keys.delete_named_key(&salt_name(*day)).await? {

@@ -252,6 +252,9 @@ pub async fn apply_retention(
         .map(|d| d.day)
         .filter(|d| !pass.days_dropped.contains(d))
         .collect();
-    pass.salts_destroyed = app.vault.forget_visitor_salts(&kept).await?;
+    pass.salts_destroyed = app
+        .vault
+        .forget_visitor_salts(&kept, now.date_naive())
+        .await?;
     Ok(pass)
 }

@@ -204,10 +204,10 @@ fn read_chunks(
         } else {
             chunk.ends.push(chunk.buf.len());
         }
-        if chunk.ends.len() >= CHUNK_LINES {
-            if out.send(std::mem::replace(&mut chunk, fresh())).is_err() {
-                return Ok(());
-            }
+        if chunk.ends.len() >= CHUNK_LINES
+            && out.send(std::mem::replace(&mut chunk, fresh())).is_err()
+        {
+            return Ok(());
         }
     }
     if !chunk.ends.is_empty() || chunk.too_long > 0 {
@@ -279,7 +279,7 @@ impl Worker {
         chunk: &Chunk,
         out: &tokio::sync::mpsc::Sender<(NaiveDate, EventBlock)>,
     ) -> Result<(), IngestError> {
-        let mut days: BTreeMap<NaiveDate, Builder> = BTreeMap::new();
+        let mut records = Vec::with_capacity(chunk.ends.len());
         let mut start = 0;
         for &end in &chunk.ends {
             let line = &chunk.buf[start..end];
@@ -299,20 +299,29 @@ impl Worker {
             let time = record.time.with_timezone(&Utc);
             if time < self.pipeline.oldest {
                 self.counts.reject(PAST_RETENTION);
-                continue;
-            }
-            if time > self.newest {
+            } else if time > self.newest {
                 self.counts.reject(IN_FUTURE);
-                continue;
+            } else {
+                records.push((time, record));
             }
-            let day = time.date_naive();
-            let keys = self.day_keys(day)?;
-            let link = self.link(record.user.as_deref())?;
-            let builder = days.entry(day).or_default();
-            self.add(builder, &keys, record, time, link);
         }
-        for (day, builder) in days {
-            let keys = self.day_keys(day)?;
+        self.resolve_links(&records)?;
+        let mut days: BTreeMap<NaiveDate, (Arc<DayKeys>, Builder)> = BTreeMap::new();
+        for (time, record) in records {
+            let day = time.date_naive();
+            let link = record
+                .user
+                .as_ref()
+                .and_then(|u| self.links.get(u).copied().flatten());
+            let (keys, builder) = match days.entry(day) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert((self.day_keys(day)?, Builder::default()))
+                }
+            };
+            self.add(builder, keys, record, time, link);
+        }
+        for (day, (keys, builder)) in days {
             let records = u32::try_from(builder.meta.rows.len()).unwrap_or(u32::MAX);
             let block = keys.seal_block(records, &builder.meta.encode(), &builder.ips);
             if out.blocking_send((day, block)).is_err() {
@@ -381,18 +390,27 @@ impl Worker {
         Ok(keys)
     }
 
-    fn link(&mut self, user: Option<&str>) -> Result<Option<LinkTag>, IngestError> {
-        let Some(user) = user else { return Ok(None) };
-        if let Some(tag) = self.links.get(user) {
-            return Ok(*tag);
+    /// Looks up, in one query, the link tags of the users in `records` that this
+    /// worker has not seen yet.
+    fn resolve_links(&mut self, records: &[(DateTime<Utc>, LogRecord)]) -> Result<(), IngestError> {
+        let users = || records.iter().filter_map(|(_, r)| r.user.as_deref());
+        let mut unknown: Vec<&str> = users().filter(|u| !self.links.contains_key(*u)).collect();
+        if unknown.is_empty() {
+            return Ok(());
         }
-        let tag = self
-            .handle
-            .block_on(self.pipeline.vault.link_tag_for_user_id(user))?;
-        if self.links.len() >= LINK_CACHE {
+        if self.links.len() + unknown.len() > LINK_CACHE {
+            // Start afresh, keeping what this chunk needs.
             self.links.clear();
+            unknown = users().collect();
         }
-        self.links.insert(user.to_owned(), tag);
-        Ok(tag)
+        unknown.sort_unstable();
+        unknown.dedup();
+        let tags = self
+            .handle
+            .block_on(self.pipeline.vault.link_tags_for_user_ids(&unknown))?;
+        for user in unknown {
+            self.links.insert(user.to_owned(), tags.get(user).copied());
+        }
+        Ok(())
     }
 }

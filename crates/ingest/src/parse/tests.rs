@@ -98,3 +98,27 @@ fn json_lines_with_nginx_field_names_are_read() {
     assert_eq!(parse_json(b"{\"ip\":\"1.2.3.4\"}"), Err(Reject::BadJson));
     assert_eq!(parse_json(b"[1,2"), Err(Reject::BadJson));
 }
+
+#[test]
+fn the_remote_user_and_language_are_read_for_linking_only() {
+    let r = parse_combined(APACHE.as_bytes()).expect("parses");
+    assert_eq!(r.user.as_deref(), Some("frank"));
+    let anonymous =
+        r#"2001:db8::1 - - [25/Nov/2026:08:00:01 +0100] "GET / HTTP/2.0" 200 1 "-" "-""#;
+    assert_eq!(
+        parse_combined(anonymous.as_bytes()).expect("parses").user,
+        None
+    );
+    let json = br#"{"ip":"192.0.2.1","time":"2026-11-25T08:00:00Z","path":"/","status":200,"user_id":"U-1","accept_language":"de-DE,de;q=0.9,en;q=0.5"}"#;
+    let r = parse_json(json).expect("parses");
+    assert_eq!(
+        (r.user.as_deref(), r.language.as_deref()),
+        (Some("U-1"), Some("de-DE"))
+    );
+    let odd = br#"{"ip":"192.0.2.1","time":"2026-11-25T08:00:00Z","path":"/","status":200,"language":"<script>"}"#;
+    assert_eq!(
+        parse_json(odd).expect("parses").language,
+        None,
+        "not a language tag"
+    );
+}

@@ -9,7 +9,7 @@ CREATE TABLE browser_days (
 CREATE TABLE browser_blocks (
     day         DATE NOT NULL,
     block_id    UUID NOT NULL,
-    records     INTEGER NOT NULL,
+    records     BIGINT NOT NULL,
     meta        BYTEA NOT NULL,
     ips         BYTEA NOT NULL,
     PRIMARY KEY (day, block_id)
