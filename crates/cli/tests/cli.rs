@@ -492,3 +492,104 @@ fn uuid_like() -> String {
     let bytes = std::fs::read("/proc/sys/kernel/random/uuid").expect("kernel uuid");
     String::from_utf8_lossy(&bytes).trim().replace('-', "")
 }
+
+/// A small access log dated today, with one line of each kind of trouble.
+fn todays_log() -> String {
+    let now = chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S +0000");
+    [
+        format!(
+            "203.0.113.20 - - [{now}] \"GET /pricing?x=1 HTTP/1.1\" 200 10 \"-\" \"curl/8.4.0\"\n"
+        ),
+        format!("2001:db8::20 - - [{now}] \"GET / HTTP/1.1\" 304 - \"-\" \"-\"\n"),
+        "this is not a log line\n".to_owned(),
+        format!(
+            "203.0.113.21 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n"
+        ),
+    ]
+    .concat()
+}
+
+#[test]
+fn ingest_from_a_file_prints_read_stored_and_rejected_by_reason_without_a_progress_bar_when_piped()
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, todays_log()).expect("write log");
+    let out = run(datavow()
+        .args(["ingest", "--format", "combined", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg(&log));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("lines read: 4"), "{stdout}");
+    assert!(stdout.contains("stored:     2"), "{stdout}");
+    assert!(stdout.contains("rejected:   2"), "{stdout}");
+    assert!(stdout.contains("1  bad client address"), "{stdout}");
+    assert!(stdout.contains("1  impossible date"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains('█') && !stderr.contains("eta"),
+        "no progress bar when piped: {stderr}"
+    );
+    // Nothing of the clients' addresses is in the data directory in clear.
+    for file in std::fs::read_dir(dir.path().join("data"))
+        .expect("data dir")
+        .flatten()
+    {
+        let bytes = std::fs::read(file.path()).expect("read");
+        assert!(
+            !bytes.windows(12).any(|w| w == b"203.0.113.20"),
+            "{} holds an address",
+            file.path().display()
+        );
+    }
+}
+
+#[test]
+fn ingest_reads_json_lines_from_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut child = datavow()
+        .args(["ingest", "--format", "json", "--data-dir"])
+        .arg(dir.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(
+        stdin,
+        r#"{{"remote_addr":"192.0.2.77","time_iso8601":"{now}","request_uri":"/a?b=c","status":"200","body_bytes_sent":"5","http_referer":"","http_user_agent":"curl/8.4.0"}}"#
+    )
+    .expect("write");
+    writeln!(stdin, "{{not json").expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("stored:     1"), "{stdout}");
+    assert!(stdout.contains("1  bad JSON"), "{stdout}");
+}
+
+#[test]
+fn ingest_of_a_missing_file_fails_clearly_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(datavow()
+        .args(["ingest", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg(dir.path().join("nope.log")));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot open") && stderr.contains("nope.log"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "no store was created for a failed run"
+    );
+}

@@ -1,0 +1,154 @@
+//! `POST /api/v1/events` over real loopback HTTP, on both backends: who may post, what
+//! a batch stores and rejects, limits, and a signed-in visitor's events in their export.
+
+mod common;
+
+use chrono::Utc;
+use common::start;
+use datavow_policy::Role;
+use datavow_store::backend_tests;
+use datavow_store::testkit::TestStores;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn event(ip: &str, path: &str) -> Value {
+    json!({
+        "ip": ip,
+        "time": Utc::now().to_rfc3339(),
+        "method": "GET",
+        "path": path,
+        "status": 200,
+        "bytes": 1234,
+        "referrer": "https://www.google.com/search?q=colocation",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+        "accept_language": "da-DK,da;q=0.9"
+    })
+}
+
+async fn only_a_collector_may_post_events_and_a_batch_reports_what_it_stored(t: TestStores) {
+    let server = start(&t).await;
+    let batch = json!({"events": [
+        event("203.0.113.5", "/pricing?coupon=X"),
+        event("2001:db8::5", "/"),
+        {"ip": "not-an-ip", "time": Utc::now().to_rfc3339(), "path": "/", "status": 200},
+        event("203.0.113.6", "/pay?card=4111 1111 1111 1111"),
+    ]});
+    let (status, body) = server.post_json("/api/v1/events", None, &batch).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let support = server.token("support-1", Role::Support).await;
+    let (status, body) = server
+        .post_json("/api/v1/events", Some(&support), &batch)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let collector = server.token("web-tier", Role::Collector).await;
+    let (status, receipt) = server
+        .post_json("/api/v1/events", Some(&collector), &batch)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    assert_eq!(receipt["received"], 4);
+    assert_eq!(receipt["stored"], 2);
+    assert_eq!(receipt["rejected"]["bad client address"], 1);
+    assert_eq!(
+        receipt["rejected"]["card number in line (dropped unseen)"],
+        1
+    );
+    let stored: u64 = server
+        .app
+        .stores
+        .browser
+        .browser_days()
+        .await
+        .expect("days")
+        .iter()
+        .map(|d| d.records)
+        .sum();
+    assert_eq!(stored, 2);
+    for needle in [&b"203.0.113.5"[..], b"2001:db8::5", b"coupon", b"4111"] {
+        assert!(
+            t.raw_places_containing(needle).await.is_empty(),
+            "{needle:?}"
+        );
+    }
+}
+
+async fn bad_batches_are_refused_whole_with_a_clear_error(t: TestStores) {
+    let server = start(&t).await;
+    let collector = server.token("web-tier", Role::Collector).await;
+    let (status, body) = server
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/events",
+            Some(&collector),
+            Some("{\"events\": 5}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let too_many = json!({"events": vec![event("192.0.2.1", "/"); 10_001]});
+    let (status, body) = server
+        .post_json("/api/v1/events", Some(&collector), &too_many)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_events");
+    assert!(server
+        .app
+        .stores
+        .browser
+        .browser_days()
+        .await
+        .expect("days")
+        .is_empty());
+}
+
+async fn a_signed_in_visitors_own_events_and_only_those_are_in_their_export(t: TestStores) {
+    let server = start(&t).await;
+    let signup = json!({
+        "name": "Søren Østergård", "company": "Østergård Media ApS", "email": "soren@example.dk",
+        "phone": "+45 31 23 45 67",
+        "postal_address": {"street": "Agern Allé 24", "postal_code": "2970", "city": "Hørsholm", "country": "DK"},
+        "business_sector": "media_and_publishing", "interest": "Colocation"
+    });
+    let (status, created) = server.post_json("/api/v1/accounts", None, &signup).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let user_id = created["user_id"].as_str().expect("user_id");
+    let (_, session) = server
+        .post_json(
+            "/api/v1/session",
+            None,
+            &json!({"user_id": user_id, "password": created["password"]}),
+        )
+        .await;
+    let token = session["token"].as_str().expect("token").to_owned();
+
+    let collector = server.token("web-tier", Role::Collector).await;
+    let mut mine = event("198.51.100.44", "/dashboard/invoices?page=2");
+    mine["user_id"] = json!(user_id);
+    let batch = json!({"events": [mine, event("198.51.100.45", "/")]});
+    let (status, receipt) = server
+        .post_json("/api/v1/events", Some(&collector), &batch)
+        .await;
+    assert_eq!(
+        (status, receipt["stored"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{receipt}"
+    );
+
+    let (status, export) = server.get(&token, "/api/v1/me/export").await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let browser = export["browser_data"].as_array().expect("browser data");
+    assert_eq!(browser.len(), 1, "only the person's own visit: {browser:?}");
+    assert_eq!(browser[0]["ip"], "198.51.100.44");
+    assert_eq!(browser[0]["path"], "/dashboard/invoices");
+    assert_eq!(
+        browser[0]["browser"]["family"], "Other",
+        "no user-agent parser in this test server"
+    );
+    assert_eq!(browser[0]["language"], "da-DK");
+}
+
+backend_tests!(
+    only_a_collector_may_post_events_and_a_batch_reports_what_it_stored,
+    bad_batches_are_refused_whole_with_a_clear_error,
+    a_signed_in_visitors_own_events_and_only_those_are_in_their_export,
+);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Access-log ingest benchmark (issue 5, P6). In one run, on the same file:
+#   1. datavow ingest into SQLite (durable: WAL, every block committed),
+#   2. GoAccess (Debian package goaccess) building a JSON report, the anchor,
+#   3. datavow ingest into PostgreSQL, when a server answers on 127.0.0.1:5432.
+# Prints lines/s of each, the ratio to GoAccess and the peak RSS (GNU time).
+#
+# Usage: scripts/bench-ingest.sh [LINES]   (default 1000000)
+#
+# The log comes from ../shared/bench/gen_access_log.py (or DATAVOW_GEN_LOG). Its default
+# start date (2026-05-01) is past the policy's 6-month retention for browser data,
+# and Datavow does not store records that are already due for erasure; so the log is
+# generated for the 28 days up to today.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lines=${1:-1000000}
+gen=${DATAVOW_GEN_LOG:-../shared/bench/gen_access_log.py}
+work=$(mktemp -d /tmp/datavow-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+need() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bench: installing $2 from Debian's packages" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  fi
+  command -v "$1" >/dev/null 2>&1 || { echo "bench: $1 (Debian package $2) is needed" >&2; exit 1; }
+}
+need goaccess goaccess
+need /usr/bin/time time
+if [ ! -f /usr/share/uap-core/regexes.yaml ]; then
+  need true uap-core
+  [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uap-core >/dev/null || true
+fi
+
+cargo build --release --locked -p datavow >&2
+bin=target/release/datavow
+
+start=$(date -u -d '27 days ago' +%Y-%m-%d)
+echo "bench: generating $lines lines from $start" >&2
+python3 "$gen" "$lines" --start "$start" --days 28 > "$work/access.log"
+size=$(stat -c %s "$work/access.log")
+
+# run NAME COMMAND... : prints "seconds peak_rss_kib" of the command.
+run() {
+  local name=$1; shift
+  /usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || {
+    echo "bench: $name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
+  cat "$work/$name.time"
+}
+rate() { awk -v n="$lines" -v s="$1" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 1e-9) }'; }
+
+read -r dv_s dv_rss < <(run sqlite "$bin" ingest --data-dir "$work/data" "$work/access.log")
+stored=$(awk '/^stored:/ { gsub(",", "", $2); print $2 }' "$work/sqlite.out")
+read -r ga_s ga_rss < <(run goaccess goaccess "$work/access.log" --log-format=COMBINED -o "$work/report.json")
+
+echo "input: $lines lines, $((size / 1048576)) MiB; $(nproc) cores"
+printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' \
+  "datavow ingest (SQLite)" "$dv_s" "$(rate "$dv_s")" $((dv_rss / 1024)) \
+  "goaccess (anchor)" "$ga_s" "$(rate "$ga_s")" $((ga_rss / 1024))
+awk -v a="$ga_s" -v b="$dv_s" 'BEGIN { printf "ratio datavow/goaccess: %.2fx\n", a / b }'
+echo "stored: $stored records"
+
+if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+  db="datavow_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
+  read -r pg_s pg_rss < <(run postgres "$bin" ingest \
+    --data-dir "$work/pgdata" --database-url "postgres://postgres@127.0.0.1:5432/$db" "$work/access.log")
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+  printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' \
+    "datavow ingest (PostgreSQL)" "$pg_s" "$(rate "$pg_s")" $((pg_rss / 1024))
+else
+  echo "PostgreSQL: no server on 127.0.0.1:5432, skipped"
+fi
