@@ -502,9 +502,8 @@ fn todays_log() -> String {
         ),
         format!("2001:db8::20 - - [{now}] \"GET / HTTP/1.1\" 304 - \"-\" \"-\"\n"),
         "this is not a log line\n".to_owned(),
-        format!(
-            "203.0.113.21 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n"
-        ),
+        "203.0.113.21 - - [31/Feb/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n"
+            .to_owned(),
     ]
     .concat()
 }
