@@ -58,6 +58,21 @@ else
   echo "test.sh: the browser test will be skipped (Chromium, Node or playwright-core missing)" >&2
 fi
 
+# User-agent parsing reads uap-core's regexes and its test corpus (Debian package uap-core).
+if [ ! -f /usr/share/uap-core/regexes.yaml ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing uap-core from Debian's packages"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uap-core >/dev/null; } || true
+  fi
+fi
+if [ ! -f /usr/share/uap-core/tests/test_ua.yaml ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "test.sh: uap-core (Debian package) could not be installed" >&2
+    exit 1
+  fi
+  echo "test.sh: the user-agent accuracy test will be skipped (uap-core missing)" >&2
+fi
+
 # The locale test reads the CC0 IP-to-country database from npm.
 geo_db=tests/geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 if [ ! -f "$geo_db" ] && command -v npm >/dev/null 2>&1; then

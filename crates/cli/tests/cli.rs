@@ -592,3 +592,93 @@ fn ingest_of_a_missing_file_fails_clearly_and_creates_nothing() {
         "no store was created for a failed run"
     );
 }
+
+/// Every maximal run of bytes from `alphabet` in `bytes`, as text.
+fn runs<'a>(
+    bytes: &'a [u8],
+    alphabet: &'a dyn Fn(u8) -> bool,
+) -> impl Iterator<Item = &'a str> + 'a {
+    bytes
+        .split(move |b| !alphabet(*b))
+        .filter(|r| r.len() >= 3)
+        .filter_map(|r| std::str::from_utf8(r).ok())
+}
+
+#[test]
+fn ingest_keeps_none_of_the_input_client_addresses_anywhere_in_the_data_directory() {
+    use std::collections::HashSet;
+    use std::net::IpAddr;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 3,000 distinct clients, IPv4 and IPv6, over the last day.
+    let now = chrono::Utc::now();
+    let mut log = String::new();
+    let mut clients: HashSet<IpAddr> = HashSet::new();
+    for i in 0u32..3000 {
+        let ip: IpAddr = if i % 4 == 0 {
+            format!("2001:db8:{:x}:{:x}::{:x}", i * 7 % 65536, i, i * 13 % 65536)
+                .parse()
+                .expect("v6")
+        } else {
+            let n = i.wrapping_mul(2_654_435_761);
+            format!(
+                "{}.{}.{}.{}",
+                1 + (n >> 24) % 223,
+                (n >> 16) & 255,
+                (n >> 8) & 255,
+                1 + (n & 255) % 254
+            )
+            .parse()
+            .expect("v4")
+        };
+        clients.insert(ip);
+        let time =
+            (now - chrono::Duration::seconds(i64::from(i) * 20)).format("%d/%b/%Y:%H:%M:%S +0000");
+        log.push_str(&format!(
+            "{ip} - - [{time}] \"GET /p/{i}?q={i} HTTP/1.1\" 200 {i} \"https://ref.example/x?y=1\" \"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0\"\n"
+        ));
+    }
+    let file = dir.path().join("access.log");
+    std::fs::write(&file, log).expect("write");
+    let out = run(datavow()
+        .args(["ingest", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("stored:     3,000"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir.path().join("data"))
+        .expect("data dir")
+        .flatten()
+    {
+        let bytes = std::fs::read(entry.path()).expect("read");
+        // Addresses as text, IPv4 and IPv6.
+        let v4 = |b: u8| b.is_ascii_digit() || b == b'.';
+        let v6 = |b: u8| b.is_ascii_hexdigit() || b == b':';
+        for run in runs(&bytes, &v4).chain(runs(&bytes, &v6)) {
+            if let Ok(ip) = run.parse::<IpAddr>() {
+                if clients.contains(&ip) {
+                    found.push(format!("{ip} as text in {}", entry.path().display()));
+                }
+            }
+        }
+        // Addresses as 16 raw bytes (IPv6, or IPv4 mapped into IPv6).
+        for window in bytes.windows(16) {
+            let octets: [u8; 16] = window.try_into().expect("16 bytes");
+            let v6 = std::net::Ipv6Addr::from(octets);
+            let ip = v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4);
+            if clients.contains(&ip) {
+                found.push(format!("{ip} as bytes in {}", entry.path().display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "client addresses at rest: {:?}",
+        &found[..found.len().min(5)]
+    );
+}

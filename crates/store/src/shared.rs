@@ -172,8 +172,9 @@ macro_rules! impl_person_store {
                 digests: &[Vec<u8>],
             ) -> Result<Vec<(Vec<u8>, $crate::PersonId)>, $crate::StoreError> {
                 let mut found = Vec::new();
-                // Bounded batches keep under every backend's parameter limit.
-                for batch in digests.chunks(500) {
+                // Small batches: sqlx-sqlite maps each `$N` by name, so a statement
+                // costs the square of its parameter count.
+                for batch in digests.chunks(100) {
                     let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
                     let sql = format!(
                         "SELECT digest, person_id FROM blind_index WHERE kind = $1 AND digest IN ({})",
