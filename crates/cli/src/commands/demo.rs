@@ -181,6 +181,10 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         "  grep -c 'soren@example.dk' {}/*.db*    # 0 in every file: nothing is stored in clear",
         dir.display()
     );
+    println!(
+        "  datavow ingest --data-dir {} /var/log/nginx/access.log    # your own web server's log",
+        dir.display()
+    );
     println!("  datavow audit verify --data-dir {}", dir.display());
     println!("Press Ctrl-C to stop.");
     super::serve::serve_app(app, &demo_config).await?;
