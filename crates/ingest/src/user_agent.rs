@@ -63,6 +63,9 @@ impl UaParser {
         // automata are several times smaller (uap-core's reference parsers are ASCII too).
         let parser = UserAgentParser::builder()
             .with_unicode_support(false)
+            // The device regexes are the largest and slowest set; the device class is
+            // read from the agent, the OS and a few words instead (see `device_class`).
+            .with_device(false)
             .build_from_yaml(&path.to_string_lossy())
             .map_err(|e| {
                 format!(
@@ -88,27 +91,8 @@ impl UaParser {
         }
         let ua = self.parser.parse_user_agent(user_agent);
         let os = self.parser.parse_os(user_agent);
-        let device = self.parser.parse_device(user_agent);
-        let device_family = device.family.to_string();
         let os_family = os.family.to_string();
-        let class = if device_family == "Spider" || ua.family.to_lowercase().contains("bot") {
-            DeviceClass::Bot
-        } else if device_family.contains("iPad") || device_family.to_lowercase().contains("tablet")
-        {
-            DeviceClass::Tablet
-        } else if matches!(
-            os_family.as_str(),
-            "iOS" | "Android" | "Windows Phone" | "BlackBerry OS"
-        ) {
-            DeviceClass::Mobile
-        } else if matches!(
-            os_family.as_str(),
-            "Windows" | "Mac OS X" | "Linux" | "Ubuntu" | "Chrome OS" | "Fedora" | "FreeBSD"
-        ) {
-            DeviceClass::Desktop
-        } else {
-            DeviceClass::Other
-        };
+        let class = device_class(user_agent, &ua.family, &os_family);
         let browser = Browser {
             family: ua.family.to_string(),
             major: ua.major.map(|m| m.to_string()),
@@ -123,5 +107,48 @@ impl UaParser {
             cache.insert(user_agent.to_owned(), browser.clone());
         }
         browser
+    }
+}
+
+/// The class of device, from the agent string, its browser family and its OS. Crawlers
+/// name themselves (`bot`, `crawler`, `spider`, …); tablets say `iPad`, `Tablet` or are
+/// Android without `Mobile` (the convention Android browsers follow); phones run a
+/// mobile OS; desktops a desktop OS.
+fn device_class(user_agent: &str, family: &str, os: &str) -> DeviceClass {
+    let agent = user_agent.to_ascii_lowercase();
+    let family = family.to_ascii_lowercase();
+    let has = |word: &str| agent.contains(word);
+    if [
+        "bot",
+        "crawl",
+        "spider",
+        "slurp",
+        "archiver",
+        "facebookexternalhit",
+    ]
+    .iter()
+    .any(|w| has(w) || family.contains(w))
+    {
+        DeviceClass::Bot
+    } else if has("ipad") || has("tablet") || has("kindle") || (os == "Android" && !has("mobile")) {
+        DeviceClass::Tablet
+    } else if matches!(
+        os,
+        "iOS"
+            | "Android"
+            | "Windows Phone"
+            | "BlackBerry OS"
+            | "Symbian OS"
+            | "KaiOS"
+            | "Firefox OS"
+    ) {
+        DeviceClass::Mobile
+    } else if matches!(
+        os,
+        "Windows" | "Mac OS X" | "Linux" | "Ubuntu" | "Chrome OS" | "Fedora" | "FreeBSD" | "Debian"
+    ) {
+        DeviceClass::Desktop
+    } else {
+        DeviceClass::Other
     }
 }

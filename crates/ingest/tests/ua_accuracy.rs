@@ -78,4 +78,14 @@ fn common_browsers_get_their_device_class() {
     );
     let bot = parser.parse("Googlebot/2.1 (+http://www.google.com/bot.html)");
     assert_eq!(bot.device, DeviceClass::Bot);
+    let ipad = parser.parse("Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1");
+    assert_eq!(ipad.device, DeviceClass::Tablet);
+    let android_tablet = parser.parse("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36");
+    assert_eq!(android_tablet.device, DeviceClass::Tablet);
+    let android_phone = parser.parse("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36");
+    assert_eq!(android_phone.device, DeviceClass::Mobile);
+    let mac = parser.parse("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15");
+    assert_eq!(mac.device, DeviceClass::Desktop);
+    let curl = parser.parse("curl/8.4.0");
+    assert_eq!(curl.device, DeviceClass::Other);
 }
