@@ -238,11 +238,25 @@ fn skip_rest_of_line(
 }
 
 /// A block being built for one day.
-#[derive(Default)]
 struct Builder {
     meta: BlockMeta,
     ips: Vec<u8>,
-    browser_index: HashMap<String, u32>,
+    /// User agent → index into `meta.browsers`. Looked up for every record, so hashed
+    /// with foldhash (seeded per process) rather than SipHash.
+    browser_index: HashMap<String, u32, foldhash::fast::RandomState>,
+}
+
+impl Builder {
+    fn with_capacity(records: usize) -> Builder {
+        Builder {
+            meta: BlockMeta {
+                browsers: Vec::new(),
+                rows: Vec::with_capacity(records),
+            },
+            ips: Vec::with_capacity(records * 16),
+            browser_index: HashMap::default(),
+        }
+    }
 }
 
 /// One worker thread's state.
@@ -316,7 +330,7 @@ impl Worker {
             let (keys, builder) = match days.entry(day) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert((self.day_keys(day)?, Builder::default()))
+                    e.insert((self.day_keys(day)?, Builder::with_capacity(chunk.ends.len())))
                 }
             };
             self.add(builder, keys, record, time, link);
