@@ -184,7 +184,8 @@ fn parse_clock(text: &str) -> Option<NaiveTime> {
     }
     let two = |i: usize| -> Option<u32> {
         let (h, l) = (b[i], b[i + 1]);
-        (h.is_ascii_digit() && l.is_ascii_digit()).then(|| u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+        (h.is_ascii_digit() && l.is_ascii_digit())
+            .then(|| u32::from(h - b'0') * 10 + u32::from(l - b'0'))
     };
     NaiveTime::from_hms_opt(two(0)?, two(3)?, two(6)?)
 }

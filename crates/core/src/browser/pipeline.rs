@@ -329,9 +329,10 @@ impl Worker {
                 .and_then(|u| self.links.get(u).copied().flatten());
             let (keys, builder) = match days.entry(day) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert((self.day_keys(day)?, Builder::with_capacity(chunk.ends.len())))
-                }
+                std::collections::btree_map::Entry::Vacant(e) => e.insert((
+                    self.day_keys(day)?,
+                    Builder::with_capacity(chunk.ends.len()),
+                )),
             };
             self.add(builder, keys, record, time, link);
         }
