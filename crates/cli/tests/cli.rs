@@ -682,3 +682,72 @@ fn ingest_keeps_none_of_the_input_client_addresses_anywhere_in_the_data_director
         &found[..found.len().min(5)]
     );
 }
+
+#[test]
+fn a_slow_stream_on_standard_input_is_stored_while_it_runs() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = datavow()
+        .args(["ingest", "--data-dir"])
+        .arg(dir.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let line = |ip: &str| {
+        let now = chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S +0000");
+        format!("{ip} - - [{now}] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl/8.4.0\"\n")
+    };
+    stdin
+        .write_all(line("192.0.2.1").as_bytes())
+        .expect("write");
+    stdin
+        .write_all(line("192.0.2.2").as_bytes())
+        .expect("write");
+    stdin.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(1500));
+    stdin
+        .write_all(line("192.0.2.3").as_bytes())
+        .expect("write");
+    stdin.flush().expect("flush");
+    // Like `tail -F`: the input stays open, and what came in is stored meanwhile.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let stored = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.path().join("datavow.db"))
+                .connect()
+                .await
+                .expect("open db");
+            let n: Option<i64> = sqlx::query_scalar("SELECT SUM(records) FROM browser_days")
+                .fetch_one(&mut conn)
+                .await
+                .expect("query");
+            n.unwrap_or(0)
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stored(&rt) < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "lines of a live stream were not stored within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "still reading the stream"
+    );
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("stored:     3"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -64,6 +64,8 @@ pub struct DayKeys {
     day: NaiveDate,
     key: SymmetricKey,
     visitor: Hmac<Sha256>,
+    /// Whether the salt is the keystore's (a recent day) rather than one for this run.
+    salt_stored: bool,
 }
 
 impl std::fmt::Debug for DayKeys {
@@ -75,6 +77,13 @@ impl std::fmt::Debug for DayKeys {
 impl DayKeys {
     pub fn day(&self) -> NaiveDate {
         self.day
+    }
+
+    /// Whether a process should stop holding these keys as of `today`: the keystore
+    /// destroys a day's salt once the day is no longer recent, and a copy in memory
+    /// must not outlive it.
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.salt_stored && !salt_is_current(self.day, today)
     }
 
     /// Seals one block of this day: `meta` (everything but addresses) and `ips`.
@@ -141,14 +150,20 @@ impl Vault {
     /// its visitor salt (kept only while the day is recent).
     pub async fn day_keys(&self, day: NaiveDate) -> Result<DayKeys, VaultError> {
         let key = self.named_key(&day_key_name(day)).await?;
-        let salt = if salt_is_current(day, Utc::now().date_naive()) {
+        let salt_stored = salt_is_current(day, Utc::now().date_naive());
+        let salt = if salt_stored {
             self.named_key(&salt_name(day)).await?
         } else {
             SymmetricKey::generate()
         };
         let visitor = <Hmac<Sha256> as Mac>::new_from_slice(salt.expose())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        Ok(DayKeys { day, key, visitor })
+        Ok(DayKeys {
+            day,
+            key,
+            visitor,
+            salt_stored,
+        })
     }
 
     /// Opens `day` for `purpose`. Meta parts need the policy to grant the purpose the

@@ -16,6 +16,8 @@ use std::sync::{mpsc, Arc, Mutex};
 
 /// Lines per chunk (and so at most per block).
 const CHUNK_LINES: usize = 4096;
+/// The longest a read line waits in a partial chunk while more lines arrive.
+const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 /// Distinct users whose link tags a worker remembers.
 const LINK_CACHE: usize = 10_000;
 
@@ -76,6 +78,8 @@ pub enum IngestError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] datavow_store::StoreError),
+    #[error("an ingest thread stopped unexpectedly; records up to that point are stored")]
+    Thread,
 }
 
 impl Pipeline {
@@ -140,18 +144,17 @@ impl Pipeline {
                 break;
             }
         }
-        let (reader_result, counts) = tokio::task::spawn_blocking(move || {
-            let reader_result = reader.join().unwrap_or(Ok(()));
+        let joined = tokio::task::spawn_blocking(move || {
+            let reader_result = reader.join().map_err(|_| IngestError::Thread)?;
             let mut total = Counts::default();
             for thread in threads {
-                if let Ok(counts) = thread.join() {
-                    total.merge(counts);
-                }
+                total.merge(thread.join().map_err(|_| IngestError::Thread)?);
             }
-            (reader_result, total)
+            Ok::<_, IngestError>((reader_result, total))
         })
         .await
-        .unwrap_or_else(|_| (Ok(()), Counts::default()));
+        .map_err(|_| IngestError::Thread)?;
+        let (reader_result, counts) = joined?;
         if let Some(err) = stored_error {
             return Err(err.into());
         }
@@ -185,6 +188,7 @@ fn read_chunks(
         too_long: 0,
     };
     let mut chunk = fresh();
+    let mut started = std::time::Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
@@ -204,10 +208,13 @@ fn read_chunks(
         } else {
             chunk.ends.push(chunk.buf.len());
         }
-        if chunk.ends.len() >= CHUNK_LINES
-            && out.send(std::mem::replace(&mut chunk, fresh())).is_err()
-        {
-            return Ok(());
+        // A slow stream (`tail -F`) is flushed at least every second of input.
+        let full = chunk.ends.len() >= CHUNK_LINES || started.elapsed() >= STREAM_FLUSH;
+        if full {
+            if out.send(std::mem::replace(&mut chunk, fresh())).is_err() {
+                return Ok(());
+            }
+            started = std::time::Instant::now();
         }
     }
     if !chunk.ends.is_empty() || chunk.too_long > 0 {
@@ -267,7 +274,6 @@ struct Worker {
     handle: tokio::runtime::Handle,
     links: HashMap<String, Option<LinkTag>>,
     counts: Counts,
-    newest: DateTime<Utc>,
 }
 
 impl Worker {
@@ -284,7 +290,6 @@ impl Worker {
             handle,
             links: HashMap::new(),
             counts: Counts::default(),
-            newest: Utc::now() + chrono::Duration::days(1),
         }
     }
 
@@ -293,6 +298,9 @@ impl Worker {
         chunk: &Chunk,
         out: &tokio::sync::mpsc::Sender<(NaiveDate, EventBlock)>,
     ) -> Result<(), IngestError> {
+        // Read per chunk: `tail -F … | datavow ingest -` runs for days.
+        let newest = Utc::now() + chrono::Duration::days(1);
+        self.forget_expired_keys();
         let mut records = Vec::with_capacity(chunk.ends.len());
         let mut start = 0;
         for &end in &chunk.ends {
@@ -313,7 +321,7 @@ impl Worker {
             let time = record.time.with_timezone(&Utc);
             if time < self.pipeline.oldest {
                 self.counts.reject(PAST_RETENTION);
-            } else if time > self.newest {
+            } else if time > newest {
                 self.counts.reject(IN_FUTURE);
             } else {
                 records.push((time, record));
@@ -389,6 +397,17 @@ impl Worker {
             visitor: keys.visitor_hash(&address, ua.as_bytes()),
             link,
         });
+    }
+
+    /// Drops cached keys whose salt the keystore no longer keeps.
+    fn forget_expired_keys(&self) {
+        let today = Utc::now().date_naive();
+        let mut cache = self
+            .keys
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.retain(|_, keys| !keys.expired(today));
     }
 
     fn day_keys(&self, day: NaiveDate) -> Result<Arc<DayKeys>, IngestError> {
