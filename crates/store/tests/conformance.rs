@@ -495,7 +495,33 @@ async fn a_duplicate_block_changes_nothing_of_its_day(t: TestStores) {
     assert_eq!(browser.browser_days().await.expect("days")[0].records, 4);
 }
 
+async fn writers_racing_to_open_a_new_day_all_land_in_one_partition(t: TestStores) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..8u8 {
+        let browser = t.stores.browser.clone();
+        writers.spawn(async move { browser.append_blocks(day, &[block(1, &[i])]).await });
+    }
+    while let Some(result) = writers.join_next().await {
+        result.expect("join").expect("append");
+    }
+    assert_eq!(
+        t.stores
+            .browser
+            .day_blocks(day)
+            .await
+            .expect("blocks")
+            .len(),
+        8
+    );
+    assert_eq!(
+        t.stores.browser.browser_days().await.expect("days")[0].records,
+        8
+    );
+}
+
 backend_tests!(
+    writers_racing_to_open_a_new_day_all_land_in_one_partition,
     browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole,
     a_duplicate_block_changes_nothing_of_its_day,
     expired_sessions_no_longer_sign_in_and_are_removed,

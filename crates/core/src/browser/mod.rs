@@ -247,14 +247,17 @@ pub async fn apply_retention(
             pass.days_dropped.push(day.day);
         }
     }
-    let kept: Vec<NaiveDate> = days
+    // Salts exist only for days that were recent when written: the stored days, and
+    // the last week in case a run wrote a salt but no block.
+    let today = now.date_naive();
+    let mut candidates: Vec<NaiveDate> = days
         .iter()
         .map(|d| d.day)
         .filter(|d| !pass.days_dropped.contains(d))
         .collect();
-    pass.salts_destroyed = app
-        .vault
-        .forget_visitor_salts(&kept, now.date_naive())
-        .await?;
+    candidates.extend((2..=8).map(|back| today - Duration::days(back)));
+    candidates.sort_unstable();
+    candidates.dedup();
+    pass.salts_destroyed = app.vault.forget_visitor_salts(&candidates, today).await?;
     Ok(pass)
 }
