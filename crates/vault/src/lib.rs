@@ -96,13 +96,13 @@ const AUDIT_SIGNING_KEY: &str = "audit:signing";
 /// Loads a named key, creating it on first use; nodes racing to create it end up
 /// with the same one.
 async fn named_key(
-    stores: &Stores,
+    keys: &dyn KeyStore,
     master: &MasterKey,
     name: &str,
 ) -> Result<SymmetricKey, VaultError> {
     let owner = KeyOwner::Named(name);
     let fresh = master.key().wrap(owner, &SymmetricKey::generate());
-    let stored = stores.keys.insert_named_key_if_absent(name, &fresh).await?;
+    let stored = keys.insert_named_key_if_absent(name, &fresh).await?;
     master
         .key()
         .unwrap_key(owner, &stored)
@@ -129,7 +129,10 @@ impl Vault {
         Vault::check_master_key(stores, &master).await?;
         let mut index_keys = HashMap::new();
         for kind in IndexKind::ALL {
-            index_keys.insert(*kind, named_key(stores, &master, kind.key_name()).await?);
+            index_keys.insert(
+                *kind,
+                named_key(&*stores.keys, &master, kind.key_name()).await?,
+            );
         }
         Ok(Vault {
             master,
@@ -159,7 +162,7 @@ impl Vault {
     ) -> Result<AuditSigner, VaultError> {
         Vault::check_master_key(stores, master).await?;
         Ok(AuditSigner::from_seed(
-            &named_key(stores, master, AUDIT_SIGNING_KEY).await?,
+            &named_key(&*stores.keys, master, AUDIT_SIGNING_KEY).await?,
         ))
     }
 
@@ -420,13 +423,7 @@ impl Vault {
 
     /// A named key, created on first use (see [`named_key`]).
     async fn named_key(&self, name: &str) -> Result<SymmetricKey, VaultError> {
-        let owner = KeyOwner::Named(name);
-        let fresh = self.master.key().wrap(owner, &SymmetricKey::generate());
-        let stored = self.keys.insert_named_key_if_absent(name, &fresh).await?;
-        self.master
-            .key()
-            .unwrap_key(owner, &stored)
-            .map_err(|_| VaultError::KeyTampered(name.to_owned()))
+        named_key(&*self.keys, &self.master, name).await
     }
 
     /// A named key if it exists; never creates one.

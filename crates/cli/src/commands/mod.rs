@@ -61,12 +61,8 @@ pub fn browser_ingest(
     app: &Datavow,
     config: &Config,
 ) -> anyhow::Result<datavow_core::browser::BrowserIngest> {
-    let ua = user_agents(config)?;
-    Ok(datavow_core::browser::BrowserIngest::new(
-        app,
-        ua,
-        geo_database(config)?,
-    ))
+    let (ua, geo) = (user_agents(config)?, geo_database(config)?);
+    Ok(datavow_core::browser::BrowserIngest::new(app, ua, geo))
 }
 
 /// The user-agent parser from the configured uap-core regexes, or `None` with a

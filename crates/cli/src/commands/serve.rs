@@ -15,6 +15,12 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
 /// signal, then stops the jobs and lets requests in flight finish.
 pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     let addr = config.listen_addr()?;
+    let options = datavow_server::ServerOptions {
+        secure_cookies: config.secure_cookies,
+        geo: super::geo_database(config)?,
+        user_agents: super::user_agents(config)?,
+        trusted_proxies: config.trusted_proxy_addrs()?,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -26,13 +32,6 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         jobs_stopped,
     ));
     let app_for_shutdown = app.clone();
-    let geo = super::geo_database(config)?;
-    let options = datavow_server::ServerOptions {
-        secure_cookies: config.secure_cookies,
-        geo,
-        user_agents: super::user_agents(config)?,
-        trusted_proxies: config.trusted_proxy_addrs()?,
-    };
     datavow_server::serve(app, listener, options, shutdown_signal()).await?;
     tracing::info!("shutting down: waiting for background jobs");
     let _ = stop_jobs.send(true);
