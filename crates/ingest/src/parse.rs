@@ -10,30 +10,33 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use datavow_policy::card_guard::contains_card_number;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Lines longer than this are rejected (a real combined line is well under 8 KiB).
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// One access, as kept: no query strings, no fragments.
+/// One access, as kept: no query strings, no fragments. Text borrows from the line
+/// where it can (ingest reads millions of lines; copying each field showed in the
+/// profile).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
+pub struct LogRecord<'a> {
     pub ip: IpAddr,
     pub time: DateTime<FixedOffset>,
-    pub method: String,
+    pub method: Cow<'a, str>,
     /// The path without query string or fragment.
-    pub path: String,
+    pub path: Cow<'a, str>,
     pub status: u16,
     pub bytes: Option<u64>,
     /// The referring page without query string or fragment; `None` for `-`.
-    pub referrer: Option<String>,
+    pub referrer: Option<Cow<'a, str>>,
     /// `None` for `-`.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Cow<'a, str>>,
     /// The authenticated user as the web server saw it (`%u`, `remote_user`, `user_id`):
     /// used only to link the record to an account, never stored.
-    pub user: Option<String>,
+    pub user: Option<Cow<'a, str>>,
     /// The browser's preferred language (JSON lines only), such as `de-DE`.
-    pub language: Option<String>,
+    pub language: Option<Cow<'a, str>>,
 }
 
 /// Why a line was not stored. Counted per reason; the line itself is dropped.
@@ -100,26 +103,34 @@ fn admit(line: &[u8]) -> Result<&str, Reject> {
 }
 
 /// Cuts the query string and fragment off a path or URL.
-fn strip_query(target: &str) -> String {
-    let end = target.find(['?', '#']).unwrap_or(target.len());
-    target[..end].to_owned()
+fn strip_query(target: Cow<'_, str>) -> Cow<'_, str> {
+    match target.find(['?', '#']) {
+        None => target,
+        Some(end) => match target {
+            Cow::Borrowed(t) => Cow::Borrowed(&t[..end]),
+            Cow::Owned(mut t) => {
+                t.truncate(end);
+                Cow::Owned(t)
+            }
+        },
+    }
 }
 
 /// Reads one quoted field starting at `rest` (which begins with `"`); returns the
 /// unescaped value and what follows the closing quote.
-fn quoted(rest: &str) -> Result<(String, &str), Reject> {
+fn quoted(rest: &str) -> Result<(Cow<'_, str>, &str), Reject> {
     let body = rest.strip_prefix('"').ok_or(Reject::MissingField)?;
     // The common case: no escape before the closing quote.
     if let Some(end) = body.find(['"', '\\']) {
         if body.as_bytes()[end] == b'"' {
-            return Ok((body[..end].to_owned(), &body[end + 1..]));
+            return Ok((Cow::Borrowed(&body[..end]), &body[end + 1..]));
         }
     }
     let mut value = String::new();
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return Ok((value, &body[i + 1..])),
+            '"' => return Ok((Cow::Owned(value), &body[i + 1..])),
             '\\' => match chars.next() {
                 Some((_, '"')) => value.push('"'),
                 Some((_, '\\')) => value.push('\\'),
@@ -214,20 +225,32 @@ fn parse_ip(text: &str) -> Result<IpAddr, Reject> {
 }
 
 /// The first language tag of an `Accept-Language`-like value, if it looks like one.
-fn first_language(value: &str) -> Option<String> {
+fn first_language(value: &str) -> Option<Cow<'static, str>> {
     let tag = value.split([',', ';']).next()?.trim();
     let ok = !tag.is_empty()
         && tag.len() <= 35
         && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    ok.then(|| tag.to_owned())
+    ok.then(|| Cow::Owned(tag.to_owned()))
 }
 
-fn optional(value: String) -> Option<String> {
+fn optional(value: Cow<'_, str>) -> Option<Cow<'_, str>> {
     (value != "-" && !value.is_empty()).then_some(value)
 }
 
+/// The method and target of a request line `GET /path HTTP/1.1`.
+fn request_words(request: &str) -> Result<(&str, &str), Reject> {
+    let mut words = request.split(' ');
+    let (Some(method), Some(target)) = (words.next(), words.next()) else {
+        return Err(Reject::BadRequest);
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return Err(Reject::BadRequest);
+    }
+    Ok((method, target))
+}
+
 /// Parses one line of the nginx/Apache combined format.
-pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
+pub fn parse_combined(line: &[u8]) -> Result<LogRecord<'_>, Reject> {
     let text = admit(line)?;
     let (host, rest) = text.split_once(' ').ok_or(Reject::MissingField)?;
     let ip = parse_ip(host)?;
@@ -236,19 +259,22 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
     let user = rest[..open]
         .split_whitespace()
         .nth(1)
-        .map(str::to_owned)
+        .map(Cow::Borrowed)
         .and_then(optional);
     let close = rest[open..].find(']').ok_or(Reject::BadTime)? + open;
     let time = parse_time(&rest[open + 1..close])?;
     let rest = rest[close + 1..].trim_start();
     let (request, rest) = quoted(rest)?;
-    let mut words = request.split(' ');
-    let (Some(method), Some(target)) = (words.next(), words.next()) else {
-        return Err(Reject::BadRequest);
+    let (method, target) = match request {
+        Cow::Borrowed(r) => {
+            let (m, t) = request_words(r)?;
+            (Cow::Borrowed(m), Cow::Borrowed(t))
+        }
+        Cow::Owned(r) => {
+            let (m, t) = request_words(&r)?;
+            (Cow::Owned(m.to_owned()), Cow::Owned(t.to_owned()))
+        }
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
-        return Err(Reject::BadRequest);
-    }
     let mut fields = rest.trim_start().splitn(3, ' ');
     let status: u16 = fields
         .next()
@@ -266,11 +292,11 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
     Ok(LogRecord {
         ip,
         time,
-        method: method.to_owned(),
+        method,
         path: strip_query(target),
         status,
         bytes,
-        referrer: optional(referrer).map(|r| strip_query(&r)),
+        referrer: optional(referrer).map(strip_query),
         user_agent: optional(user_agent),
         user,
         language: None,
@@ -278,32 +304,38 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord, Reject> {
 }
 
 #[derive(Deserialize)]
-struct JsonLine {
-    #[serde(alias = "remote_addr", alias = "client_ip")]
-    ip: String,
+struct JsonLine<'a> {
+    #[serde(borrow, alias = "remote_addr", alias = "client_ip")]
+    ip: Cow<'a, str>,
     /// RFC 3339, or the combined format's `10/Oct/2000:13:55:36 -0700`.
-    #[serde(alias = "time_local", alias = "time_iso8601", alias = "timestamp")]
-    time: String,
-    method: Option<String>,
-    #[serde(alias = "request_uri", alias = "uri")]
-    path: String,
+    #[serde(
+        borrow,
+        alias = "time_local",
+        alias = "time_iso8601",
+        alias = "timestamp"
+    )]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "request_uri", alias = "uri")]
+    path: Cow<'a, str>,
     status: serde_json::Value,
     #[serde(alias = "body_bytes_sent")]
     bytes: Option<serde_json::Value>,
-    #[serde(alias = "http_referer", alias = "referer")]
-    referrer: Option<String>,
-    #[serde(alias = "http_user_agent")]
-    user_agent: Option<String>,
-    #[serde(alias = "remote_user", alias = "user")]
-    user_id: Option<String>,
-    #[serde(alias = "accept_language", alias = "http_accept_language")]
-    language: Option<String>,
+    #[serde(borrow, alias = "http_referer", alias = "referer")]
+    referrer: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "http_user_agent")]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "remote_user", alias = "user")]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(borrow, alias = "accept_language", alias = "http_accept_language")]
+    language: Option<Cow<'a, str>>,
 }
 
 /// Parses one JSON line with the fields `ip`, `time`, `method`, `path`, `status`,
 /// `bytes`, `referrer`, `user_agent` (nginx's `remote_addr`, `time_local`,
 /// `request_uri`, `body_bytes_sent`, `http_referer`, `http_user_agent` too).
-pub fn parse_json(line: &[u8]) -> Result<LogRecord, Reject> {
+pub fn parse_json(line: &[u8]) -> Result<LogRecord<'_>, Reject> {
     let text = admit(line)?;
     let raw: JsonLine = serde_json::from_str(text).map_err(|_| Reject::BadJson)?;
     let time = DateTime::parse_from_rfc3339(&raw.time).or_else(|_| parse_time(&raw.time))?;
@@ -325,10 +357,10 @@ pub fn parse_json(line: &[u8]) -> Result<LogRecord, Reject> {
         ip: parse_ip(&raw.ip)?,
         time,
         method: raw.method.unwrap_or_else(|| "GET".into()),
-        path: strip_query(&raw.path),
+        path: strip_query(raw.path),
         status,
         bytes,
-        referrer: raw.referrer.and_then(optional).map(|r| strip_query(&r)),
+        referrer: raw.referrer.and_then(optional).map(strip_query),
         user_agent: raw.user_agent.and_then(optional),
         user: raw.user_id.and_then(optional),
         language: raw.language.and_then(|l| first_language(&l)),

@@ -5,6 +5,7 @@
 use datavow_ingest::{Browser, DeviceClass};
 use datavow_vault::LinkTag;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A parsed user agent, stored once per block and referred to by index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,36 +42,58 @@ impl BrowserInfo {
     }
 }
 
-/// One browser record, without its client address.
+/// One browser record, without its client address. While a block is built its text
+/// borrows from the log line; a decoded row owns its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
+pub struct Row<'a> {
     /// Seconds since the Unix epoch, UTC.
     pub time: i64,
-    pub method: String,
+    pub method: Cow<'a, str>,
     /// Without query string or fragment.
-    pub path: String,
+    pub path: Cow<'a, str>,
     pub status: u16,
     pub bytes: Option<u64>,
     /// Without query string or fragment.
-    pub referrer: Option<String>,
+    pub referrer: Option<Cow<'a, str>>,
     /// Index into the block's browsers.
     pub browser: u32,
     pub country: Option<String>,
-    pub language: Option<String>,
+    pub language: Option<Cow<'a, str>>,
     /// The daily visitor hash (see `DayKeys::visitor_hash`).
     pub visitor: u64,
     /// Set when the record belongs to a signed-in person.
     pub link: Option<LinkTag>,
 }
 
-/// The meta part of a block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockMeta {
-    pub browsers: Vec<BrowserInfo>,
-    pub rows: Vec<Row>,
+impl Row<'_> {
+    /// The row with no borrow.
+    pub fn into_owned(self) -> Row<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Row {
+            time: self.time,
+            method: own(self.method),
+            path: own(self.path),
+            status: self.status,
+            bytes: self.bytes,
+            referrer: self.referrer.map(own),
+            browser: self.browser,
+            country: self.country,
+            language: self.language.map(own),
+            visitor: self.visitor,
+            link: self.link,
+        }
+    }
 }
 
-impl BlockMeta {
+/// The meta part of a block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockMeta<'a> {
+    pub browsers: Vec<BrowserInfo>,
+    #[serde(borrow)]
+    pub rows: Vec<Row<'a>>,
+}
+
+impl BlockMeta<'_> {
     pub fn encode(&self) -> Vec<u8> {
         // Sized up front: growing a block's buffer by doubling showed in the profile.
         let estimate = 64 + self.browsers.len() * 48 + self.rows.len() * 128;
@@ -78,7 +101,12 @@ impl BlockMeta {
         postcard::to_extend(self, Vec::with_capacity(estimate)).unwrap_or_default()
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<BlockMeta> {
-        postcard::from_bytes(bytes).ok()
+    /// Decodes a block's meta part; the rows own their text.
+    pub fn decode(bytes: &[u8]) -> Option<BlockMeta<'static>> {
+        let meta: BlockMeta<'_> = postcard::from_bytes(bytes).ok()?;
+        Some(BlockMeta {
+            browsers: meta.browsers,
+            rows: meta.rows.into_iter().map(Row::into_owned).collect(),
+        })
     }
 }

@@ -200,17 +200,17 @@ pub async fn linked_records(
                 found.push(LinkedRecord {
                     time,
                     ip,
-                    method: row.method.clone(),
-                    path: row.path.clone(),
+                    method: row.method.to_string(),
+                    path: row.path.to_string(),
                     status: row.status,
-                    referrer: row.referrer.clone(),
+                    referrer: row.referrer.as_deref().map(str::to_owned),
                     browser: meta
                         .browsers
                         .get(row.browser as usize)
                         .cloned()
                         .unwrap_or_else(BrowserInfo::unknown),
                     country: row.country.clone(),
-                    language: row.language.clone(),
+                    language: row.language.as_deref().map(str::to_owned),
                 });
             }
         }

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{parse_combined, parse_json, GeoDb, LogRecord, Reject, UaParser, MAX_LINE};
 use datavow_store::{BrowserStore, EventBlock};
 use datavow_vault::{address_bytes, DayKeys, LinkTag, Vault, VaultError};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -245,16 +246,16 @@ fn skip_rest_of_line(
 }
 
 /// A block being built for one day.
-struct Builder {
-    meta: BlockMeta,
+struct Builder<'a> {
+    meta: BlockMeta<'a>,
     ips: Vec<u8>,
     /// User agent → index into `meta.browsers`. Looked up for every record, so hashed
     /// with foldhash (seeded per process) rather than SipHash.
-    browser_index: HashMap<String, u32, foldhash::fast::RandomState>,
+    browser_index: HashMap<Cow<'a, str>, u32, foldhash::fast::RandomState>,
 }
 
-impl Builder {
-    fn with_capacity(records: usize) -> Builder {
+impl Builder<'_> {
+    fn with_capacity(records: usize) -> Self {
         Builder {
             meta: BlockMeta {
                 browsers: Vec::new(),
@@ -334,7 +335,7 @@ impl Worker {
             let link = record
                 .user
                 .as_ref()
-                .and_then(|u| self.links.get(u).copied().flatten());
+                .and_then(|u| self.links.get(u.as_ref()).copied().flatten());
             let (keys, builder) = match days.entry(day) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => e.insert((
@@ -356,16 +357,16 @@ impl Worker {
         Ok(())
     }
 
-    fn add(
+    fn add<'a>(
         &self,
-        builder: &mut Builder,
+        builder: &mut Builder<'a>,
         keys: &DayKeys,
-        record: LogRecord,
+        record: LogRecord<'a>,
         time: DateTime<Utc>,
         link: Option<LinkTag>,
     ) {
         let ua = record.user_agent.unwrap_or_default();
-        let browser = match builder.browser_index.get(&ua) {
+        let browser = match builder.browser_index.get(ua.as_ref()) {
             Some(i) => *i,
             None => {
                 let info = match &self.pipeline.ua {
