@@ -256,6 +256,44 @@ impl Vault {
             return Err(refused.into());
         }
         let data_key = self.data_key(person).await?;
+        self.read_with_key(actor, person, &data_key, purpose, fields)
+            .await
+    }
+
+    /// Reads `fields` of a person for the person themselves: one key fetch serves both
+    /// the audit tag of the actor and the decryption. Returns the actor too, for the
+    /// caller's further audit entries.
+    pub async fn read_own(
+        &self,
+        person: PersonId,
+        purpose: Purpose,
+        fields: &[Field],
+    ) -> Result<(Actor, PersonalRecord), VaultError> {
+        let data_key = self.data_key(person).await?;
+        let actor = Actor::Person(SubjectTag::derive(&data_key));
+        if fields
+            .iter()
+            .any(|f| self.policy.grant_field(purpose, *f).is_err())
+        {
+            // The refusal is audited and returned by the general path.
+            let record = self.read(&actor, person, purpose, fields).await?;
+            return Ok((actor, record));
+        }
+        let record = self
+            .read_with_key(&actor, person, &data_key, purpose, fields)
+            .await?;
+        Ok((actor, record))
+    }
+
+    /// The read itself, once the purpose is allowed and the key fetched.
+    async fn read_with_key(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        data_key: &SymmetricKey,
+        purpose: Purpose,
+        fields: &[Field],
+    ) -> Result<PersonalRecord, VaultError> {
         let mut record = PersonalRecord::default();
         for sealed in self.persons.sealed_fields(person).await? {
             if !fields.contains(&sealed.field) {
@@ -272,7 +310,7 @@ impl Vault {
         self.audit
             .record(AuditEvent {
                 purpose: Some(purpose),
-                subject: Some(SubjectTag::derive(&data_key)),
+                subject: Some(SubjectTag::derive(data_key)),
                 fields: record.iter().map(|(f, _)| f).collect(),
                 ..AuditEvent::new(actor, Action::Read, Outcome::Allowed)
             })

@@ -357,7 +357,43 @@ async fn a_person_for_an_undeclared_entity_is_refused(t: TestStores) {
     assert_eq!(t.stores.persons.count_persons().await.expect("count"), 0);
 }
 
+async fn a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_bound(
+    t: TestStores,
+) {
+    let sink = Arc::new(RecordingSink::default());
+    let v = Vault::open(&t.stores, MasterKey::generate(), policy(), sink.clone())
+        .await
+        .expect("open");
+    let person = v
+        .create_person(&actor(), "asergo_europe", &sample("own"))
+        .await
+        .expect("create");
+    let (who, record) = v
+        .read_own(person, Purpose::Requests, &[Field::Email])
+        .await
+        .expect("own read");
+    let tag = v.subject_tag(person).await.expect("tag");
+    assert_eq!(who, Actor::Person(tag.clone()));
+    assert_eq!(
+        record.get(Field::Email).map(Personal::expose),
+        Some("soren.own@ostergaard-hosting.dk")
+    );
+    let last = sink.events().pop().expect("audited");
+    assert_eq!((last.actor, last.subject), (who.clone(), Some(tag)));
+
+    let refused = v
+        .read_own(person, Purpose::Marketing, &[Field::BirthDate])
+        .await;
+    assert!(
+        matches!(refused, Err(VaultError::Refused(_))),
+        "{refused:?}"
+    );
+    let last = sink.events().pop().expect("refusal audited");
+    assert_eq!(last.outcome, datavow_vault::Outcome::Refused);
+}
+
 backend_tests!(
+    a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_bound,
     fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallowed_one,
     a_raw_scan_of_the_store_finds_none_of_the_plaintext_values,
     shredding_one_persons_key_makes_exactly_that_person_unreadable,

@@ -533,10 +533,9 @@ const OWN_FIELDS: &[Field] = &[
 
 /// The person's own data, read for the `requests` purpose (their right of access).
 pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, AccountError> {
-    let actor = person_actor(app, person).await?;
-    let record = app
+    let (_, record) = app
         .vault
-        .read(&actor, person, Purpose::Requests, OWN_FIELDS)
+        .read_own(person, Purpose::Requests, OWN_FIELDS)
         .await?;
     let row = app
         .stores
@@ -624,11 +623,10 @@ pub async fn update_profile(
     }
     // Only what really changed is written: the audit log and the field history then
     // show the person's actual corrections, not every field a form sent back.
-    let actor = person_actor(app, person).await?;
     let fields: Vec<Field> = profile_values.values.iter().map(|(f, _)| *f).collect();
-    let current = app
+    let (actor, current) = app
         .vault
-        .read(&actor, person, Purpose::Requests, &fields)
+        .read_own(person, Purpose::Requests, &fields)
         .await?;
     let changed: Vec<(Field, Personal)> = profile_values
         .values
@@ -688,10 +686,9 @@ pub async fn change_password(
     if validate::any_card_number([new.expose_secret()]) {
         return Err(AccountError::CardNumber);
     }
-    let actor = person_actor(app, person).await?;
-    let record = app
+    let (actor, record) = app
         .vault
-        .read(&actor, person, Purpose::Service, &[Field::PasswordHash])
+        .read_own(person, Purpose::Service, &[Field::PasswordHash])
         .await?;
     let phc = record
         .get(Field::PasswordHash)
