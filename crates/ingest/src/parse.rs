@@ -126,26 +126,42 @@ fn quoted(rest: &str) -> Result<(Cow<'_, str>, &str), Reject> {
             return Ok((Cow::Borrowed(&body[..end]), &body[end + 1..]));
         }
     }
-    let mut value = String::new();
-    let mut chars = body.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return Ok((Cow::Owned(value), &body[i + 1..])),
-            '\\' => match chars.next() {
-                Some((_, '"')) => value.push('"'),
-                Some((_, '\\')) => value.push('\\'),
-                Some((j, 'x')) if body.get(j + 1..j + 3) == Some("22") => {
-                    value.push('"');
-                    chars.next();
-                    chars.next();
+    // nginx writes `"`, `\\`, control and non-ASCII bytes as `\xHH`; Apache escapes
+    // with a backslash. Unescaped bytes that are not UTF-8 become U+FFFD.
+    let bytes = body.as_bytes();
+    let mut value = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let text = String::from_utf8_lossy(&value).into_owned();
+                return Ok((Cow::Owned(text), &body[i + 1..]));
+            }
+            b'\\' => {
+                let hex = bytes
+                    .get(i + 2..i + 4)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match (bytes.get(i + 1), hex) {
+                    (Some(b'x'), Some(byte)) => {
+                        value.push(byte);
+                        i += 4;
+                    }
+                    (Some(&c @ (b'"' | b'\\')), _) => {
+                        value.push(c);
+                        i += 2;
+                    }
+                    (Some(_), _) => {
+                        value.push(b'\\');
+                        i += 1;
+                    }
+                    (None, _) => return Err(Reject::MissingField),
                 }
-                Some((_, other)) => {
-                    value.push('\\');
-                    value.push(other);
-                }
-                None => return Err(Reject::MissingField),
-            },
-            other => value.push(other),
+            }
+            other => {
+                value.push(other);
+                i += 1;
+            }
         }
     }
     Err(Reject::MissingField)

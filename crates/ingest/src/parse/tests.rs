@@ -26,6 +26,23 @@ fn ipv6_clients_and_dash_fields_are_read() {
 }
 
 #[test]
+fn nginx_hex_escapes_of_backslashes_and_non_ascii_bytes_are_unescaped() {
+    // As nginx 1.22 writes them (seen in a real nginx's combined log).
+    let line = r#"127.0.0.1 - - [25/Nov/2026:22:07:06 +0000] "GET /q HTTP/1.1" 404 153 "-" "Evil \x22quoted\x22 UA\x5Cwith backslash \xC3\xA6\xC3\xB8""#;
+    let r = parse_combined(line.as_bytes()).expect("parses");
+    assert_eq!(
+        r.user_agent.as_deref(),
+        Some(r#"Evil "quoted" UA\with backslash æø"#)
+    );
+    let trailing =
+        r#"127.0.0.1 - - [25/Nov/2026:22:07:06 +0000] "GET / HTTP/1.1" 200 1 "-" "ends in \x5"#;
+    assert!(
+        parse_combined(trailing.as_bytes()).is_err(),
+        "no closing quote"
+    );
+}
+
+#[test]
 fn escaped_quotes_in_the_user_agent_are_unescaped_apache_and_nginx_style() {
     let apache = r#"198.51.100.7 - - [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "Bot \"quoted\" v1""#;
     let nginx = r#"198.51.100.7 - - [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "Bot \x22quoted\x22 v1""#;
