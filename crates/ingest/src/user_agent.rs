@@ -2,6 +2,7 @@
 //! the `uaparser` crate and uap-core's `regexes.yaml` (Debian package `uap-core`).
 //! Results are cached: real logs repeat a few thousand user agents millions of times.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -10,8 +11,8 @@ use uaparser::{Parser, UserAgentParser};
 /// Where Debian's `uap-core` puts the regexes.
 pub const DEBIAN_REGEXES: &str = "/usr/share/uap-core/regexes.yaml";
 
-/// What is kept of a user agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is kept of a user agent (and stored, once per block, by ingest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Browser {
     pub family: String,
     pub major: Option<String>,
@@ -21,7 +22,8 @@ pub struct Browser {
 }
 
 /// A coarse class of device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceClass {
     Desktop,
     Mobile,
@@ -30,14 +32,15 @@ pub enum DeviceClass {
     Other,
 }
 
-impl DeviceClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceClass::Desktop => "desktop",
-            DeviceClass::Mobile => "mobile",
-            DeviceClass::Tablet => "tablet",
-            DeviceClass::Bot => "bot",
-            DeviceClass::Other => "other",
+impl Browser {
+    /// What is kept when no parser is configured or the agent is absent.
+    pub fn unknown() -> Browser {
+        Browser {
+            family: "Other".into(),
+            major: None,
+            os: "Other".into(),
+            os_major: None,
+            device: DeviceClass::Other,
         }
     }
 }

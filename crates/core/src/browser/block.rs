@@ -2,45 +2,10 @@
 //! per record. Encoded with `postcard` (compact, no schema to keep apart); client
 //! addresses are a separate part of 16 bytes per row, in row order.
 
-use datavow_ingest::{Browser, DeviceClass};
+use datavow_ingest::Browser;
 use datavow_vault::LinkTag;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-
-/// A parsed user agent, stored once per block and referred to by index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BrowserInfo {
-    pub family: String,
-    pub major: Option<String>,
-    pub os: String,
-    pub os_major: Option<String>,
-    pub device: String,
-}
-
-impl From<&Browser> for BrowserInfo {
-    fn from(b: &Browser) -> Self {
-        BrowserInfo {
-            family: b.family.clone(),
-            major: b.major.clone(),
-            os: b.os.clone(),
-            os_major: b.os_major.clone(),
-            device: b.device.as_str().to_owned(),
-        }
-    }
-}
-
-impl BrowserInfo {
-    /// What is stored when no user-agent parser is configured or the agent is absent.
-    pub fn unknown() -> BrowserInfo {
-        BrowserInfo {
-            family: "Other".into(),
-            major: None,
-            os: "Other".into(),
-            os_major: None,
-            device: DeviceClass::Other.as_str().to_owned(),
-        }
-    }
-}
 
 /// One browser record, without its client address. While a block is built its text
 /// borrows from the log line; a decoded row owns its text.
@@ -88,7 +53,8 @@ impl Row<'_> {
 /// The meta part of a block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockMeta<'a> {
-    pub browsers: Vec<BrowserInfo>,
+    /// Parsed user agents, each once; rows refer to them by index.
+    pub browsers: Vec<Browser>,
     #[serde(borrow)]
     pub rows: Vec<Row<'a>>,
 }

@@ -13,7 +13,8 @@
 mod block;
 mod pipeline;
 
-pub use block::{BlockMeta, BrowserInfo, Row};
+pub use block::{BlockMeta, Row};
+pub use datavow_ingest::Browser;
 pub use pipeline::IngestError;
 
 use crate::Datavow;
@@ -144,7 +145,7 @@ pub struct LinkedRecord {
     pub path: String,
     pub status: u16,
     pub referrer: Option<String>,
-    pub browser: BrowserInfo,
+    pub browser: Browser,
     pub country: Option<String>,
     pub language: Option<String>,
 }
@@ -208,7 +209,7 @@ pub async fn linked_records(
                         .browsers
                         .get(row.browser as usize)
                         .cloned()
-                        .unwrap_or_else(BrowserInfo::unknown),
+                        .unwrap_or_else(Browser::unknown),
                     country: row.country.clone(),
                     language: row.language.as_deref().map(str::to_owned),
                 });

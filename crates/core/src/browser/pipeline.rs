@@ -3,10 +3,12 @@
 //! async side appends the blocks to the store. Every queue between them is bounded,
 //! so memory stays flat whatever the input's size.
 
-use super::block::{BlockMeta, BrowserInfo, Row};
+use super::block::{BlockMeta, Row};
 use super::{Format, IngestSummary};
 use chrono::{DateTime, NaiveDate, Utc};
-use datavow_ingest::{parse_combined, parse_json, GeoDb, LogRecord, Reject, UaParser, MAX_LINE};
+use datavow_ingest::{
+    parse_combined, parse_json, Browser, GeoDb, LogRecord, Reject, UaParser, MAX_LINE,
+};
 use datavow_store::{BrowserStore, EventBlock};
 use datavow_vault::{address_bytes, DayKeys, LinkTag, Vault, VaultError};
 use std::borrow::Cow;
@@ -370,8 +372,8 @@ impl Worker {
             Some(i) => *i,
             None => {
                 let info = match &self.pipeline.ua {
-                    Some(parser) if !ua.is_empty() => BrowserInfo::from(&parser.parse(&ua)),
-                    _ => BrowserInfo::unknown(),
+                    Some(parser) if !ua.is_empty() => parser.parse(&ua),
+                    _ => Browser::unknown(),
                 };
                 let i = u32::try_from(builder.meta.browsers.len()).unwrap_or(u32::MAX);
                 builder.meta.browsers.push(info);
