@@ -9,7 +9,6 @@
 use crate::cipher::SymmetricKey;
 use datavow_policy::{Field, Purpose, Role};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -19,10 +18,7 @@ pub struct SubjectTag(String);
 
 impl SubjectTag {
     pub(crate) fn derive(data_key: &SymmetricKey) -> Self {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(data_key.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(b"datavow/audit-subject/v1");
-        SubjectTag(hex::encode(&mac.finalize().into_bytes()[..16]))
+        SubjectTag(hex::encode(data_key.tag(b"datavow/audit-subject/v1")))
     }
 
     /// A tag as stored in the log.

@@ -216,12 +216,7 @@ impl Vault {
     /// The link tag of a person, while their key exists.
     pub async fn link_tag(&self, person: datavow_store::PersonId) -> Result<LinkTag, VaultError> {
         let key = self.data_key(person).await?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(b"datavow/browser-link/v1");
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&mac.finalize().into_bytes()[..16]);
-        Ok(tag)
+        Ok(key.tag(b"datavow/browser-link/v1"))
     }
 
     /// The link tags of the accounts whose userIDs are among `user_ids`, by userID;

@@ -54,6 +54,18 @@ impl SymmetricKey {
         &self.0
     }
 
+    /// A 16-byte tag of `label` under this key (HMAC-SHA256, truncated): stable while
+    /// the key exists, underivable once it is destroyed.
+    pub(crate) fn tag(&self, label: &[u8]) -> [u8; 16] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(label);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        tag
+    }
+
     fn aead(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.0.as_ref().into())
     }
