@@ -56,8 +56,7 @@ async fn ingested_logs_keep_no_client_address_or_query_in_clear(t: TestStores) {
     }
     let summary = ingest(&app, log).await;
     assert_eq!((summary.read, summary.stored), (300, 300), "{summary:?}");
-    let days = app.stores.browser.browser_days().await.expect("days");
-    assert_eq!(days.iter().map(|d| d.records).sum::<u64>(), 300);
+    assert_eq!(t.browser_records().await, 300);
     app.audit.checkpoint().await.expect("checkpoint");
     let mapped = address_bytes("203.0.113.77".parse::<IpAddr>().expect("ip"));
     let v6 = address_bytes("2001:db8:aa::17".parse::<IpAddr>().expect("ip"));
@@ -176,15 +175,7 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
         .await
         .expect("linked");
     assert!(after.is_empty(), "the link dies with the key");
-    let stored: u64 = app
-        .stores
-        .browser
-        .browser_days()
-        .await
-        .expect("days")
-        .iter()
-        .map(|d| d.records)
-        .sum();
+    let stored = t.browser_records().await;
     assert_eq!(
         stored, 3,
         "the pseudonymous records stay until their retention ends"

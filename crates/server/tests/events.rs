@@ -54,16 +54,7 @@ async fn only_a_collector_may_post_events_and_a_batch_reports_what_it_stored(t: 
         receipt["rejected"]["card number in line (dropped unseen)"],
         1
     );
-    let stored: u64 = server
-        .app
-        .stores
-        .browser
-        .browser_days()
-        .await
-        .expect("days")
-        .iter()
-        .map(|d| d.records)
-        .sum();
+    let stored = t.browser_records().await;
     assert_eq!(stored, 2);
     for needle in [&b"203.0.113.5"[..], b"2001:db8::5", b"coupon", b"4111"] {
         assert!(

@@ -108,6 +108,17 @@ impl TestStores {
         }
     }
 
+    /// How many browser records all stored days hold together.
+    pub async fn browser_records(&self) -> u64 {
+        let days = self
+            .stores
+            .browser
+            .browser_days()
+            .await
+            .expect("browser days");
+        days.iter().map(|d| d.records).sum()
+    }
+
     /// Every place in the raw stored bytes that contains `needle`: each file of the
     /// SQLite data directory (database, WAL and keystore), or each table of both
     /// PostgreSQL schemas (as text, bytea shown in hex, so the needle is also looked
