@@ -86,6 +86,9 @@ async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> 
     };
     SqlitePoolOptions::new()
         .max_connections(8)
+        // A connection to a local file does not go stale; the default ping before
+        // every acquire is one more round trip to the connection's worker thread.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| StoreError::Open {
