@@ -3,7 +3,7 @@
 //! async side appends the blocks to the store. Every queue between them is bounded,
 //! so memory stays flat whatever the input's size.
 
-use super::block::{BlockMeta, Row};
+use super::block::{BlockBuilder, NewRow};
 use super::{Format, IngestSummary};
 use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{
@@ -249,20 +249,17 @@ fn skip_rest_of_line(
 
 /// A block being built for one day.
 struct Builder<'a> {
-    meta: BlockMeta<'a>,
+    meta: BlockBuilder<'a>,
     ips: Vec<u8>,
-    /// User agent → index into `meta.browsers`. Looked up for every record, so hashed
-    /// with foldhash (seeded per process) rather than SipHash.
+    /// User agent → index into the block's browsers. Looked up for every record, so
+    /// hashed with foldhash (seeded per process) rather than SipHash.
     browser_index: HashMap<Cow<'a, str>, u32, foldhash::fast::RandomState>,
 }
 
 impl Builder<'_> {
-    fn with_capacity(records: usize) -> Self {
+    fn new(day: NaiveDate, records: usize) -> Self {
         Builder {
-            meta: BlockMeta {
-                browsers: Vec::new(),
-                rows: Vec::with_capacity(records),
-            },
+            meta: BlockBuilder::new(day, records),
             ips: Vec::with_capacity(records * 16),
             browser_index: HashMap::default(),
         }
@@ -340,15 +337,14 @@ impl Worker {
                 .and_then(|u| self.links.get(u.as_ref()).copied().flatten());
             let (keys, builder) = match days.entry(day) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert((
-                    self.day_keys(day)?,
-                    Builder::with_capacity(chunk.ends.len()),
-                )),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert((self.day_keys(day)?, Builder::new(day, chunk.ends.len())))
+                }
             };
             self.add(builder, keys, record, time, link);
         }
         for (day, (keys, builder)) in days {
-            let records = u32::try_from(builder.meta.rows.len()).unwrap_or(u32::MAX);
+            let records = u32::try_from(builder.meta.records()).unwrap_or(u32::MAX);
             let block = keys.seal_block(records, &builder.meta.encode(), &builder.ips);
             if out.blocking_send((day, block)).is_err() {
                 // The writer stopped; its error is reported.
@@ -375,15 +371,14 @@ impl Worker {
                     Some(parser) if !ua.is_empty() => parser.parse(&ua),
                     _ => Browser::unknown(),
                 };
-                let i = u32::try_from(builder.meta.browsers.len()).unwrap_or(u32::MAX);
-                builder.meta.browsers.push(info);
+                let i = builder.meta.add_browser(info);
                 builder.browser_index.insert(ua.clone(), i);
                 i
             }
         };
         let address = address_bytes(record.ip);
         builder.ips.extend_from_slice(&address);
-        builder.meta.rows.push(Row {
+        builder.meta.push(NewRow {
             time: time.timestamp(),
             method: record.method,
             path: record.path,
@@ -395,7 +390,8 @@ impl Worker {
                 .pipeline
                 .geo
                 .as_ref()
-                .and_then(|g| g.country(record.ip)),
+                .and_then(|g| g.country(record.ip))
+                .map(Cow::Owned),
             language: record.language,
             visitor: keys.visitor_hash(&address, ua.as_bytes()),
             link,
