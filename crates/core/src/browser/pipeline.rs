@@ -177,73 +177,173 @@ impl Pipeline {
     }
 }
 
-/// Reads lines of at most [`MAX_LINE`] bytes into chunks; a longer line is skipped
-/// (counted, never buffered whole).
+/// Bytes asked of the input per read.
+const READ_BLOCK: usize = 256 * 1024;
+
+/// Cuts the input into chunks of lines of at most [`MAX_LINE`] bytes; a longer line is
+/// skipped (counted, never buffered whole).
+///
+/// The input is read on a thread of its own and handed over in blocks, so this side
+/// can wait with a timeout: a quiet stream (`tail -F` at night) never holds a line back
+/// for more than [`STREAM_FLUSH`], even when no further line comes.
 fn read_chunks(
-    mut input: Box<dyn BufRead + Send>,
+    input: Box<dyn BufRead + Send>,
     out: &mpsc::SyncSender<Chunk>,
     progress: &AtomicU64,
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
-    let fresh = || Chunk {
-        buf: Vec::with_capacity(CHUNK_LINES * 256),
-        ends: Vec::with_capacity(CHUNK_LINES),
-        too_long: 0,
-    };
-    let mut chunk = fresh();
-    let mut started = std::time::Instant::now();
+    let (block_tx, blocks) = mpsc::sync_channel::<Vec<u8>>(4);
+    let reader = std::thread::spawn(move || read_blocks(input, &block_tx));
+    let mut chunker = Chunker::default();
     loop {
         if stop.load(Ordering::Relaxed) {
+            // The reader may be blocked on a live stream: it is left to end with us.
             return Ok(());
         }
-        let start = chunk.buf.len();
-        let n = std::io::Read::take(input.as_mut(), MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut chunk.buf)?;
-        if n == 0 {
-            break;
-        }
-        progress.fetch_add(n as u64, Ordering::Relaxed);
-        let complete = chunk.buf.last() == Some(&b'\n');
-        if !complete && n > MAX_LINE {
-            chunk.buf.truncate(start);
-            chunk.too_long += 1;
-            skip_rest_of_line(&mut input, progress)?;
-        } else {
-            chunk.ends.push(chunk.buf.len());
-        }
-        // A slow stream (`tail -F`) is flushed at least every second of input.
-        let full = chunk.ends.len() >= CHUNK_LINES || started.elapsed() >= STREAM_FLUSH;
-        if full {
-            if out.send(std::mem::replace(&mut chunk, fresh())).is_err() {
-                return Ok(());
+        let block = match chunker.first_line_at {
+            None => blocks
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => blocks.recv_timeout(
+                (at + STREAM_FLUSH).saturating_duration_since(std::time::Instant::now()),
+            ),
+        };
+        let sent = match block {
+            Ok(bytes) => {
+                progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                chunker.feed(&bytes, out)
             }
-            started = std::time::Instant::now();
+            Err(mpsc::RecvTimeoutError::Timeout) => chunker.flush(out),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if sent.is_err() {
+            return Ok(());
         }
     }
-    if !chunk.ends.is_empty() || chunk.too_long > 0 {
-        let _ = out.send(chunk);
-    }
-    Ok(())
+    chunker.finish(out);
+    reader.join().unwrap_or_else(|_| {
+        Err(std::io::Error::other(
+            "the input reader stopped unexpectedly",
+        ))
+    })
 }
 
-fn skip_rest_of_line(
-    input: &mut Box<dyn BufRead + Send>,
-    progress: &AtomicU64,
+/// Reads the input in blocks until its end.
+fn read_blocks(
+    mut input: Box<dyn BufRead + Send>,
+    out: &mpsc::SyncSender<Vec<u8>>,
 ) -> std::io::Result<()> {
     loop {
-        let buf = input.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let (used, done) = match buf.iter().position(|b| *b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
+        let mut block = vec![0u8; READ_BLOCK];
+        let n = loop {
+            match input.read(&mut block) {
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                other => break other?,
+            }
         };
-        input.consume(used);
-        progress.fetch_add(used as u64, Ordering::Relaxed);
-        if done {
+        if n == 0 {
             return Ok(());
         }
+        block.truncate(n);
+        if out.send(block).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// The chunk being filled. Its buffer may end in a line not yet terminated.
+struct Chunker {
+    chunk: Chunk,
+    /// Where the unterminated line at the end of `chunk.buf` starts.
+    partial: usize,
+    /// Inside a line that is too long, until its newline.
+    skipping: bool,
+    /// When the chunk got its first complete line (or skipped line).
+    first_line_at: Option<std::time::Instant>,
+}
+
+impl Default for Chunker {
+    fn default() -> Self {
+        Chunker {
+            chunk: Chunker::fresh(),
+            partial: 0,
+            skipping: false,
+            first_line_at: None,
+        }
+    }
+}
+
+/// The workers have stopped taking chunks.
+struct Closed;
+
+impl Chunker {
+    fn fresh() -> Chunk {
+        Chunk {
+            buf: Vec::with_capacity(CHUNK_LINES * 256),
+            ends: Vec::with_capacity(CHUNK_LINES),
+            too_long: 0,
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8], out: &mpsc::SyncSender<Chunk>) -> Result<(), Closed> {
+        while !bytes.is_empty() {
+            let newline = memchr::memchr(b'\n', bytes);
+            if self.skipping {
+                let Some(i) = newline else { return Ok(()) };
+                bytes = &bytes[i + 1..];
+                self.skipping = false;
+                continue;
+            }
+            let piece = newline.map_or(bytes, |i| &bytes[..=i]);
+            // A line of MAX_LINE bytes and its newline still pass (as before this
+            // reader); anything longer is skipped here.
+            if self.chunk.buf.len() - self.partial + piece.len() > MAX_LINE + 1 {
+                self.chunk.buf.truncate(self.partial);
+                self.chunk.too_long += 1;
+                self.skipping = newline.is_none();
+                self.line_done();
+            } else {
+                self.chunk.buf.extend_from_slice(piece);
+                if newline.is_some() {
+                    self.chunk.ends.push(self.chunk.buf.len());
+                    self.partial = self.chunk.buf.len();
+                    self.line_done();
+                }
+            }
+            bytes = &bytes[piece.len()..];
+            if self.chunk.ends.len() >= CHUNK_LINES {
+                self.flush(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn line_done(&mut self) {
+        self.first_line_at
+            .get_or_insert_with(std::time::Instant::now);
+    }
+
+    /// Sends the complete lines; an unterminated line moves to the next chunk.
+    fn flush(&mut self, out: &mpsc::SyncSender<Chunk>) -> Result<(), Closed> {
+        let mut next = Chunker::fresh();
+        next.buf.extend_from_slice(&self.chunk.buf[self.partial..]);
+        self.chunk.buf.truncate(self.partial);
+        let full = std::mem::replace(&mut self.chunk, next);
+        self.partial = 0;
+        self.first_line_at = None;
+        if full.ends.is_empty() && full.too_long == 0 {
+            return Ok(());
+        }
+        out.send(full).map_err(|_| Closed)
+    }
+
+    /// At the end of the input: a last line without a newline is a line too.
+    fn finish(mut self, out: &mpsc::SyncSender<Chunk>) {
+        if self.partial < self.chunk.buf.len() && !self.skipping {
+            self.chunk.ends.push(self.chunk.buf.len());
+            self.partial = self.chunk.buf.len();
+        }
+        let _ = self.flush(out);
     }
 }
 
@@ -445,5 +545,76 @@ impl Worker {
             self.links.insert(user.to_owned(), tags.get(user).copied());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces of `piece` bytes; returns the lines of every chunk sent
+    /// and the count of lines skipped as too long.
+    fn cut(input: &[u8], piece: usize) -> (Vec<Vec<u8>>, u64) {
+        let (tx, rx) = mpsc::sync_channel(1024);
+        let mut chunker = Chunker::default();
+        for bytes in input.chunks(piece) {
+            assert!(chunker.feed(bytes, &tx).is_ok());
+        }
+        chunker.finish(&tx);
+        drop(tx);
+        let (mut lines, mut too_long) = (Vec::new(), 0);
+        for chunk in rx {
+            let mut start = 0;
+            for &end in &chunk.ends {
+                lines.push(chunk.buf[start..end].to_vec());
+                start = end;
+            }
+            too_long += chunk.too_long;
+        }
+        (lines, too_long)
+    }
+
+    #[test]
+    fn lines_split_across_reads_come_out_whole_and_a_last_line_needs_no_newline() {
+        let input = b"first line\nsecond\n\nlast without newline";
+        for piece in [1, 3, 7, 64] {
+            let (lines, too_long) = cut(input, piece);
+            assert_eq!(
+                lines,
+                [
+                    &b"first line\n"[..],
+                    b"second\n",
+                    b"\n",
+                    b"last without newline"
+                ],
+                "read {piece} bytes at a time"
+            );
+            assert_eq!(too_long, 0);
+        }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_whole_and_counted_even_across_reads() {
+        let mut input = b"before\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend_from_slice(b"\nafter\n");
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE + 10));
+        for piece in [1000, 4096, READ_BLOCK] {
+            let (lines, too_long) = cut(&input, piece);
+            assert_eq!(lines, [&b"before\n"[..], b"after\n"], "{piece}");
+            assert_eq!(too_long, 2, "{piece}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_is_sent_at_most_every_chunk_lines() {
+        let input = b"line\n".repeat(CHUNK_LINES * 2 + 5);
+        let (tx, rx) = mpsc::sync_channel(16);
+        let mut chunker = Chunker::default();
+        assert!(chunker.feed(&input, &tx).is_ok());
+        chunker.finish(&tx);
+        drop(tx);
+        let sizes: Vec<usize> = rx.iter().map(|c| c.ends.len()).collect();
+        assert_eq!(sizes, [CHUNK_LINES, CHUNK_LINES, 5]);
     }
 }
