@@ -24,7 +24,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use datavow_policy::{Field, Purpose};
 use datavow_store::EventBlock;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -99,16 +99,32 @@ impl DayKeys {
 
     /// The daily visitor hash of a client address and user agent: equal for the same
     /// visitor within this day, unrelated across days, and not recomputable once the
-    /// salt is destroyed.
-    pub fn visitor_hash(&self, ip: &[u8], user_agent: &[u8]) -> u64 {
+    /// salt is destroyed. HMAC-SHA256 over the address and the agent's digest: one
+    /// block per record however long the agent string.
+    pub fn visitor_hash(&self, ip: &[u8], agent: &AgentDigest) -> u64 {
         let mut mac = self.visitor.clone();
         mac.update(&(ip.len() as u64).to_le_bytes());
         mac.update(ip);
-        mac.update(user_agent);
+        mac.update(&agent.0);
         let digest = mac.finalize().into_bytes();
         let mut first = [0u8; 8];
         first.copy_from_slice(&digest[..8]);
         u64::from_le_bytes(first)
+    }
+}
+
+/// SHA-256 of a user-agent string cut to 128 bits (so the visitor hash's message fits
+/// one SHA-256 block), for [`DayKeys::visitor_hash`]. Computed once per
+/// distinct agent by callers that see the same agent many times. Not a secret: the
+/// agent is public text; the day's salt is what keeps the visitor hash unlinkable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentDigest([u8; 16]);
+
+impl AgentDigest {
+    pub fn of(user_agent: &str) -> AgentDigest {
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&Sha256::digest(user_agent.as_bytes())[..16]);
+        AgentDigest(digest)
     }
 }
 

@@ -30,7 +30,7 @@ pub use audit::{
     SubjectTag,
 };
 pub use blind_index::IndexKind;
-pub use browser::{address_bytes, DayKeys, DayReader, LinkTag};
+pub use browser::{address_bytes, AgentDigest, DayKeys, DayReader, LinkTag};
 pub use cipher::{SymmetricKey, Unauthentic};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};

@@ -15,6 +15,7 @@ use datavow_vault::LinkTag;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The layout version written first in every meta part.
 const FORMAT: u8 = 2;
@@ -72,7 +73,7 @@ struct StoredRow {
 struct StoredMeta<'a> {
     format: u8,
     base_time: i64,
-    browsers: Vec<Browser>,
+    browsers: Vec<Arc<Browser>>,
     #[serde(borrow)]
     texts: Vec<Cow<'a, str>>,
     rows: Vec<StoredRow>,
@@ -118,7 +119,7 @@ impl<'a> BlockBuilder<'a> {
     }
 
     /// Adds a parsed browser; returns its index for rows.
-    pub fn add_browser(&mut self, browser: Browser) -> u32 {
+    pub fn add_browser(&mut self, browser: Arc<Browser>) -> u32 {
         self.meta.browsers.push(browser);
         index(self.meta.browsers.len() - 1)
     }
@@ -204,7 +205,11 @@ impl BlockMeta {
             })
             .collect::<Option<Vec<Row>>>()?;
         Some(BlockMeta {
-            browsers: stored.browsers,
+            browsers: stored
+                .browsers
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+                .collect(),
             rows,
         })
     }
@@ -237,7 +242,7 @@ mod tests {
     #[test]
     fn rows_read_back_with_their_text_and_times_in_any_order() {
         let mut builder = BlockBuilder::new(day(), 3);
-        builder.add_browser(Browser::unknown());
+        builder.add_browser(Arc::new(Browser::unknown()));
         builder.push(row(1_790_000_100, "/pricing", Some("https://asergo.com/")));
         builder.push(row(1_790_000_000, "/pricing", None));
         builder.push(row(1_790_030_000, "/contact", Some("https://asergo.com/")));
@@ -263,7 +268,7 @@ mod tests {
     #[test]
     fn repeated_text_is_stored_once() {
         let mut builder = BlockBuilder::new(day(), 1000);
-        builder.add_browser(Browser::unknown());
+        builder.add_browser(Arc::new(Browser::unknown()));
         let path = "/products/dedicated-servers/configure";
         for i in 0..1000 {
             builder.push(row(1_790_000_000 + i, path, Some(path)));

@@ -10,7 +10,7 @@ use datavow_ingest::{
     parse_combined, parse_json, Browser, GeoDb, LogRecord, Reject, UaParser, MAX_LINE,
 };
 use datavow_store::{BrowserStore, EventBlock};
-use datavow_vault::{address_bytes, DayKeys, LinkTag, Vault, VaultError};
+use datavow_vault::{address_bytes, AgentDigest, DayKeys, LinkTag, Vault, VaultError};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -23,6 +23,8 @@ const CHUNK_LINES: usize = 4096;
 const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 /// Distinct users whose link tags a worker remembers.
 const LINK_CACHE: usize = 10_000;
+/// Distinct user agents a worker remembers parsed (real logs have a few thousand).
+const AGENT_CACHE: usize = 20_000;
 
 /// Why a parsed record is still not stored.
 pub(crate) const PAST_RETENTION: &str = "older than the retention period";
@@ -351,9 +353,15 @@ impl Chunker {
 struct Builder<'a> {
     meta: BlockBuilder<'a>,
     ips: Vec<u8>,
-    /// User agent → index into the block's browsers. Looked up for every record, so
-    /// hashed with foldhash (seeded per process) rather than SipHash.
-    browser_index: HashMap<Cow<'a, str>, u32, foldhash::fast::RandomState>,
+    /// User agent → index into the block's browsers, and the agent's digest. Looked
+    /// up for every record, so hashed with foldhash (seeded per process), not SipHash.
+    browser_index: HashMap<Cow<'a, str>, (u32, AgentDigest), foldhash::fast::RandomState>,
+}
+
+/// What a worker keeps of a user agent it has seen.
+struct Agent {
+    browser: Arc<Browser>,
+    digest: AgentDigest,
 }
 
 impl Builder<'_> {
@@ -373,6 +381,8 @@ struct Worker {
     keys: Arc<DayKeyCache>,
     handle: tokio::runtime::Handle,
     links: HashMap<String, Option<LinkTag>>,
+    /// Parsed agents, so a new block does not go back to the shared parser.
+    agents: HashMap<String, Agent, foldhash::fast::RandomState>,
     counts: Counts,
 }
 
@@ -389,6 +399,7 @@ impl Worker {
             keys,
             handle,
             links: HashMap::new(),
+            agents: HashMap::default(),
             counts: Counts::default(),
         }
     }
@@ -456,7 +467,7 @@ impl Worker {
     }
 
     fn add<'a>(
-        &self,
+        &mut self,
         builder: &mut Builder<'a>,
         keys: &DayKeys,
         record: LogRecord<'a>,
@@ -464,16 +475,16 @@ impl Worker {
         link: Option<LinkTag>,
     ) {
         let ua = record.user_agent.unwrap_or_default();
-        let browser = match builder.browser_index.get(ua.as_ref()) {
-            Some(i) => *i,
+        let (browser, agent) = match builder.browser_index.get(ua.as_ref()) {
+            Some(known) => *known,
             None => {
-                let info = match &self.pipeline.ua {
-                    Some(parser) if !ua.is_empty() => parser.parse(&ua),
-                    _ => Browser::unknown(),
-                };
-                let i = builder.meta.add_browser(info);
-                builder.browser_index.insert(ua.clone(), i);
-                i
+                let agent = self.agent(&ua);
+                let known = (
+                    builder.meta.add_browser(agent.browser.clone()),
+                    agent.digest,
+                );
+                builder.browser_index.insert(ua.clone(), known);
+                known
             }
         };
         let address = address_bytes(record.ip);
@@ -493,9 +504,28 @@ impl Worker {
                 .and_then(|g| g.country(record.ip))
                 .map(Cow::Owned),
             language: record.language,
-            visitor: keys.visitor_hash(&address, ua.as_bytes()),
+            visitor: keys.visitor_hash(&address, &agent),
             link,
         });
+    }
+
+    /// The parsed agent, from this worker's cache or the shared parser.
+    fn agent(&mut self, ua: &str) -> &Agent {
+        if !self.agents.contains_key(ua) {
+            if self.agents.len() >= AGENT_CACHE {
+                self.agents.clear();
+            }
+            let browser = match &self.pipeline.ua {
+                Some(parser) if !ua.is_empty() => parser.parse(ua),
+                _ => Browser::unknown(),
+            };
+            let agent = Agent {
+                browser: Arc::new(browser),
+                digest: AgentDigest::of(ua),
+            };
+            self.agents.insert(ua.to_owned(), agent);
+        }
+        &self.agents[ua]
     }
 
     /// Drops cached keys whose salt the keystore no longer keeps.
