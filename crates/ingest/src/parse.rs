@@ -104,7 +104,7 @@ fn admit(line: &[u8]) -> Result<&str, Reject> {
 
 /// Cuts the query string and fragment off a path or URL.
 fn strip_query(target: Cow<'_, str>) -> Cow<'_, str> {
-    match target.find(['?', '#']) {
+    match memchr::memchr2(b'?', b'#', target.as_bytes()) {
         None => target,
         Some(end) => match target {
             Cow::Borrowed(t) => Cow::Borrowed(&t[..end]),
@@ -121,7 +121,8 @@ fn strip_query(target: Cow<'_, str>) -> Cow<'_, str> {
 fn quoted(rest: &str) -> Result<(Cow<'_, str>, &str), Reject> {
     let body = rest.strip_prefix('"').ok_or(Reject::MissingField)?;
     // The common case: no escape before the closing quote.
-    if let Some(end) = body.find(['"', '\\']) {
+    // (memchr2: `str::find` with a set of chars showed in the ingest profile.)
+    if let Some(end) = memchr::memchr2(b'"', b'\\', body.as_bytes()) {
         if body.as_bytes()[end] == b'"' {
             return Ok((Cow::Borrowed(&body[..end]), &body[end + 1..]));
         }

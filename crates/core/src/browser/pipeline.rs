@@ -138,11 +138,22 @@ impl Pipeline {
         }
         drop(block_tx);
 
-        // Append blocks as they come, one transaction each.
+        // Append blocks as they come: whatever has queued up meanwhile goes in the same
+        // transaction per day (each store command is a round trip to SQLite's thread).
         let mut stored_error = None;
-        while let Some((day, block)) = block_rx.recv().await {
-            if let Err(err) = self.store.append_blocks(day, &[block]).await {
-                stored_error = Some(err);
+        let mut queued = Vec::with_capacity(workers * 4);
+        while block_rx.recv_many(&mut queued, workers * 4).await > 0 {
+            let mut by_day: BTreeMap<NaiveDate, Vec<EventBlock>> = BTreeMap::new();
+            for (day, block) in queued.drain(..) {
+                by_day.entry(day).or_default().push(block);
+            }
+            for (day, blocks) in by_day {
+                if let Err(err) = self.store.append_blocks(day, &blocks).await {
+                    stored_error = Some(err);
+                    break;
+                }
+            }
+            if stored_error.is_some() {
                 stop.store(true, Ordering::Relaxed);
                 // Let the workers finish their sends and see the stop.
                 while block_rx.recv().await.is_some() {}
