@@ -23,7 +23,6 @@ use crate::{IndexKind, Vault, VaultError};
 use chrono::{Duration, NaiveDate, Utc};
 use datavow_policy::{Field, Purpose};
 use datavow_store::EventBlock;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -63,7 +62,8 @@ fn block_aad(day: NaiveDate, block: Uuid, part: &str) -> Vec<u8> {
 pub struct DayKeys {
     day: NaiveDate,
     key: SymmetricKey,
-    visitor: Hmac<Sha256>,
+    /// SipHash-2-4 key of the visitor hash, derived from the day's salt.
+    visitor: Zeroizing<[u8; 16]>,
     /// Whether the salt is the keystore's (a recent day) rather than one for this run.
     salt_stored: bool,
 }
@@ -99,22 +99,25 @@ impl DayKeys {
 
     /// The daily visitor hash of a client address and user agent: equal for the same
     /// visitor within this day, unrelated across days, and not recomputable once the
-    /// salt is destroyed. HMAC-SHA256 over the address and the agent's digest: one
-    /// block per record however long the agent string.
+    /// salt is destroyed.
+    ///
+    /// SipHash-2-4, a keyed pseudo-random function built for short inputs with a
+    /// 64-bit result, which is all a count of unique visitors needs; on every ingested
+    /// record it costs a fraction of HMAC-SHA256's two compression rounds (measured:
+    /// HMAC was 9 % of ingest). Its 128-bit key comes from the day's salt through
+    /// HMAC-SHA256, and goes with it.
     pub fn visitor_hash(&self, ip: &[u8], agent: &AgentDigest) -> u64 {
-        let mut mac = self.visitor.clone();
-        mac.update(&(ip.len() as u64).to_le_bytes());
-        mac.update(ip);
-        mac.update(&agent.0);
-        let digest = mac.finalize().into_bytes();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_le_bytes(first)
+        use std::hash::Hasher;
+        let mut hasher = siphasher::sip::SipHasher24::new_with_key(&self.visitor);
+        hasher.write(&(ip.len() as u64).to_le_bytes());
+        hasher.write(ip);
+        hasher.write(&agent.0);
+        hasher.finish()
     }
 }
 
-/// SHA-256 of a user-agent string cut to 128 bits (so the visitor hash's message fits
-/// one SHA-256 block), for [`DayKeys::visitor_hash`]. Computed once per
+/// SHA-256 of a user-agent string cut to 128 bits, for [`DayKeys::visitor_hash`]: a
+/// short fixed-length input however long the agent. Computed once per
 /// distinct agent by callers that see the same agent many times. Not a secret: the
 /// agent is public text; the day's salt is what keeps the visitor hash unlinkable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,8 +175,7 @@ impl Vault {
         } else {
             SymmetricKey::generate()
         };
-        let visitor = <Hmac<Sha256> as Mac>::new_from_slice(salt.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let visitor = Zeroizing::new(salt.tag(b"datavow/browser-visitor/v2"));
         Ok(DayKeys {
             day,
             key,

@@ -392,7 +392,39 @@ async fn a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_
     assert_eq!(last.outcome, datavow_vault::Outcome::Refused);
 }
 
+async fn the_visitor_hash_is_stable_within_a_day_and_differs_across_days_and_visitors(
+    t: TestStores,
+) {
+    use datavow_vault::{address_bytes, AgentDigest};
+    let v = vault(&t, MasterKey::generate()).await;
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.pred_opt().expect("yesterday");
+    let ip = address_bytes("192.0.2.7".parse().expect("ip"));
+    let other_ip = address_bytes("192.0.2.8".parse().expect("ip"));
+    let firefox = AgentDigest::of("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Firefox/121.0");
+    let curl = AgentDigest::of("curl/8.4.0");
+
+    let (a, b) = (
+        v.day_keys(today).await.expect("keys"),
+        v.day_keys(today).await.expect("keys"),
+    );
+    // Two runs on the same day (the salt is kept while the day is recent) agree.
+    assert_eq!(a.visitor_hash(&ip, &firefox), b.visitor_hash(&ip, &firefox));
+    assert_ne!(
+        a.visitor_hash(&ip, &firefox),
+        a.visitor_hash(&other_ip, &firefox)
+    );
+    assert_ne!(a.visitor_hash(&ip, &firefox), a.visitor_hash(&ip, &curl));
+    let before = v.day_keys(yesterday).await.expect("keys");
+    assert_ne!(
+        a.visitor_hash(&ip, &firefox),
+        before.visitor_hash(&ip, &firefox),
+        "the same visitor must not be followed from one day to the next"
+    );
+}
+
 backend_tests!(
+    the_visitor_hash_is_stable_within_a_day_and_differs_across_days_and_visitors,
     a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_bound,
     fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallowed_one,
     a_raw_scan_of_the_store_finds_none_of_the_plaintext_values,
