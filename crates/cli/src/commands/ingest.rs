@@ -4,13 +4,17 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use datavow_core::browser::{Format, IngestSummary};
+use datavow_core::browser::{BrowserIngest, Format, IngestSummary};
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The input's buffer: smaller than the ingest's own reads, so those bypass it and the
+/// bytes are copied once.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// Ingests `file` (standard input for `-` or none).
 pub async fn run(
@@ -20,22 +24,30 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let (input, size): (Box<dyn std::io::BufRead + Send>, Option<u64>) = match file.as_deref() {
         None => (
-            Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            Box::new(BufReader::with_capacity(READ_BUFFER, std::io::stdin())),
             None,
         ),
         Some(path) if path == Path::new("-") => (
-            Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            Box::new(BufReader::with_capacity(READ_BUFFER, std::io::stdin())),
             None,
         ),
         Some(path) => {
             let f = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let size = f.metadata().ok().map(|m| m.len());
-            (Box::new(BufReader::with_capacity(1 << 20, f)), size)
+            (Box::new(BufReader::with_capacity(READ_BUFFER, f)), size)
         }
     };
+    // Compiling the user-agent regexes takes a while: done while the store opens.
+    let agents = {
+        let regexes = config.user_agent_regexes.clone();
+        std::thread::spawn(move || super::user_agents(&regexes))
+    };
     let app = super::open(config).await?;
-    let ingest = super::browser_ingest(&app, config)?;
+    let agents = agents
+        .join()
+        .map_err(|_| anyhow::anyhow!("loading the user-agent regexes failed"))??;
+    let ingest = BrowserIngest::new(&app, agents, super::geo_database(config)?);
     let progress = Arc::new(AtomicU64::new(0));
     let bar = std::io::stderr().is_terminal().then(|| progress_bar(size));
     let ticker = bar.clone().map(|bar| {

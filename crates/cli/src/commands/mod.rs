@@ -61,24 +61,29 @@ pub fn browser_ingest(
     app: &Datavow,
     config: &Config,
 ) -> anyhow::Result<datavow_core::browser::BrowserIngest> {
-    let (ua, geo) = (user_agents(config)?, geo_database(config)?);
+    let (ua, geo) = (
+        user_agents(&config.user_agent_regexes)?,
+        geo_database(config)?,
+    );
     Ok(datavow_core::browser::BrowserIngest::new(app, ua, geo))
 }
 
-/// The user-agent parser from the configured uap-core regexes, or `None` with a
-/// warning saying how to get them.
-pub fn user_agents(config: &Config) -> anyhow::Result<Option<Arc<datavow_core::ingest::UaParser>>> {
-    if !config.user_agent_regexes.exists() {
+/// The user-agent parser from uap-core's regexes at `regexes` (the configured
+/// `user_agent_regexes`), or `None` with a warning saying how to get them.
+pub fn user_agents(
+    regexes: &std::path::Path,
+) -> anyhow::Result<Option<Arc<datavow_core::ingest::UaParser>>> {
+    if !regexes.exists() {
         tracing::warn!(
-            path = %config.user_agent_regexes.display(),
+            path = %regexes.display(),
             "no user-agent regexes: browsers are stored as \"Other\". Install Debian's uap-core \
              package (apt-get install uap-core) or set user_agent_regexes \
              (DATAVOW_USER_AGENT_REGEXES) to uap-core's regexes.yaml"
         );
         return Ok(None);
     }
-    let parser = datavow_core::ingest::UaParser::from_regexes(&config.user_agent_regexes)
-        .map_err(anyhow::Error::msg)?;
+    let parser =
+        datavow_core::ingest::UaParser::from_regexes(regexes).map_err(anyhow::Error::msg)?;
     Ok(Some(Arc::new(parser)))
 }
 

@@ -18,7 +18,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     let options = datavow_server::ServerOptions {
         secure_cookies: config.secure_cookies,
         geo: super::geo_database(config)?,
-        user_agents: super::user_agents(config)?,
+        user_agents: super::user_agents(&config.user_agent_regexes)?,
         trusted_proxies: config.trusted_proxy_addrs()?,
     };
     let listener = tokio::net::TcpListener::bind(addr)
