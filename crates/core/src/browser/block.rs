@@ -1,6 +1,6 @@
 //! What a sealed block holds once opened: one row per record. Encoded with `postcard`
-//! (compact, no schema to keep apart); client addresses are a separate part of 16
-//! bytes per row, in row order.
+//! (compact, no schema to keep apart); client addresses are a separate part, one per
+//! row in row order, 5 bytes for IPv4 and 17 for IPv6 (see [`encode_addresses`]).
 //!
 //! On disk a block's rows are numbers only: every text (method, path, referrer,
 //! language, country) and every parsed browser is kept once per block in a table the
@@ -15,6 +15,7 @@ use datavow_vault::LinkTag;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The layout version written first in every meta part.
@@ -215,6 +216,19 @@ impl BlockMeta {
     }
 }
 
+/// The addresses part of a block: a format byte, then the addresses (postcard).
+pub fn encode_addresses(ips: &[IpAddr]) -> Vec<u8> {
+    let out = Vec::with_capacity(8 + ips.len() * 5);
+    // Serialising addresses into a Vec cannot fail.
+    postcard::to_extend(&(FORMAT, ips), out).unwrap_or_default()
+}
+
+/// Reads an addresses part; `None` if it is not of this layout.
+pub fn decode_addresses(bytes: &[u8]) -> Option<Vec<IpAddr>> {
+    let (format, ips): (u8, Vec<IpAddr>) = postcard::from_bytes(bytes).ok()?;
+    (format == FORMAT).then_some(ips)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +295,20 @@ mod tests {
         assert_eq!(copies, 1);
         // Smaller than the path alone once per row.
         assert!(encoded.len() < 1000 * path.len(), "{} bytes", encoded.len());
+    }
+
+    #[test]
+    fn addresses_read_back_in_order_and_ipv4_takes_five_bytes() {
+        let ips: Vec<IpAddr> = ["203.0.113.77", "2001:db8:aa::17", "::ffff:198.51.100.9"]
+            .iter()
+            .map(|ip| ip.parse().expect("ip"))
+            .collect();
+        let encoded = encode_addresses(&ips);
+        assert_eq!(decode_addresses(&encoded), Some(ips));
+        assert_eq!(
+            encode_addresses(&["192.0.2.1".parse().expect("ip")]).len(),
+            1 + 1 + 5
+        );
     }
 
     #[test]

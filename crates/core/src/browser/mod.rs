@@ -13,7 +13,7 @@
 mod block;
 mod pipeline;
 
-pub use block::{BlockMeta, Row};
+pub use block::{decode_addresses, BlockMeta, Row};
 pub use datavow_ingest::Browser;
 pub use pipeline::IngestError;
 
@@ -26,7 +26,7 @@ use datavow_vault::{Action, Actor, AuditEvent, Outcome, VaultError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -150,12 +150,6 @@ pub struct LinkedRecord {
     pub language: Option<String>,
 }
 
-fn address(bytes: &[u8]) -> Option<IpAddr> {
-    let octets: [u8; 16] = bytes.try_into().ok()?;
-    let v6 = Ipv6Addr::from(octets);
-    Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4))
-}
-
 /// The browser records linked to `person`, for `purpose` (their own access request, or
 /// an operator's). Empty once the person's key is shredded: the link is gone.
 pub async fn linked_records(
@@ -187,15 +181,16 @@ pub async fn linked_records(
             if !meta.rows.iter().any(|r| r.link == Some(tag)) {
                 continue;
             }
-            let ips = reader.open_ips(block)?;
+            let ips = block::decode_addresses(&reader.open_ips(block)?).ok_or_else(|| {
+                VaultError::KeyTampered(format!("a browser block of {}", day.day))
+            })?;
             for (i, row) in meta.rows.iter().enumerate() {
                 if row.link != Some(tag) {
                     continue;
                 }
-                let (Some(ip), Some(time)) = (
-                    ips.get(i * 16..i * 16 + 16).and_then(address),
-                    DateTime::from_timestamp(row.time, 0),
-                ) else {
+                let (Some(ip), Some(time)) =
+                    (ips.get(i).copied(), DateTime::from_timestamp(row.time, 0))
+                else {
                     continue;
                 };
                 found.push(LinkedRecord {

@@ -3,7 +3,7 @@
 //! async side appends the blocks to the store. Every queue between them is bounded,
 //! so memory stays flat whatever the input's size.
 
-use super::block::{BlockBuilder, NewRow};
+use super::block::{encode_addresses, BlockBuilder, NewRow};
 use super::{Format, IngestSummary};
 use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{
@@ -363,7 +363,7 @@ impl Chunker {
 /// A block being built for one day.
 struct Builder<'a> {
     meta: BlockBuilder<'a>,
-    ips: Vec<u8>,
+    ips: Vec<std::net::IpAddr>,
     /// User agent → index into the block's browsers, and the agent's digest. Looked
     /// up for every record, so hashed with foldhash (seeded per process), not SipHash.
     browser_index: HashMap<Cow<'a, str>, (u32, AgentDigest), foldhash::fast::RandomState>,
@@ -379,7 +379,7 @@ impl Builder<'_> {
     fn new(day: NaiveDate, records: usize) -> Self {
         Builder {
             meta: BlockBuilder::new(day, records),
-            ips: Vec::with_capacity(records * 16),
+            ips: Vec::with_capacity(records),
             browser_index: HashMap::default(),
         }
     }
@@ -467,7 +467,11 @@ impl Worker {
         }
         for (day, (keys, builder)) in days {
             let records = u32::try_from(builder.meta.records()).unwrap_or(u32::MAX);
-            let block = keys.seal_block(records, &builder.meta.encode(), &builder.ips);
+            let block = keys.seal_block(
+                records,
+                &builder.meta.encode(),
+                &encode_addresses(&builder.ips),
+            );
             if out.blocking_send((day, block)).is_err() {
                 // The writer stopped; its error is reported.
                 return Ok(());
@@ -499,7 +503,8 @@ impl Worker {
             }
         };
         let address = address_bytes(record.ip);
-        builder.ips.extend_from_slice(&address);
+        // An IPv4-mapped IPv6 address is kept as the IPv4 address it is.
+        builder.ips.push(record.ip.to_canonical());
         builder.meta.push(NewRow {
             time: time.timestamp(),
             method: record.method,
