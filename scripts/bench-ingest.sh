@@ -3,7 +3,8 @@
 #   1. datavow ingest into SQLite (durable: WAL, every block committed),
 #   2. GoAccess (Debian package goaccess) building a JSON report, the anchor,
 #   3. datavow ingest into PostgreSQL, when a server answers on 127.0.0.1:5432.
-# Prints lines/s of each, the ratio to GoAccess and the peak RSS (GNU time).
+# Prints lines/s of each (median of DATAVOW_BENCH_RUNS runs, default 3), the ratio to
+# GoAccess and the peak RSS (GNU time).
 #
 # Usage: scripts/bench-ingest.sh [LINES]   (default 1000000)
 #
@@ -41,6 +42,8 @@ echo "bench: generating $lines lines from $start" >&2
 python3 "$gen" "$lines" --start "$start" --days 28 > "$work/access.log"
 size=$(stat -c %s "$work/access.log")
 
+runs=${DATAVOW_BENCH_RUNS:-3}
+
 # run NAME COMMAND... : prints "seconds peak_rss_kib" of the command.
 run() {
   local name=$1; shift
@@ -48,27 +51,44 @@ run() {
     echo "bench: $name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
   cat "$work/$name.time"
 }
+# median FILE : the median line of "seconds rss" lines, by seconds.
+median() { sort -n "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 rate() { awk -v n="$lines" -v s="$1" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 1e-9) }'; }
+report() { # LABEL SECONDS RSS_KIB
+  printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' "$1" "$2" "$(rate "$2")" $(($3 / 1024))
+}
 
-read -r dv_s dv_rss < <(run sqlite "$bin" ingest --data-dir "$work/data" "$work/access.log")
+# Each tool runs $runs times, alternating, each datavow run into a fresh store; the
+# medians are compared.
+: > "$work/sqlite.runs"; : > "$work/goaccess.runs"
+for i in $(seq 1 "$runs"); do
+  rm -rf "$work/data"
+  run sqlite "$bin" ingest --data-dir "$work/data" "$work/access.log" >> "$work/sqlite.runs"
+  run goaccess goaccess "$work/access.log" --log-format=COMBINED -o "$work/report.json" >> "$work/goaccess.runs"
+done
+read -r dv_s dv_rss < <(median "$work/sqlite.runs")
+read -r ga_s ga_rss < <(median "$work/goaccess.runs")
 stored=$(awk '/^stored:/ { gsub(",", "", $2); print $2 }' "$work/sqlite.out")
-read -r ga_s ga_rss < <(run goaccess goaccess "$work/access.log" --log-format=COMBINED -o "$work/report.json")
 
-echo "input: $lines lines, $((size / 1048576)) MiB; $(nproc) cores"
-printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' \
-  "datavow ingest (SQLite)" "$dv_s" "$(rate "$dv_s")" $((dv_rss / 1024)) \
-  "goaccess (anchor)" "$ga_s" "$(rate "$ga_s")" $((ga_rss / 1024))
+echo "input: $lines lines, $((size / 1048576)) MiB; $(nproc) cores; median of $runs runs each"
+report "datavow ingest (SQLite)" "$dv_s" "$dv_rss"
+report "goaccess (anchor)" "$ga_s" "$ga_rss"
 awk -v a="$ga_s" -v b="$dv_s" 'BEGIN { printf "ratio datavow/goaccess: %.2fx\n", a / b }'
 echo "stored: $stored records"
+echo "all runs (s): datavow $(cut -d' ' -f1 "$work/sqlite.runs" | tr '\n' ' ')| goaccess $(cut -d' ' -f1 "$work/goaccess.runs" | tr '\n' ' ')"
 
 if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
-  db="datavow_bench_$$"
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
-  read -r pg_s pg_rss < <(run postgres "$bin" ingest \
-    --data-dir "$work/pgdata" --database-url "postgres://postgres@127.0.0.1:5432/$db" "$work/access.log")
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
-  printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' \
-    "datavow ingest (PostgreSQL)" "$pg_s" "$(rate "$pg_s")" $((pg_rss / 1024))
+  : > "$work/postgres.runs"
+  for i in $(seq 1 "$runs"); do
+    db="datavow_bench_$$_$i"
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
+    rm -rf "$work/pgdata"
+    run postgres "$bin" ingest --data-dir "$work/pgdata" \
+      --database-url "postgres://postgres@127.0.0.1:5432/$db" "$work/access.log" >> "$work/postgres.runs"
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+  done
+  read -r pg_s pg_rss < <(median "$work/postgres.runs")
+  report "datavow ingest (PostgreSQL)" "$pg_s" "$pg_rss"
 else
   echo "PostgreSQL: no server on 127.0.0.1:5432, skipped"
 fi
