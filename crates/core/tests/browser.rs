@@ -146,13 +146,14 @@ async fn statistics_see_browsing_but_never_addresses_and_security_sees_both(t: T
 
 async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t: TestStores) {
     let app = datavow_core::testkit::open(&t).await;
+    let user_id = datavow_core::accounts::credentials::generate_user_id();
     let person = app
         .vault
         .create_person(
             &actor(),
             "asergo_europe",
             &[
-                (Field::UserId, Personal::new("U-LINKED-1")),
+                (Field::UserId, Personal::new(user_id.clone())),
                 (Field::Name, Personal::new("Ada")),
             ],
         )
@@ -160,7 +161,14 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
         .expect("person");
     let now = Utc::now();
     let log = [
-        line("192.0.2.10", now, "/dashboard", "U-LINKED-1", FIREFOX),
+        // As a web server's basic-auth user: typed in lower case.
+        line(
+            "192.0.2.10",
+            now,
+            "/dashboard",
+            &user_id.to_lowercase(),
+            FIREFOX,
+        ),
         line("192.0.2.11", now, "/", "-", FIREFOX),
         line("192.0.2.12", now, "/", "somebody-else", FIREFOX),
     ]

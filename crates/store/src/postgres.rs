@@ -84,6 +84,12 @@ fn redact_url_error(message: &str, url: &SecretString) -> String {
 }
 
 impl PgStore {
+    /// The SQL placeholder of the `i`-th (from 1) parameter of a statement built at run
+    /// time.
+    pub(crate) fn param(i: usize) -> String {
+        format!("${i}")
+    }
+
     /// Connects, creates `schema` if needed and runs the data migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
         let pool = connect(url, schema).await?;

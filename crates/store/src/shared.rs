@@ -1,5 +1,6 @@
 //! SQL shared by both backends. The statements are written once in the dialect both
-//! SQLite and PostgreSQL accept (`$N` placeholders, `ON CONFLICT`), and a macro
+//! SQLite and PostgreSQL accept (`$N` placeholders, `ON CONFLICT`; a statement built at
+//! run time takes its placeholders from the backend's `param`), and a macro
 //! implements the traits for each backend's pool type. Backend differences (locks,
 //! compaction, connection set-up) stay in `sqlite.rs` and `postgres.rs`.
 
@@ -11,6 +12,9 @@ pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
 }
 
 /// Implements [`crate::PersonStore`] for a type with a `pool` field.
+/// Digests per query of `find_many_by_index`.
+pub(crate) const FIND_MANY_BATCH: usize = 1000;
+
 macro_rules! impl_person_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -172,13 +176,11 @@ macro_rules! impl_person_store {
                 digests: &[Vec<u8>],
             ) -> Result<Vec<(Vec<u8>, $crate::PersonId)>, $crate::StoreError> {
                 let mut found = Vec::new();
-                // Small batches: sqlx-sqlite maps each `$N` by name, so a statement
-                // costs the square of its parameter count.
-                for batch in digests.chunks(100) {
-                    let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+                for batch in digests.chunks($crate::shared::FIND_MANY_BATCH) {
                     let sql = format!(
-                        "SELECT digest, person_id FROM blind_index WHERE kind = $1 AND digest IN ({})",
-                        placeholders.join(", ")
+                        "SELECT digest, person_id FROM blind_index WHERE kind = {} AND digest IN ({})",
+                        <$store>::param(1),
+                        (2..batch.len() + 2).map(<$store>::param).collect::<Vec<_>>().join(", ")
                     );
                     let mut query = sqlx::query_as(&sql).bind(kind);
                     for digest in batch {

@@ -98,6 +98,13 @@ async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> 
 }
 
 impl SqliteStore {
+    /// The SQL placeholder of the `i`-th (from 1) parameter of a statement built at run
+    /// time. Anonymous: sqlx-sqlite looks each `$N` up by name, which makes a long
+    /// `IN (…)` list cost the square of its length; `?` is bound by position.
+    pub(crate) fn param(_i: usize) -> String {
+        "?".to_owned()
+    }
+
     /// Opens `DIR/datavow.db`, creating it and running migrations as needed.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
         let pool = connect(&dir.join(DATA_FILE), false).await?;

@@ -13,8 +13,8 @@ pub fn generate_user_id() -> String {
     use rand::Rng;
     let mut rng = rand::rngs::OsRng;
     let mut id = String::with_capacity(9);
-    for i in 0..8 {
-        if i == 4 {
+    for i in 0..USER_ID_LETTERS {
+        if i == USER_ID_LETTERS / 2 {
             id.push('-');
         }
         id.push(char::from(
@@ -23,6 +23,27 @@ pub fn generate_user_id() -> String {
     }
     id
 }
+
+/// Whether `text` could be a userID as a person types it: in any case, with or without
+/// its dash or spaces (the form the userID blind index compares). Ingest looks up only
+/// such users of an access log; a web server's other user names cannot be accounts.
+pub fn could_be_user_id(text: &str) -> bool {
+    let mut letters = 0;
+    for c in text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+    {
+        if !c.is_ascii() || !USER_ID_ALPHABET.contains(&(c as u8)) {
+            return false;
+        }
+        letters += 1;
+    }
+    letters == USER_ID_LETTERS
+}
+
+/// Letters in a userID.
+const USER_ID_LETTERS: usize = 8;
 
 /// A generated password: four groups of six letters of a 57-letter alphabet
 /// (24 × log2(57) ≈ 140 bits of entropy), such as `x7Kp2m-...`.
@@ -85,6 +106,30 @@ mod tests {
             .chars()
             .all(|c| c == '-' || USER_ID_ALPHABET.contains(&(c as u8))));
         assert_ne!(a, generate_user_id());
+    }
+
+    #[test]
+    fn a_user_id_is_recognised_however_it_is_typed_and_other_user_names_are_not() {
+        let id = generate_user_id();
+        for typed in [
+            id.clone(),
+            id.to_lowercase(),
+            id.replace('-', ""),
+            id.replace('-', " "),
+        ] {
+            assert!(could_be_user_id(&typed), "{typed}");
+        }
+        for other in [
+            "u086036",
+            "admin",
+            "K7Q2-M9X",
+            "K7Q2-M9XPA",
+            "K7Q2-M9X0",
+            "-",
+            "",
+        ] {
+            assert!(!could_be_user_id(other), "{other}");
+        }
     }
 
     #[test]

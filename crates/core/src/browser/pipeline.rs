@@ -5,6 +5,7 @@
 
 use super::block::{encode_addresses, BlockBuilder, NewRow};
 use super::{Format, IngestSummary};
+use crate::accounts::credentials::could_be_user_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{
     parse_combined, parse_json, Browser, GeoDb, LogRecord, Reject, UaParser, MAX_LINE,
@@ -22,7 +23,7 @@ const CHUNK_LINES: usize = 4096;
 /// The longest a read line waits in a partial chunk while more lines arrive.
 const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 /// Distinct users whose link tags a worker remembers.
-const LINK_CACHE: usize = 10_000;
+const LINK_CACHE: usize = 100_000;
 /// Distinct user agents a worker remembers parsed (real logs have a few thousand).
 const AGENT_CACHE: usize = 20_000;
 
@@ -570,9 +571,14 @@ impl Worker {
     }
 
     /// Looks up, in one query, the link tags of the users in `records` that this
-    /// worker has not seen yet.
+    /// worker has not seen yet and that could be userIDs.
     fn resolve_links(&mut self, records: &[(DateTime<Utc>, LogRecord)]) -> Result<(), IngestError> {
-        let users = || records.iter().filter_map(|(_, r)| r.user.as_deref());
+        let users = || {
+            records
+                .iter()
+                .filter_map(|(_, r)| r.user.as_deref())
+                .filter(|u| could_be_user_id(u))
+        };
         let mut unknown: Vec<&str> = users().filter(|u| !self.links.contains_key(*u)).collect();
         if unknown.is_empty() {
             return Ok(());
