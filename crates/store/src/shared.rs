@@ -12,6 +12,9 @@ pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
 }
 
 /// Implements [`crate::PersonStore`] for a type with a `pool` field.
+/// Audit entries per `INSERT` statement (11 parameters each).
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 64;
+
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
 
@@ -439,29 +442,47 @@ macro_rules! impl_audit_and_operator_store {
                     sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                         .fetch_one(&mut *tx)
                         .await?;
+                // The chain first, then the rows in multi-row statements: each statement
+                // is a round trip to the database (on SQLite, to its connection thread).
+                // (seq, entry, previous hash, own hash)
+                let mut rows = Vec::with_capacity(entries.len());
                 for entry in entries {
                     seq += 1;
                     let next = chain(&hash, seq, entry);
-                    sqlx::query(
-                        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    )
-                    .bind(seq)
-                    .bind(entry.at_micros)
-                    .bind(&entry.actor)
-                    .bind(&entry.action)
-                    .bind(&entry.purpose)
-                    .bind(&entry.subject)
-                    .bind(&entry.fields)
-                    .bind(&entry.outcome)
-                    .bind(&entry.detail)
-                    .bind(&hash)
-                    .bind(&next)
-                    .execute(&mut *tx)
-                    .await?;
-                    hash = next;
+                    let prev = std::mem::replace(&mut hash, next.clone());
+                    rows.push((seq, entry, prev, next));
+                }
+                for batch in rows.chunks($crate::shared::AUDIT_ROWS_PER_INSERT) {
+                    let values: Vec<String> = (0..batch.len())
+                        .map(|r| {
+                            let p: Vec<String> = (1..=11).map(|c| <$store>::param(r * 11 + c)).collect();
+                            format!("({})", p.join(", "))
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for (seq, entry, prev, this) in batch {
+                        query = query
+                            .bind(*seq)
+                            .bind(entry.at_micros)
+                            .bind(&entry.actor)
+                            .bind(&entry.action)
+                            .bind(&entry.purpose)
+                            .bind(&entry.subject)
+                            .bind(&entry.fields)
+                            .bind(&entry.outcome)
+                            .bind(&entry.detail)
+                            .bind(prev)
+                            .bind(this);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                for (seq, _, _, this) in &rows {
                     if checkpoint_every > 0 && seq % checkpoint_every == 0 {
-                        insert_checkpoint(&mut tx, &sign(seq, &hash)).await?;
+                        insert_checkpoint(&mut tx, &sign(*seq, this)).await?;
                     }
                 }
                 sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
