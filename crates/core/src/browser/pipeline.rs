@@ -1,7 +1,7 @@
-//! The ingest pipeline: one reader thread cuts the input into chunks of lines, worker
-//! threads (one per core) parse, enrich and seal them into blocks per day, and the
-//! async side appends the blocks to the store. Every queue between them is bounded,
-//! so memory stays flat whatever the input's size.
+//! The ingest pipeline: a reader thread reads the input in blocks, a chunker thread
+//! cuts them into chunks of lines, worker threads (one per core) parse, enrich and seal
+//! those into blocks per day, and the async side appends the blocks to the store.
+//! Every queue between them is bounded, so memory stays flat whatever the input's size.
 
 use super::block::{encode_addresses, BlockBuilder, NewRow};
 use super::{Format, IngestSummary};
@@ -214,15 +214,11 @@ fn read_chunks(
             // The reader may be blocked on a live stream: it is left to end with us.
             return Ok(());
         }
-        let block = match chunker.first_line_at {
-            None => blocks
-                .recv()
-                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-            Some(at) => blocks.recv_timeout(
-                (at + STREAM_FLUSH).saturating_duration_since(std::time::Instant::now()),
-            ),
-        };
-        let sent = match block {
+        // Waits at most a second, also when idle, so a stop is seen on a quiet stream.
+        let wait = chunker.first_line_at.map_or(STREAM_FLUSH, |at| {
+            (at + STREAM_FLUSH).saturating_duration_since(std::time::Instant::now())
+        });
+        let sent = match blocks.recv_timeout(wait) {
             Ok(bytes) => {
                 progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 chunker.feed(&bytes, out)
@@ -339,15 +335,15 @@ impl Chunker {
 
     /// Sends the complete lines; an unterminated line moves to the next chunk.
     fn flush(&mut self, out: &mpsc::SyncSender<Chunk>) -> Result<(), Closed> {
+        if self.chunk.ends.is_empty() && self.chunk.too_long == 0 {
+            return Ok(());
+        }
         let mut next = Chunker::fresh();
         next.buf.extend_from_slice(&self.chunk.buf[self.partial..]);
         self.chunk.buf.truncate(self.partial);
         let full = std::mem::replace(&mut self.chunk, next);
         self.partial = 0;
         self.first_line_at = None;
-        if full.ends.is_empty() && full.too_long == 0 {
-            return Ok(());
-        }
         out.send(full).map_err(|_| Closed)
     }
 
