@@ -15,6 +15,15 @@ pub struct Acknowledgement {
     pub how: String,
 }
 
+/// What `GET /me` shows beside the person's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// The controlling legal entity's id from the policy file (P17).
+    pub entity: String,
+    /// The policy version acknowledged last, if any.
+    pub policy_version: Option<String>,
+}
+
 /// A data-subject request (P13).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectRequestRow {
@@ -64,6 +73,12 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     ) -> Result<(), StoreError>;
 
     async fn acknowledgements(&self, person: PersonId) -> Result<Vec<Acknowledgement>, StoreError>;
+
+    /// A person's controlling entity and the policy version they acknowledged last, in
+    /// one query (the dashboard and `GET /me` show both on every view); `None` for no
+    /// such person.
+    async fn account_summary(&self, person: PersonId)
+        -> Result<Option<AccountSummary>, StoreError>;
 
     async fn insert_request(&self, request: &SubjectRequestRow) -> Result<(), StoreError>;
 

@@ -29,7 +29,7 @@ mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use accounts::{AccountStore, Acknowledgement, SubjectRequestRow};
+pub use accounts::{AccountStore, AccountSummary, Acknowledgement, SubjectRequestRow};
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };

@@ -758,6 +758,19 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn account_summary(&self, person: $crate::PersonId) -> Result<Option<$crate::AccountSummary>, $crate::StoreError> {
+                let row: Option<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT p.entity, (SELECT a.policy_version FROM policy_acknowledgements a \
+                     WHERE a.person_id = p.id ORDER BY a.acknowledged_at DESC LIMIT 1) \
+                     FROM persons p WHERE p.id = $1",
+                )
+                .bind(person)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(entity, policy_version)| $crate::AccountSummary { entity, policy_version }))
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn insert_request(&self, r: &$crate::SubjectRequestRow) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO subject_requests (id, person_id, kind, channel, received_at, deadline_at, status) \

@@ -4,8 +4,8 @@ use chrono::{SubsecRound, Utc};
 use datavow_policy::Field;
 use datavow_store::testkit::TestStores;
 use datavow_store::{
-    backend_tests, BrowserDay, EventBlock, IndexEntry, KeyOwner, PersonKind, PersonRow,
-    SealedField, StoreError,
+    backend_tests, AccountSummary, Acknowledgement, BrowserDay, EventBlock, IndexEntry, KeyOwner,
+    PersonKind, PersonRow, SealedField, StoreError,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -62,6 +62,54 @@ async fn a_person_and_sealed_fields_read_back_as_written(t: TestStores) {
         Some(p.id)
     );
     assert_eq!(t.stores.persons.count_persons().await.expect("count"), 1);
+}
+
+async fn an_account_summary_names_the_entity_and_the_last_acknowledged_policy(t: TestStores) {
+    let p = person();
+    t.stores
+        .persons
+        .insert_person(&p, &[], &[])
+        .await
+        .expect("insert");
+    let summary = || async {
+        t.stores
+            .accounts
+            .account_summary(p.id)
+            .await
+            .expect("summary")
+    };
+    assert_eq!(
+        summary().await,
+        Some(AccountSummary {
+            entity: "asergo_europe".into(),
+            policy_version: None
+        })
+    );
+    let now = Utc::now().trunc_subsecs(6);
+    for (version, days_ago) in [("2026-01", 30), ("2026-06", 1)] {
+        let ack = Acknowledgement {
+            policy_version: version.into(),
+            acknowledged_at: now - chrono::Duration::days(days_ago),
+            how: "continued_use".into(),
+        };
+        t.stores
+            .accounts
+            .insert_acknowledgement(p.id, &ack)
+            .await
+            .expect("ack");
+    }
+    assert_eq!(
+        summary().await.and_then(|s| s.policy_version).as_deref(),
+        Some("2026-06")
+    );
+    assert_eq!(
+        t.stores
+            .accounts
+            .account_summary(Uuid::new_v4())
+            .await
+            .expect("summary"),
+        None
+    );
 }
 
 async fn a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored(
@@ -521,6 +569,7 @@ async fn writers_racing_to_open_a_new_day_all_land_in_one_partition(t: TestStore
 }
 
 backend_tests!(
+    an_account_summary_names_the_entity_and_the_last_acknowledged_policy,
     writers_racing_to_open_a_new_day_all_land_in_one_partition,
     browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole,
     a_duplicate_block_changes_nothing_of_its_day,

@@ -533,21 +533,17 @@ const OWN_FIELDS: &[Field] = &[
 
 /// The person's own data, read for the `requests` purpose (their right of access).
 pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, AccountError> {
-    let (_, record) = app
-        .vault
-        .read_own(person, Purpose::Requests, OWN_FIELDS)
-        .await?;
-    let row = app
-        .stores
-        .persons
-        .person(person)
-        .await?
-        .ok_or(AccountError::NotSignedIn)?;
+    // The fields and the account's summary, read at the same time.
+    let (own, summary) = tokio::join!(
+        app.vault.read_own(person, Purpose::Requests, OWN_FIELDS),
+        app.stores.accounts.account_summary(person)
+    );
+    let (_, record) = own?;
+    let summary = summary?.ok_or(AccountError::NotSignedIn)?;
     let get = |f: Field| record.get(f).map(|v| v.expose().to_owned());
     let consent = get(Field::MarketingConsent).unwrap_or_default();
     let (state, changed) = consent.split_once('@').unwrap_or((consent.as_str(), ""));
-    let entity = app.policy.entity(&row.entity);
-    let acks = app.stores.accounts.acknowledgements(person).await?;
+    let entity = app.policy.entity(&summary.entity);
     Ok(Profile {
         user_id: get(Field::UserId).unwrap_or_default(),
         name: get(Field::Name),
@@ -561,11 +557,11 @@ pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, Account
         marketing_opt_in: state == "opted_in",
         marketing_changed_at: (!changed.is_empty()).then(|| changed.to_owned()),
         entity: EntityInfo {
-            id: row.entity.clone(),
+            id: summary.entity.clone(),
             name: entity.map(|e| e.name.clone()).unwrap_or_default(),
             address: entity.map(|e| e.address.clone()).unwrap_or_default(),
         },
-        policy_version_acknowledged: acks.last().map(|a| a.policy_version.clone()),
+        policy_version_acknowledged: summary.policy_version,
         policy_version_current: app.policy.version.clone(),
     })
 }
