@@ -174,9 +174,13 @@ fn index(i: usize) -> u32 {
 }
 
 impl BlockMeta {
-    /// Decodes a block's meta part; `None` if it is not a block of this layout or an
-    /// index points outside its tables.
+    /// Decodes a block's meta part, of this layout or the first one; `None` if it is
+    /// neither or an index points outside its tables.
     pub fn decode(bytes: &[u8]) -> Option<BlockMeta> {
+        Self::decode_current(bytes).or_else(|| legacy::decode_meta(bytes))
+    }
+
+    fn decode_current(bytes: &[u8]) -> Option<BlockMeta> {
         let stored: StoredMeta<'_> = postcard::from_bytes(bytes).ok()?;
         if stored.format != FORMAT {
             return None;
@@ -223,10 +227,83 @@ pub fn encode_addresses(ips: &[IpAddr]) -> Vec<u8> {
     postcard::to_extend(&(FORMAT, ips), out).unwrap_or_default()
 }
 
-/// Reads an addresses part; `None` if it is not of this layout.
+/// Reads an addresses part, of this layout or the first one; `None` if neither.
 pub fn decode_addresses(bytes: &[u8]) -> Option<Vec<IpAddr>> {
-    let (format, ips): (u8, Vec<IpAddr>) = postcard::from_bytes(bytes).ok()?;
-    (format == FORMAT).then_some(ips)
+    match postcard::from_bytes::<(u8, Vec<IpAddr>)>(bytes) {
+        Ok((FORMAT, ips)) => Some(ips),
+        _ => legacy::decode_addresses(bytes),
+    }
+}
+
+/// The first layout (builds of 2026-11-24 and 25): no format byte, every row's text in
+/// the row, addresses as 16 bytes each (IPv4 mapped into IPv6). Only read, so that
+/// blocks those builds stored stay readable until retention drops them (6 months);
+/// nothing writes it.
+mod legacy {
+    use super::{BlockMeta, Row};
+    use datavow_ingest::Browser;
+    use datavow_vault::LinkTag;
+    use serde::Deserialize;
+    use std::net::{IpAddr, Ipv6Addr};
+
+    #[derive(Deserialize)]
+    struct Meta {
+        browsers: Vec<Browser>,
+        rows: Vec<LegacyRow>,
+    }
+
+    #[derive(Deserialize)]
+    struct LegacyRow {
+        time: i64,
+        method: String,
+        path: String,
+        status: u16,
+        bytes: Option<u64>,
+        referrer: Option<String>,
+        browser: u32,
+        country: Option<String>,
+        language: Option<String>,
+        visitor: u64,
+        link: Option<LinkTag>,
+    }
+
+    pub(super) fn decode_meta(bytes: &[u8]) -> Option<BlockMeta> {
+        let meta: Meta = postcard::from_bytes(bytes).ok()?;
+        let rows = meta
+            .rows
+            .into_iter()
+            .map(|r| Row {
+                time: r.time,
+                method: r.method,
+                path: r.path,
+                status: r.status,
+                bytes: r.bytes,
+                referrer: r.referrer,
+                browser: r.browser,
+                country: r.country,
+                language: r.language,
+                visitor: r.visitor,
+                link: r.link,
+            })
+            .collect();
+        Some(BlockMeta {
+            browsers: meta.browsers,
+            rows,
+        })
+    }
+
+    pub(super) fn decode_addresses(bytes: &[u8]) -> Option<Vec<IpAddr>> {
+        if !bytes.len().is_multiple_of(16) {
+            return None;
+        }
+        bytes
+            .chunks(16)
+            .map(|c| {
+                let octets: [u8; 16] = c.try_into().ok()?;
+                Some(IpAddr::V6(Ipv6Addr::from(octets)).to_canonical())
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +386,49 @@ mod tests {
             encode_addresses(&["192.0.2.1".parse().expect("ip")]).len(),
             1 + 1 + 5
         );
+    }
+
+    #[test]
+    fn blocks_of_the_first_layout_still_read() {
+        // As the first layout wrote them: text in every row, addresses of 16 bytes.
+        #[derive(Serialize)]
+        struct OldRow<'a> {
+            time: i64,
+            method: &'a str,
+            path: &'a str,
+            status: u16,
+            bytes: Option<u64>,
+            referrer: Option<&'a str>,
+            browser: u32,
+            country: Option<&'a str>,
+            language: Option<&'a str>,
+            visitor: u64,
+            link: Option<LinkTag>,
+        }
+        let rows = vec![OldRow {
+            time: 1_790_000_000,
+            method: "GET",
+            path: "/pricing",
+            status: 200,
+            bytes: Some(512),
+            referrer: Some("https://asergo.com/"),
+            browser: 0,
+            country: Some("DE"),
+            language: Some("de-DE"),
+            visitor: 7,
+            link: Some([9; 16]),
+        }];
+        let old = postcard::to_allocvec(&(vec![Browser::unknown()], &rows)).expect("encode");
+        let meta = BlockMeta::decode(&old).expect("first layout reads");
+        assert_eq!(meta.rows[0].path, "/pricing");
+        assert_eq!(meta.rows[0].link, Some([9; 16]));
+        assert_eq!(meta.browsers, [Browser::unknown()]);
+
+        let v4: IpAddr = "203.0.113.77".parse().expect("ip");
+        let v6: IpAddr = "2001:db8::17".parse().expect("ip");
+        let mut old_ips = datavow_vault::address_bytes(v4).to_vec();
+        old_ips.extend(datavow_vault::address_bytes(v6));
+        assert_eq!(decode_addresses(&old_ips), Some(vec![v4, v6]));
     }
 
     #[test]
