@@ -113,11 +113,17 @@ fn print_summary(summary: &IngestSummary, elapsed: Duration) {
     for (reason, n) in &summary.rejected {
         println!("  {:>10}  {reason}", grouped(*n));
     }
-    println!(
-        "took {:.2} s ({} lines/s)",
-        secs,
-        grouped((summary.read as f64 / secs) as u64)
-    );
+    println!("took {secs:.2} s ({} lines/s)", rate(summary.read, secs));
+}
+
+/// Lines per second, grouped; with a decimal below 10 (a quiet live stream).
+fn rate(lines: u64, secs: f64) -> String {
+    let per_second = lines as f64 / secs;
+    if per_second < 10.0 {
+        format!("{per_second:.1}")
+    } else {
+        grouped(per_second as u64)
+    }
 }
 
 #[cfg(test)]
@@ -128,5 +134,11 @@ mod tests {
         assert_eq!(super::grouped(999), "999");
         assert_eq!(super::grouped(1000), "1,000");
         assert_eq!(super::grouped(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn a_slow_rate_keeps_a_decimal_and_a_fast_one_is_grouped() {
+        assert_eq!(super::rate(3, 13.49), "0.2");
+        assert_eq!(super::rate(1_000_000, 0.64), "1,562,500");
     }
 }
