@@ -11,13 +11,13 @@ pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
     Field::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown field name `{name}`")))
 }
 
-/// Implements [`crate::PersonStore`] for a type with a `pool` field.
 /// Audit entries per `INSERT` statement (11 parameters each).
 pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 64;
 
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
 
+/// Implements [`crate::PersonStore`] for a type with a `pool` field.
 macro_rules! impl_person_store {
     ($store:ty) => {
         #[async_trait::async_trait]

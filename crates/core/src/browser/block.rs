@@ -4,9 +4,9 @@
 //!
 //! On disk a block's rows are numbers only: every text (method, path, referrer,
 //! language, country) and every parsed browser is kept once per block in a table the
-//! rows index, and times are offsets from the start of the block's day. Real logs repeat a few
-//! hundred paths millions of times, so this halves what is sealed, written and
-//! checkpointed. [`BlockBuilder`] writes that form; [`BlockMeta::decode`] gives rows
+//! rows index, and times are offsets from the start of the block's day. Real logs
+//! repeat a few hundred paths millions of times, so this halves what is sealed, written
+//! and checkpointed. [`BlockBuilder`] writes that form; [`BlockMeta::decode`] gives rows
 //! with their text back.
 
 use chrono::{NaiveDate, NaiveTime};
