@@ -193,6 +193,76 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
     );
 }
 
+/// Waits (up to 20 s) until `records` browser records are stored.
+async fn stored_at_least(t: &TestStores, records: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while t.browser_records().await < records {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{records} records not stored within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on(t: TestStores) {
+    use std::io::Write;
+    let app = datavow_core::testkit::open(&t).await;
+    let user_id = datavow_core::accounts::credentials::generate_user_id();
+    let (input, mut stream) = std::io::pipe().expect("pipe");
+    let run = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            BrowserIngest::new(&app, None, None)
+                .ingest(
+                    &actor(),
+                    Box::new(std::io::BufReader::new(input)),
+                    Format::Combined,
+                    Arc::default(),
+                )
+                .await
+        })
+    };
+    // Full chunks of lines, so each is handed to a worker at once: every worker sees
+    // the userID while it is nobody's.
+    let now = Utc::now();
+    let chunk = |path: &str| line("192.0.2.20", now, path, &user_id, FIREFOX).repeat(4096);
+    for _ in 0..4 {
+        stream
+            .write_all(chunk("/before").as_bytes())
+            .expect("write");
+    }
+    stored_at_least(&t, 4 * 4096).await;
+
+    // The account is made while the stream keeps running.
+    let person = app
+        .vault
+        .create_person(
+            &actor(),
+            "asergo_europe",
+            &[(Field::UserId, Personal::new(user_id.clone()))],
+        )
+        .await
+        .expect("person");
+    for _ in 0..2 {
+        stream.write_all(chunk("/after").as_bytes()).expect("write");
+    }
+    stored_at_least(&t, 6 * 4096).await;
+    drop(stream);
+    let summary = run.await.expect("join").expect("ingest");
+    assert_eq!(summary.stored, 6 * 4096);
+
+    let mine = browser::linked_records(&app, &actor(), Purpose::Requests, person)
+        .await
+        .expect("linked");
+    assert_eq!(
+        mine.len(),
+        2 * 4096,
+        "every visit after the sign-up is linked, though the run saw the userID before"
+    );
+    assert!(mine.iter().all(|r| r.path == "/after"));
+}
+
 async fn every_bad_line_is_counted_by_reason_and_the_run_goes_on(t: TestStores) {
     let app = datavow_core::testkit::open(&t).await;
     let now = Utc::now();
@@ -380,6 +450,7 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
 }
 
 backend_tests!(
+    a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on,
     ingested_logs_keep_no_client_address_or_query_in_clear,
     statistics_see_browsing_but_never_addresses_and_security_sees_both,
     a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded,

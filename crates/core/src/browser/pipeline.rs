@@ -22,7 +22,7 @@ use std::sync::{mpsc, Arc, Mutex};
 const CHUNK_LINES: usize = 4096;
 /// The longest a read line waits in a partial chunk while more lines arrive.
 const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
-/// Distinct users whose link tags a worker remembers.
+/// Distinct accounts whose link tags a worker remembers.
 const LINK_CACHE: usize = 100_000;
 /// Distinct user agents a worker remembers parsed (real logs have a few thousand).
 const AGENT_CACHE: usize = 20_000;
@@ -388,7 +388,9 @@ struct Worker {
     format: Format,
     keys: Arc<DayKeyCache>,
     handle: tokio::runtime::Handle,
-    links: HashMap<String, Option<LinkTag>>,
+    /// Link tags of the accounts seen. Users found to be nobody are not remembered:
+    /// on a stream that runs for days, someone may sign up with that userID meanwhile.
+    links: HashMap<String, LinkTag>,
     /// Parsed agents, so a new block does not go back to the shared parser.
     agents: HashMap<String, Agent, foldhash::fast::RandomState>,
     counts: Counts,
@@ -453,7 +455,7 @@ impl Worker {
             let link = record
                 .user
                 .as_ref()
-                .and_then(|u| self.links.get(u.as_ref()).copied().flatten());
+                .and_then(|u| self.links.get(u.as_ref()).copied());
             let (keys, builder) = match days.entry(day) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
@@ -566,8 +568,8 @@ impl Worker {
         Ok(keys)
     }
 
-    /// Looks up, in one query, the link tags of the users in `records` that this
-    /// worker has not seen yet and that could be userIDs.
+    /// Looks up, in one query, the link tags of the users in `records` that could be
+    /// userIDs and are not known accounts yet.
     fn resolve_links(&mut self, records: &[(DateTime<Utc>, LogRecord)]) -> Result<(), IngestError> {
         let users = || {
             records
@@ -589,9 +591,7 @@ impl Worker {
         let tags = self
             .handle
             .block_on(self.pipeline.vault.link_tags_for_user_ids(&unknown))?;
-        for user in unknown {
-            self.links.insert(user.to_owned(), tags.get(user).copied());
-        }
+        self.links.extend(tags);
         Ok(())
     }
 }
