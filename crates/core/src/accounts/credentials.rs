@@ -28,18 +28,8 @@ pub fn generate_user_id() -> String {
 /// its dash or spaces (the form the userID blind index compares). Ingest looks up only
 /// such users of an access log; a web server's other user names cannot be accounts.
 pub fn could_be_user_id(text: &str) -> bool {
-    let mut letters = 0;
-    for c in text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .flat_map(char::to_uppercase)
-    {
-        if !c.is_ascii() || !USER_ID_ALPHABET.contains(&(c as u8)) {
-            return false;
-        }
-        letters += 1;
-    }
-    letters == USER_ID_LETTERS
+    let normal = datavow_vault::IndexKind::UserId.normalise(text);
+    normal.len() == USER_ID_LETTERS && normal.bytes().all(|b| USER_ID_ALPHABET.contains(&b))
 }
 
 /// Letters in a userID.
