@@ -175,38 +175,33 @@ pub async fn linked_records(
                 }
             }
             let Some(reader) = &reader else { break };
-            let meta = BlockMeta::decode(&reader.open_meta(block)?).ok_or_else(|| {
-                VaultError::KeyTampered(format!("a browser block of {}", day.day))
-            })?;
-            if !meta.rows.iter().any(|r| r.link == Some(tag)) {
+            let tampered = || VaultError::KeyTampered(format!("a browser block of {}", day.day));
+            let BlockMeta { browsers, rows } =
+                BlockMeta::decode(&reader.open_meta(block)?).ok_or_else(tampered)?;
+            if !rows.iter().any(|r| r.link == Some(tag)) {
                 continue;
             }
-            let ips = block::decode_addresses(&reader.open_ips(block)?).ok_or_else(|| {
-                VaultError::KeyTampered(format!("a browser block of {}", day.day))
-            })?;
-            for (i, row) in meta.rows.iter().enumerate() {
+            let ips = block::decode_addresses(&reader.open_ips(block)?).ok_or_else(tampered)?;
+            for (row, ip) in rows.into_iter().zip(ips) {
                 if row.link != Some(tag) {
                     continue;
                 }
-                let (Some(ip), Some(time)) =
-                    (ips.get(i).copied(), DateTime::from_timestamp(row.time, 0))
-                else {
+                let Some(time) = DateTime::from_timestamp(row.time, 0) else {
                     continue;
                 };
                 found.push(LinkedRecord {
                     time,
                     ip,
-                    method: row.method.to_string(),
-                    path: row.path.to_string(),
+                    method: row.method,
+                    path: row.path,
                     status: row.status,
-                    referrer: row.referrer.as_deref().map(str::to_owned),
-                    browser: meta
-                        .browsers
+                    referrer: row.referrer,
+                    browser: browsers
                         .get(row.browser as usize)
                         .cloned()
                         .unwrap_or_else(Browser::unknown),
-                    country: row.country.clone(),
-                    language: row.language.as_deref().map(str::to_owned),
+                    country: row.country,
+                    language: row.language,
                 });
             }
         }
