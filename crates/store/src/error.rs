@@ -28,6 +28,8 @@ pub enum StoreError {
     AuditUnavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    PointRead(#[from] rusqlite::Error),
 }
 
 impl StoreError {

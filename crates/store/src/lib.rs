@@ -26,6 +26,7 @@ mod error;
 mod postgres;
 mod shared;
 mod sqlite;
+mod sqlite_reads;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -131,6 +131,19 @@ impl PgKeyStore {
     }
 }
 
+impl PgStore {
+    /// No second driver: every read goes through the pool (see `sqlite_reads`).
+    pub(crate) fn point_reads(&self) -> Option<&crate::sqlite_reads::PointReads> {
+        None
+    }
+}
+
+impl PgKeyStore {
+    pub(crate) fn point_reads(&self) -> Option<&crate::sqlite_reads::PointReads> {
+        None
+    }
+}
+
 impl_person_store!(PgStore);
 impl_audit_and_operator_store!(PgStore, sqlx::Postgres);
 impl_account_store!(PgStore);

@@ -17,6 +17,18 @@ pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 64;
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
 
+/// Statements that SQLite also runs through [`crate::sqlite_reads`]; their `$N`
+/// appear in order, so SQLite numbers them as rusqlite binds them.
+pub(crate) const SQL_SESSION_PERSON: &str =
+    "SELECT person_id FROM sessions WHERE token_hash = $1 AND expires_at_micros > $2";
+pub(crate) const SQL_ACCOUNT_SUMMARY: &str =
+    "SELECT p.entity, (SELECT a.policy_version FROM policy_acknowledgements a \
+     WHERE a.person_id = p.id ORDER BY a.acknowledged_at DESC LIMIT 1) \
+     FROM persons p WHERE p.id = $1";
+pub(crate) const SQL_SEALED_FIELDS: &str =
+    "SELECT field, ciphertext FROM person_fields WHERE person_id = $1 ORDER BY field";
+pub(crate) const SQL_PERSON_KEY: &str = "SELECT wrapped FROM person_keys WHERE person_id = $1";
+
 /// Implements [`crate::PersonStore`] for a type with a `pool` field.
 macro_rules! impl_person_store {
     ($store:ty) => {
@@ -91,12 +103,13 @@ macro_rules! impl_person_store {
                 &self,
                 id: $crate::PersonId,
             ) -> Result<Vec<$crate::SealedField>, $crate::StoreError> {
-                let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
-                    "SELECT field, ciphertext FROM person_fields WHERE person_id = $1 ORDER BY field",
-                )
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+                let rows: Vec<(String, Vec<u8>)> = match self.point_reads() {
+                    Some(reads) => reads.sealed_fields(id)?,
+                    None => sqlx::query_as($crate::shared::SQL_SEALED_FIELDS)
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await?,
+                };
                 rows.into_iter()
                     .map(|(field, ciphertext)| {
                         Ok($crate::SealedField {
@@ -263,12 +276,13 @@ macro_rules! impl_key_store {
                 &self,
                 person: $crate::PersonId,
             ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
-                Ok(
-                    sqlx::query_scalar("SELECT wrapped FROM person_keys WHERE person_id = $1")
+                match self.point_reads() {
+                    Some(reads) => reads.person_key(person),
+                    None => Ok(sqlx::query_scalar($crate::shared::SQL_PERSON_KEY)
                         .bind(person)
                         .fetch_optional(&self.pool)
-                        .await?,
-                )
+                        .await?),
+                }
             }
 
             #[tracing::instrument(skip_all)]
@@ -689,11 +703,14 @@ macro_rules! impl_account_store {
 
             #[tracing::instrument(skip_all)]
             async fn session_person(&self, token_hash: &[u8], now_micros: i64) -> Result<Option<$crate::PersonId>, $crate::StoreError> {
-                Ok(sqlx::query_scalar("SELECT person_id FROM sessions WHERE token_hash = $1 AND expires_at_micros > $2")
-                    .bind(token_hash)
-                    .bind(now_micros)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                match self.point_reads() {
+                    Some(reads) => reads.session_person(token_hash, now_micros),
+                    None => Ok(sqlx::query_scalar($crate::shared::SQL_SESSION_PERSON)
+                        .bind(token_hash)
+                        .bind(now_micros)
+                        .fetch_optional(&self.pool)
+                        .await?),
+                }
             }
 
             #[tracing::instrument(skip_all)]
@@ -759,14 +776,13 @@ macro_rules! impl_account_store {
 
             #[tracing::instrument(skip_all)]
             async fn account_summary(&self, person: $crate::PersonId) -> Result<Option<$crate::AccountSummary>, $crate::StoreError> {
-                let row: Option<(String, Option<String>)> = sqlx::query_as(
-                    "SELECT p.entity, (SELECT a.policy_version FROM policy_acknowledgements a \
-                     WHERE a.person_id = p.id ORDER BY a.acknowledged_at DESC LIMIT 1) \
-                     FROM persons p WHERE p.id = $1",
-                )
-                .bind(person)
-                .fetch_optional(&self.pool)
-                .await?;
+                let row: Option<(String, Option<String>)> = match self.point_reads() {
+                    Some(reads) => reads.account_summary(person)?,
+                    None => sqlx::query_as($crate::shared::SQL_ACCOUNT_SUMMARY)
+                        .bind(person)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                };
                 Ok(row.map(|(entity, policy_version)| $crate::AccountSummary { entity, policy_version }))
             }
 

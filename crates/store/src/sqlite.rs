@@ -6,11 +6,13 @@ use crate::shared::{
     audit_record, impl_account_store, impl_audit_and_operator_store, impl_key_store,
     impl_person_store, operator_row, AuditRow, OperatorTuple,
 };
+use crate::sqlite_reads::PointReads;
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// File name of the data store inside the data directory.
@@ -22,12 +24,15 @@ pub const KEYSTORE_FILE: &str = "keystore.db";
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The hot primary-key reads, without sqlx's thread hop (see `sqlite_reads`).
+    reads: Arc<PointReads>,
 }
 
 /// The SQLite keystore.
 #[derive(Debug, Clone)]
 pub struct SqliteKeyStore {
     pub(crate) pool: SqlitePool,
+    reads: Arc<PointReads>,
 }
 
 /// Creates the data directory readable by its owner only.
@@ -107,22 +112,34 @@ impl SqliteStore {
 
     /// Opens `DIR/datavow.db`, creating it and running migrations as needed.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
-        let pool = connect(&dir.join(DATA_FILE), false).await?;
+        let path = dir.join(DATA_FILE);
+        let pool = connect(&path, false).await?;
         sqlx::migrate!("./migrations/sqlite/data")
             .run(&pool)
             .await?;
-        Ok(SqliteStore { pool })
+        let reads = Arc::new(PointReads::open(&path)?);
+        Ok(SqliteStore { pool, reads })
+    }
+
+    pub(crate) fn point_reads(&self) -> Option<&PointReads> {
+        Some(&self.reads)
     }
 }
 
 impl SqliteKeyStore {
     /// Opens `DIR/keystore.db`, creating it and running migrations as needed.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
-        let pool = connect(&dir.join(KEYSTORE_FILE), true).await?;
+        let path = dir.join(KEYSTORE_FILE);
+        let pool = connect(&path, true).await?;
         sqlx::migrate!("./migrations/sqlite/keys")
             .run(&pool)
             .await?;
-        Ok(SqliteKeyStore { pool })
+        let reads = Arc::new(PointReads::open(&path)?);
+        Ok(SqliteKeyStore { pool, reads })
+    }
+
+    pub(crate) fn point_reads(&self) -> Option<&PointReads> {
+        Some(&self.reads)
     }
 
     async fn compact_remnants(&self) -> Result<(), StoreError> {

@@ -432,6 +432,96 @@ async fn only_one_node_holds_a_job_lock_at_a_time(t: TestStores) {
     again.expect("held").release().await.expect("release");
 }
 
+/// The hot reads (on SQLite, through `sqlite_reads`) keep nothing above the database:
+/// what another node or process changes is what the very next read returns.
+async fn changes_from_another_node_are_seen_by_the_next_read(t: TestStores) {
+    let p = person();
+    let here = &t.stores;
+    here.persons
+        .insert_person(&p, &[sealed(Field::Email, b"old")], &[])
+        .await
+        .expect("person");
+    here.keys
+        .insert_person_key(p.id, b"wrapped")
+        .await
+        .expect("key");
+    let now = Utc::now().timestamp_micros();
+    here.accounts
+        .insert_session(b"token", p.id, now, now + 60_000_000)
+        .await
+        .expect("session");
+    // Read everything once, so a cache (if there were one) would now hold it.
+    assert_eq!(
+        here.accounts
+            .session_person(b"token", now)
+            .await
+            .expect("session"),
+        Some(p.id)
+    );
+    assert!(here.keys.person_key(p.id).await.expect("key").is_some());
+    assert_eq!(
+        here.persons
+            .sealed_fields(p.id)
+            .await
+            .expect("fields")
+            .len(),
+        1
+    );
+    assert_eq!(
+        here.accounts
+            .account_summary(p.id)
+            .await
+            .expect("summary")
+            .and_then(|s| s.policy_version),
+        None
+    );
+
+    let there = t.reopen().await;
+    there
+        .accounts
+        .delete_session(b"token")
+        .await
+        .expect("sign out");
+    assert!(there.keys.delete_person_key(p.id).await.expect("shred"));
+    there
+        .persons
+        .update_fields(p.id, &[sealed(Field::Email, b"new")], &[])
+        .await
+        .expect("update");
+    let ack = Acknowledgement {
+        policy_version: "2026-06".into(),
+        acknowledged_at: Utc::now().trunc_subsecs(6),
+        how: "continued_use".into(),
+    };
+    there
+        .accounts
+        .insert_acknowledgement(p.id, &ack)
+        .await
+        .expect("ack");
+
+    assert_eq!(
+        here.accounts
+            .session_person(b"token", now)
+            .await
+            .expect("session"),
+        None,
+        "a sign-out elsewhere ends the session here"
+    );
+    assert_eq!(here.keys.person_key(p.id).await.expect("key"), None);
+    let fields = here.persons.sealed_fields(p.id).await.expect("fields");
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].ciphertext, b"new");
+    assert_eq!(
+        here.accounts
+            .account_summary(p.id)
+            .await
+            .expect("summary")
+            .and_then(|s| s.policy_version)
+            .as_deref(),
+        Some("2026-06")
+    );
+}
+
 async fn expired_sessions_no_longer_sign_in_and_are_removed(t: TestStores) {
     let p = person();
     t.stores
@@ -574,6 +664,7 @@ backend_tests!(
     browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole,
     a_duplicate_block_changes_nothing_of_its_day,
     expired_sessions_no_longer_sign_in_and_are_removed,
+    changes_from_another_node_are_seen_by_the_next_read,
     a_person_and_sealed_fields_read_back_as_written,
     a_taken_index_digest_is_a_conflict_and_nothing_of_the_second_person_is_stored,
     updating_a_field_replaces_its_ciphertext_and_its_index_entry,
