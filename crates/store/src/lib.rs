@@ -37,6 +37,7 @@ pub use audit::{
 pub use browser::{BrowserDay, BrowserStore, EventBlock};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
+pub use shared::AUDIT_ROWS_PER_INSERT;
 pub use sqlite::{SqliteKeyStore, SqliteStore};
 
 use async_trait::async_trait;

@@ -12,7 +12,7 @@ pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
 }
 
 /// Audit entries per `INSERT` statement (11 parameters each).
-pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 64;
+pub const AUDIT_ROWS_PER_INSERT: usize = 64;
 
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
