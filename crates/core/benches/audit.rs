@@ -104,7 +104,7 @@ fn main() {
         // The same multi-row INSERTs as the audit log's own append.
         let rows_per_insert = datavow_store::AUDIT_ROWS_PER_INSERT;
         let statement = |rows: usize| {
-            let row = format!("({})", vec!["?"; 11].join(", "));
+            let row = format!("({})", ["?"; 11].join(", "));
             format!("INSERT INTO bench_plain VALUES {}", vec![row; rows].join(", "))
         };
         let started = Instant::now();
