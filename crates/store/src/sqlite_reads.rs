@@ -15,6 +15,10 @@
 //!   erasure or a shredded key is therefore seen by the very next read.
 //! - The connections are `query_only`: no statement through them can change the file.
 //! - Errors name the statement's kind, never a value (rusqlite's messages carry none).
+//!
+//! Trade-off: a read blocks its async worker while it runs. In WAL mode a reader never
+//! waits for the writer; it waits for a lock only in rare moments (recovering the WAL
+//! after a crash), and then under the same 10 s busy timeout as sqlx's connections.
 
 use crate::StoreError;
 use rusqlite::{Connection, OpenFlags};
