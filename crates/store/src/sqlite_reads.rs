@@ -111,14 +111,6 @@ impl PointReads {
     }
 }
 
-/// A UUID stored by sqlx (16 bytes) from a blob column.
-pub(crate) fn uuid_at(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<uuid::Uuid> {
-    let bytes: Vec<u8> = row.get(column)?;
-    uuid::Uuid::from_slice(&bytes).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, e.into())
-    })
-}
-
 /// The four hot point reads, with the same SQL as their sqlx twins in `shared.rs`.
 impl PointReads {
     /// `(person_id)` of an unexpired session.
@@ -130,7 +122,7 @@ impl PointReads {
         self.optional(
             crate::shared::SQL_SESSION_PERSON,
             rusqlite::params![token_hash, now_micros],
-            |row| uuid_at(row, 0),
+            |row| row.get(0),
         )
     }
 
@@ -139,11 +131,9 @@ impl PointReads {
         &self,
         person: uuid::Uuid,
     ) -> Result<Option<(String, Option<String>)>, StoreError> {
-        self.optional(
-            crate::shared::SQL_ACCOUNT_SUMMARY,
-            [person.as_bytes().as_slice()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+        self.optional(crate::shared::SQL_ACCOUNT_SUMMARY, [person], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
     }
 
     /// `(field, ciphertext)` rows of a person, by field name.
@@ -153,19 +143,13 @@ impl PointReads {
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.read(|conn| {
             conn.prepare_cached(crate::shared::SQL_SEALED_FIELDS)?
-                .query_map([person.as_bytes().as_slice()], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
+                .query_map([person], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect()
         })
     }
 
     /// A person's wrapped data key (keystore file).
     pub(crate) fn person_key(&self, person: uuid::Uuid) -> Result<Option<Vec<u8>>, StoreError> {
-        self.optional(
-            crate::shared::SQL_PERSON_KEY,
-            [person.as_bytes().as_slice()],
-            |row| row.get(0),
-        )
+        self.optional(crate::shared::SQL_PERSON_KEY, [person], |row| row.get(0))
     }
 }
