@@ -450,30 +450,37 @@ async fn changes_from_another_node_are_seen_by_the_next_read(t: TestStores) {
         .insert_session(b"token", p.id, now, now + 60_000_000)
         .await
         .expect("session");
+    // (session's person, wrapped key, ciphertexts, last acknowledged version)
+    let read_all = || async {
+        (
+            here.accounts
+                .session_person(b"token", now)
+                .await
+                .expect("session"),
+            here.keys.person_key(p.id).await.expect("key"),
+            here.persons
+                .sealed_fields(p.id)
+                .await
+                .expect("fields")
+                .into_iter()
+                .map(|f| f.ciphertext)
+                .collect::<Vec<_>>(),
+            here.accounts
+                .account_summary(p.id)
+                .await
+                .expect("summary")
+                .and_then(|s| s.policy_version),
+        )
+    };
     // Read everything once, so a cache (if there were one) would now hold it.
     assert_eq!(
-        here.accounts
-            .session_person(b"token", now)
-            .await
-            .expect("session"),
-        Some(p.id)
-    );
-    assert!(here.keys.person_key(p.id).await.expect("key").is_some());
-    assert_eq!(
-        here.persons
-            .sealed_fields(p.id)
-            .await
-            .expect("fields")
-            .len(),
-        1
-    );
-    assert_eq!(
-        here.accounts
-            .account_summary(p.id)
-            .await
-            .expect("summary")
-            .and_then(|s| s.policy_version),
-        None
+        read_all().await,
+        (
+            Some(p.id),
+            Some(b"wrapped".to_vec()),
+            vec![b"old".to_vec()],
+            None
+        )
     );
 
     let there = t.reopen().await;
@@ -500,25 +507,14 @@ async fn changes_from_another_node_are_seen_by_the_next_read(t: TestStores) {
         .expect("ack");
 
     assert_eq!(
-        here.accounts
-            .session_person(b"token", now)
-            .await
-            .expect("session"),
-        None,
-        "a sign-out elsewhere ends the session here"
-    );
-    assert_eq!(here.keys.person_key(p.id).await.expect("key"), None);
-    let fields = here.persons.sealed_fields(p.id).await.expect("fields");
-    assert_eq!(fields.len(), 1);
-    assert_eq!(fields[0].ciphertext, b"new");
-    assert_eq!(
-        here.accounts
-            .account_summary(p.id)
-            .await
-            .expect("summary")
-            .and_then(|s| s.policy_version)
-            .as_deref(),
-        Some("2026-06")
+        read_all().await,
+        (
+            None,
+            None,
+            vec![b"new".to_vec()],
+            Some("2026-06".to_owned())
+        ),
+        "sign-out, shredded key, edit and acknowledgement from elsewhere are all seen here"
     );
 }
 
