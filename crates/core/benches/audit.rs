@@ -1,8 +1,9 @@
 //! Audit log figures: append throughput (one entry per transaction, and batched) and
 //! `verify` time on a chain of DATAVOW_BENCH_AUDIT_ENTRIES entries (default 1,000,000),
 //! on SQLite. Anchors in the same run: the same rows inserted into a plain table with
-//! the same subject index but no chain, in the same multi-row INSERTs, and SHA-256 over
-//! the same number of entries without any I/O.
+//! the same subject index but no chain, the way the SQLite audit log writes them (one
+//! cached single-row INSERT per entry through rusqlite, one transaction per batch), and
+//! SHA-256 over the same number of entries without any I/O.
 //!
 //! Run: `cargo bench -p datavow-core --bench audit`
 
@@ -79,17 +80,11 @@ fn main() {
         t.raw_execute("CREATE INDEX bench_plain_subject ON bench_plain (subject, seq)")
             .await
             .expect("anchor index");
-        let pool = {
-            use sqlx::sqlite::SqliteConnectOptions;
+        let mut conn = {
             let datavow_store::StoreLocation::Sqlite { dir } = &t.location else { unreachable!() };
-            sqlx::SqlitePool::connect_with(
-                SqliteConnectOptions::new()
-                    .filename(dir.join("datavow.db"))
-                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sqlx::sqlite::SqliteSynchronous::Normal),
-            )
-            .await
-            .expect("anchor pool")
+            let conn = rusqlite::Connection::open(dir.join("datavow.db")).expect("anchor connection");
+            conn.pragma_update(None, "synchronous", "NORMAL").expect("synchronous");
+            conn
         };
         let plain = NewAuditEntry {
             at_micros: 0,
@@ -101,37 +96,36 @@ fn main() {
             outcome: "allowed".into(),
             detail: None,
         };
-        // The same multi-row INSERTs as the audit log's own append.
-        let rows_per_insert = datavow_store::AUDIT_ROWS_PER_INSERT;
-        let statement = |rows: usize| {
-            let row = format!("({})", ["?"; 11].join(", "));
-            format!("INSERT INTO bench_plain VALUES {}", vec![row; rows].join(", "))
-        };
         let started = Instant::now();
         let mut seq = 0i64;
         for batch in &batches {
-            let mut tx = pool.begin().await.expect("tx");
-            for chunk in batch.chunks(rows_per_insert) {
-                let sql = statement(chunk.len());
-                let mut insert = sqlx::query(&sql);
-                for _ in chunk {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .expect("tx");
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO bench_plain VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                    .expect("prepare");
+                for _ in batch {
                     seq += 1;
-                    insert = insert
-                        .bind(seq)
-                        .bind(plain.at_micros)
-                        .bind(&plain.actor)
-                        .bind(&plain.action)
-                        .bind(&plain.purpose)
-                        .bind(subject(seq as usize))
-                        .bind(&plain.fields)
-                        .bind(&plain.outcome)
-                        .bind(&plain.detail)
-                        .bind(&[0u8; 32][..])
-                        .bind(&[0u8; 32][..]);
+                    insert
+                        .execute(rusqlite::params![
+                            seq,
+                            plain.at_micros,
+                            plain.actor,
+                            plain.action,
+                            plain.purpose,
+                            subject(seq as usize),
+                            plain.fields,
+                            plain.outcome,
+                            plain.detail,
+                            &[0u8; 32][..],
+                            &[0u8; 32][..],
+                        ])
+                        .expect("plain insert");
                 }
-                insert.execute(&mut *tx).await.expect("plain insert");
             }
-            tx.commit().await.expect("commit");
+            tx.commit().expect("commit");
         }
         let plain_rate = batched as f64 / started.elapsed().as_secs_f64();
 

@@ -69,6 +69,10 @@ impl AuditLog {
         };
         tokio::spawn(async move {
             while let Some(first) = pending.recv().await {
+                // Let the requests that are ready to run queue their entries first: a
+                // commit that takes only microseconds (SQLite) would otherwise be made
+                // for one request at a time, and each commit has a fixed cost.
+                tokio::task::yield_now().await;
                 let mut batch = vec![first];
                 let mut count = batch[0].0.len();
                 while count < GROUP_COMMIT_MAX {
@@ -256,24 +260,30 @@ impl AuditWriter {
     /// Commits every queued request in one transaction and answers each with its own
     /// last sequence number, or with the error if the transaction failed.
     async fn commit(&self, batch: Vec<(Vec<NewAuditEntry>, AppendReply)>) {
-        let entries: Vec<NewAuditEntry> =
-            batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-        let sign = |seq: i64, hash: &[u8]| sign_checkpoint(&self.signer, seq, hash);
+        let mut entries = Vec::new();
+        let mut replies = Vec::with_capacity(batch.len());
+        for (mut own, reply) in batch {
+            replies.push((own.len() as i64, reply));
+            entries.append(&mut own);
+        }
+        let count = entries.len() as i64;
+        let signer = self.signer.clone();
+        let sign = Arc::new(move |seq: i64, hash: &[u8]| sign_checkpoint(&signer, seq, hash));
         let result = self
             .store
-            .append(&entries, &entry_hash, self.checkpoint_every, &sign)
+            .append(entries, entry_hash, self.checkpoint_every, sign)
             .await;
         match result {
             Ok(last) => {
-                let mut seq = last - entries.len() as i64;
-                for (entries, reply) in batch {
-                    seq += entries.len() as i64;
+                let mut seq = last - count;
+                for (own, reply) in replies {
+                    seq += own;
                     let _ = reply.send(Ok(seq));
                 }
             }
             Err(err) => {
                 tracing::error!(error = %err, "audit append failed; the operations waiting on it fail");
-                for (_, reply) in batch {
+                for (_, reply) in replies {
                     let _ = reply.send(Err(err.to_string()));
                 }
             }

@@ -42,7 +42,7 @@ pub struct Checkpoint {
 }
 
 /// Computes an entry's hash from the previous hash, its sequence number and itself.
-pub type ChainFn<'a> = dyn Fn(&[u8], i64, &NewAuditEntry) -> Vec<u8> + Send + Sync + 'a;
+pub type ChainFn = fn(&[u8], i64, &NewAuditEntry) -> Vec<u8>;
 
 /// Signs `(seq, hash)` into a checkpoint.
 pub type SignFn<'a> = dyn Fn(i64, &[u8]) -> Checkpoint + Send + Sync + 'a;
@@ -54,12 +54,14 @@ pub trait AuditStore: Send + Sync + fmt::Debug {
     /// concurrent writers on any node extend one single chain. When an entry's `seq`
     /// is a multiple of `checkpoint_every`, a checkpoint signed by `sign` is stored in
     /// the same transaction. Returns the last sequence number.
+    /// The arguments are owned, so that a backend may run the append on a thread of
+    /// its own.
     async fn append(
         &self,
-        entries: &[NewAuditEntry],
-        chain: &ChainFn<'_>,
+        entries: Vec<NewAuditEntry>,
+        chain: ChainFn,
         checkpoint_every: i64,
-        sign: &SignFn<'_>,
+        sign: std::sync::Arc<SignFn<'static>>,
     ) -> Result<i64, StoreError>;
 
     /// Signs the current head as a checkpoint (at shutdown), unless it is signed

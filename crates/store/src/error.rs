@@ -29,7 +29,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
-    PointRead(#[from] rusqlite::Error),
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {

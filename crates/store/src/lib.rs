@@ -26,6 +26,7 @@ mod error;
 mod postgres;
 mod shared;
 mod sqlite;
+mod sqlite_audit;
 mod sqlite_reads;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -37,7 +38,6 @@ pub use audit::{
 pub use browser::{BrowserDay, BrowserStore, EventBlock};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
-pub use shared::AUDIT_ROWS_PER_INSERT;
 pub use sqlite::{SqliteKeyStore, SqliteStore};
 
 use async_trait::async_trait;

@@ -136,6 +136,13 @@ impl PgStore {
     pub(crate) fn point_reads(&self) -> Option<&crate::sqlite_reads::PointReads> {
         None
     }
+
+    /// Audit appends go through the pool too (see `sqlite_audit`).
+    pub(crate) fn audit_appender(
+        &self,
+    ) -> Option<&std::sync::Arc<crate::sqlite_audit::AuditAppender>> {
+        None
+    }
 }
 
 impl PgKeyStore {

@@ -11,8 +11,27 @@ pub(crate) fn parse_field(name: &str) -> Result<Field, StoreError> {
     Field::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown field name `{name}`")))
 }
 
-/// Audit entries per `INSERT` statement (11 parameters each).
-pub const AUDIT_ROWS_PER_INSERT: usize = 64;
+/// Audit entries per `INSERT` statement on PostgreSQL (11 parameters each); SQLite
+/// inserts them one by one with a cached statement (`sqlite_audit`).
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 64;
+
+/// The audit chain's statements. SQLite runs them through [`crate::sqlite_audit`],
+/// PostgreSQL through sqlx below.
+pub(crate) const SQL_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+pub(crate) const SQL_AUDIT_MOVE_HEAD: &str =
+    "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+macro_rules! audit_insert {
+    () => {
+        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) VALUES"
+    };
+}
+pub(crate) const SQL_AUDIT_COLUMNS: &str = audit_insert!();
+pub(crate) const SQL_AUDIT_INSERT_ONE: &str = concat!(
+    audit_insert!(),
+    " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+pub(crate) const SQL_AUDIT_CHECKPOINT: &str =
+    "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)";
 
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
@@ -423,9 +442,7 @@ macro_rules! impl_audit_and_operator_store {
             tx: &mut sqlx::Transaction<'_, $db>,
             cp: &$crate::Checkpoint,
         ) -> Result<(), $crate::StoreError> {
-            sqlx::query(
-                "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
-            )
+            sqlx::query($crate::shared::SQL_AUDIT_CHECKPOINT)
             .bind(cp.seq)
             .bind(&cp.hash)
             .bind(cp.at_micros)
@@ -441,11 +458,14 @@ macro_rules! impl_audit_and_operator_store {
             #[tracing::instrument(skip_all)]
             async fn append(
                 &self,
-                entries: &[$crate::NewAuditEntry],
-                chain: &$crate::ChainFn<'_>,
+                entries: Vec<$crate::NewAuditEntry>,
+                chain: $crate::ChainFn,
                 checkpoint_every: i64,
-                sign: &$crate::SignFn<'_>,
+                sign: std::sync::Arc<$crate::SignFn<'static>>,
             ) -> Result<i64, $crate::StoreError> {
+                if let Some(appender) = self.audit_appender() {
+                    return appender.append_on_blocking_pool(entries, chain, checkpoint_every, sign).await;
+                }
                 let mut tx = self.pool.begin().await?;
                 // Writing the head row first takes the chain lock: SQLite's write lock
                 // or PostgreSQL's row lock, held until commit.
@@ -453,14 +473,14 @@ macro_rules! impl_audit_and_operator_store {
                     .execute(&mut *tx)
                     .await?;
                 let (mut seq, mut hash): (i64, Vec<u8>) =
-                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    sqlx::query_as($crate::shared::SQL_AUDIT_HEAD)
                         .fetch_one(&mut *tx)
                         .await?;
                 // The chain first, then the rows in multi-row statements: each statement
                 // is a round trip to the database (on SQLite, to its connection thread).
                 // (seq, entry, previous hash, own hash)
                 let mut rows = Vec::with_capacity(entries.len());
-                for entry in entries {
+                for entry in &entries {
                     seq += 1;
                     let next = chain(&hash, seq, entry);
                     let prev = std::mem::replace(&mut hash, next.clone());
@@ -473,10 +493,7 @@ macro_rules! impl_audit_and_operator_store {
                             format!("({})", p.join(", "))
                         })
                         .collect();
-                    let sql = format!(
-                        "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) VALUES {}",
-                        values.join(", ")
-                    );
+                    let sql = format!("{} {}", $crate::shared::SQL_AUDIT_COLUMNS, values.join(", "));
                     let mut query = sqlx::query(&sql);
                     for (seq, entry, prev, this) in batch {
                         query = query
@@ -499,7 +516,7 @@ macro_rules! impl_audit_and_operator_store {
                         insert_checkpoint(&mut tx, &sign(*seq, this)).await?;
                     }
                 }
-                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                sqlx::query($crate::shared::SQL_AUDIT_MOVE_HEAD)
                     .bind(seq)
                     .bind(&hash)
                     .execute(&mut *tx)
@@ -515,7 +532,7 @@ macro_rules! impl_audit_and_operator_store {
                     .execute(&mut *tx)
                     .await?;
                 let (seq, hash): (i64, Vec<u8>) =
-                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    sqlx::query_as($crate::shared::SQL_AUDIT_HEAD)
                         .fetch_one(&mut *tx)
                         .await?;
                 let signed: Option<i64> = sqlx::query_scalar("SELECT seq FROM audit_checkpoints WHERE seq = $1")
@@ -558,7 +575,7 @@ macro_rules! impl_audit_and_operator_store {
 
             #[tracing::instrument(skip_all)]
             async fn head(&self) -> Result<(i64, Vec<u8>), $crate::StoreError> {
-                Ok(sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                Ok(sqlx::query_as($crate::shared::SQL_AUDIT_HEAD)
                     .fetch_one(&self.pool)
                     .await?)
             }

@@ -6,6 +6,7 @@ use crate::shared::{
     audit_record, impl_account_store, impl_audit_and_operator_store, impl_key_store,
     impl_person_store, operator_row, AuditRow, OperatorTuple,
 };
+use crate::sqlite_audit::AuditAppender;
 use crate::sqlite_reads::PointReads;
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
@@ -26,6 +27,8 @@ pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     /// The hot primary-key reads, without sqlx's thread hop (see `sqlite_reads`).
     reads: Arc<PointReads>,
+    /// The audit chain's appends, also without the hop (see `sqlite_audit`).
+    audit: Arc<AuditAppender>,
 }
 
 /// The SQLite keystore.
@@ -118,11 +121,16 @@ impl SqliteStore {
             .run(&pool)
             .await?;
         let reads = Arc::new(PointReads::open(&path)?);
-        Ok(SqliteStore { pool, reads })
+        let audit = Arc::new(AuditAppender::open(&path)?);
+        Ok(SqliteStore { pool, reads, audit })
     }
 
     pub(crate) fn point_reads(&self) -> Option<&PointReads> {
         Some(&self.reads)
+    }
+
+    pub(crate) fn audit_appender(&self) -> Option<&Arc<AuditAppender>> {
+        Some(&self.audit)
     }
 }
 
