@@ -466,9 +466,10 @@ macro_rules! impl_audit_and_operator_store {
                 if let Some(appender) = self.audit_appender() {
                     return appender.append_on_blocking_pool(entries, chain, checkpoint_every, sign).await;
                 }
+                // PostgreSQL from here on.
                 let mut tx = self.pool.begin().await?;
-                // Writing the head row first takes the chain lock: SQLite's write lock
-                // or PostgreSQL's row lock, held until commit.
+                // Writing the head row first takes the chain lock (a row lock), held
+                // until commit.
                 sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
                     .execute(&mut *tx)
                     .await?;
@@ -477,7 +478,7 @@ macro_rules! impl_audit_and_operator_store {
                         .fetch_one(&mut *tx)
                         .await?;
                 // The chain first, then the rows in multi-row statements: each statement
-                // is a round trip to the database (on SQLite, to its connection thread).
+                // is a round trip to the server.
                 // (seq, entry, previous hash, own hash)
                 let mut rows = Vec::with_capacity(entries.len());
                 for entry in &entries {
