@@ -10,6 +10,13 @@ use config::{Config, ConfigError, Flags, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of the C library's allocator: a request allocates and frees many
+/// small buffers across threads (rows, ciphertexts, JSON), where glibc's malloc was
+/// 16 % of a `GET /api/v1/me` profile; the `me` bench went from 29.4–31.3k to
+/// 32.6–33.6k req/s with it (same box, same runs alternating).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Datavow keeps every promise of your privacy policy mechanically.
 #[derive(Debug, Parser)]
 #[command(name = "datavow", version, about)]

@@ -13,6 +13,10 @@ use datavow_store::testkit::TestStores;
 use secrecy::ExposeSecret;
 use std::process::Command;
 
+/// The `datavow` binary's allocator, so the figures stand for the product.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Figures {
     requests_per_second: f64,
     p50_ms: f64,
