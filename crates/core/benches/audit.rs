@@ -82,7 +82,7 @@ fn main() {
             .expect("anchor index");
         let mut conn = {
             let datavow_store::StoreLocation::Sqlite { dir } = &t.location else { unreachable!() };
-            let conn = rusqlite::Connection::open(dir.join("datavow.db")).expect("anchor connection");
+            let conn = rusqlite::Connection::open(dir.join(datavow_store::DATA_FILE)).expect("anchor connection");
             conn.pragma_update(None, "synchronous", "NORMAL").expect("synchronous");
             conn
         };

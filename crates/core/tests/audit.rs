@@ -479,6 +479,42 @@ async fn a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again(t: Tes
     );
 }
 
+/// SQLite: an append that must wait for the database's write lock waits off the async
+/// workers, so a task on the same runtime that holds the lock gets to finish and let it
+/// through. On a single worker, an append that blocked the worker would wait out the
+/// 10 s busy timeout and fail.
+#[tokio::test(flavor = "current_thread")]
+async fn an_audit_append_waiting_for_the_write_lock_leaves_the_runtime_free() {
+    use std::time::{Duration, Instant};
+    let t = TestStores::sqlite().await;
+    let app = open(&t).await;
+    let datavow_store::StoreLocation::Sqlite { dir } = &t.location else {
+        unreachable!("a SQLite test store")
+    };
+    let holder = rusqlite::Connection::open(dir.join(datavow_store::DATA_FILE)).expect("open");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        holder.execute_batch("COMMIT").expect("release the lock");
+    });
+    let started = Instant::now();
+    let seq = app
+        .audit
+        .append(&[AuditEvent::new(&operator(), Action::Read, Outcome::Allowed)])
+        .await
+        .expect("the append goes through once the lock is released");
+    release.await.expect("lock holder");
+    assert_eq!(seq, POLICY_ENTRY + 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the append waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.audit.verify().await.expect("verify").broken, None);
+}
+
 backend_tests!(
     a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again,
     every_operation_on_personal_data_is_recorded_without_plaintext,
