@@ -1,4 +1,4 @@
-//! Appends to the audit chain on SQLite, through rusqlite on the calling thread.
+//! Appends to the audit chain on SQLite, through rusqlite on Tokio's blocking pool.
 //!
 //! Why not sqlx here: an append is a transaction of a handful of statements (take the
 //! chain lock, read the head, insert the entries, move the head), and sqlx-sqlite hands
@@ -14,7 +14,6 @@
 //!   head they find; nothing is written unless everything is (a failed call rolls back).
 //! - The same statements, on the same tables, as the sqlx path in `shared.rs` uses for
 //!   PostgreSQL, so `verify`, the triggers and both backends' tests see one format.
-//!
 //! - It never runs on an async worker: waiting for SQLite's write lock (held by another
 //!   process, or by a sqlx transaction whose task needs a worker to finish) would stall
 //!   that worker; on the blocking pool it waits, like sqlx's connections, up to the
