@@ -194,7 +194,7 @@ fn keys_rotate_changes_the_master_key_and_the_keystore_still_opens() {
 }
 
 #[test]
-fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
+fn serve_starts_on_sqlite_answers_healthz_and_stops_on_sigterm_leaving_complete_database_files() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("datavow-data");
     let out = run(datavow()
@@ -256,11 +256,27 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_cleanly_on_sigterm() {
     }
     assert!(log.contains("stopped"), "{log}");
     assert!(log.contains("signed the audit log's head"), "{log}");
+    // Every commit is in the database files: their copy alone is the whole instance.
+    for wal in ["datavow.db-wal", "keystore.db-wal"] {
+        let len = std::fs::metadata(data.join(wal)).map_or(0, |m| m.len());
+        assert_eq!(len, 0, "{wal} still holds commits after the stop");
+    }
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).expect("copy dir");
+    for file in ["datavow.db", "keystore.db", "master.key"] {
+        std::fs::copy(data.join(file), copy.join(file)).expect("copy");
+    }
+    let from_copy = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&copy));
     let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
     assert!(
         text(&out.stdout).contains("1 signed checkpoints"),
         "{}",
         text(&out.stdout)
+    );
+    assert_eq!(
+        text(&from_copy.stdout),
+        text(&out.stdout),
+        "the copy of the database files verifies alike"
     );
 }
 

@@ -38,7 +38,7 @@ pub use audit::{
 pub use browser::{BrowserDay, BrowserStore, EventBlock};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
-pub use sqlite::{SqliteKeyStore, SqliteStore, DATA_FILE};
+pub use sqlite::{fold_write_ahead_logs, SqliteKeyStore, SqliteStore, DATA_FILE};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -163,6 +163,26 @@ impl_audit_and_operator_store!(SqliteStore, sqlx::Sqlite);
 impl_account_store!(SqliteStore);
 crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 
+/// Moves the commits held in the write-ahead logs of `DIR/datavow.db` and
+/// `DIR/keystore.db` into the database files and empties the logs, so that the two
+/// files alone are a complete copy of the instance. For a stop, when nothing is in
+/// flight. Returns `false` when a reader still in progress kept part of a log back (the
+/// `-wal` files then still hold it).
+pub fn fold_write_ahead_logs(dir: &Path) -> Result<bool, StoreError> {
+    let mut folded = true;
+    for file in [DATA_FILE, KEYSTORE_FILE] {
+        let conn = rusqlite::Connection::open_with_flags(
+            dir.join(file),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // (busy, frames in the log, frames moved); busy = 1 when it could not finish.
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        folded &= busy == 0;
+    }
+    Ok(folded)
+}
+
 /// A day's table on SQLite: an ordinary table, dropped whole by retention.
 fn sqlite_day_table(day: chrono::NaiveDate) -> String {
     format!(

@@ -43,6 +43,16 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
             tracing::error!(error = %err, "could not sign the audit log's head at shutdown")
         }
     }
+    if config.database_url.is_none() {
+        // A copy of the database files alone is then a complete backup.
+        match datavow_store::fold_write_ahead_logs(&config.data_dir) {
+            Ok(true) => tracing::info!("folded the write-ahead logs into the database files"),
+            Ok(false) => tracing::warn!(
+                "a read in progress kept the write-ahead logs from being folded; back up the -wal files with the databases"
+            ),
+            Err(err) => tracing::error!(error = %err, "could not fold the write-ahead logs"),
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
