@@ -74,6 +74,32 @@ fn ensure_private_file(path: &Path) -> Result<(), StoreError> {
         })
 }
 
+/// How long a connection, sqlx's or rusqlite's, waits for another's lock.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A rusqlite connection to the existing database at `path` (opened read-write, never
+/// created, so WAL's shared-memory file works as for sqlx's connections), with
+/// [`BUSY_TIMEOUT`] and then `pragmas` set. Errors name the file.
+pub(crate) fn open_rusqlite(
+    path: &Path,
+    pragmas: &[(&str, &dyn rusqlite::ToSql)],
+) -> Result<rusqlite::Connection, StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    for (name, value) in pragmas {
+        conn.pragma_update(None, name, value).map_err(open_error)?;
+    }
+    Ok(conn)
+}
+
 async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir)?;
@@ -84,7 +110,7 @@ async fn connect(path: &Path, keystore: bool) -> Result<SqlitePool, StoreError> 
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(BUSY_TIMEOUT);
     options = if keystore {
         options
             .synchronous(SqliteSynchronous::Full)
@@ -171,11 +197,7 @@ crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 pub fn fold_write_ahead_logs(dir: &Path) -> Result<bool, StoreError> {
     let mut folded = true;
     for file in [DATA_FILE, KEYSTORE_FILE] {
-        let conn = rusqlite::Connection::open_with_flags(
-            dir.join(file),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = open_rusqlite(&dir.join(file), &[])?;
         // (busy, frames in the log, frames moved); busy = 1 when it could not finish.
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         folded &= busy == 0;

@@ -23,10 +23,9 @@ use crate::shared::{
     SQL_AUDIT_CHECKPOINT, SQL_AUDIT_HEAD, SQL_AUDIT_INSERT_ONE, SQL_AUDIT_MOVE_HEAD,
 };
 use crate::{ChainFn, NewAuditEntry, SignFn, StoreError};
-use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The audit chain's writer connection to one (existing, migrated) database file.
 pub(crate) struct AuditAppender {
@@ -41,22 +40,11 @@ impl std::fmt::Debug for AuditAppender {
 
 impl AuditAppender {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_error = |e: rusqlite::Error| StoreError::Open {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(open_error)?;
         // As on the sqlx connections to the data file (`synchronous` is per connection).
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(open_error)?;
+        let conn = crate::sqlite::open_rusqlite(
+            path,
+            &[("synchronous", &"NORMAL"), ("foreign_keys", &true)],
+        )?;
         Ok(AuditAppender {
             conn: Mutex::new(conn),
         })

@@ -21,10 +21,9 @@
 //! after a crash), and then under the same 10 s busy timeout as sqlx's connections.
 
 use crate::StoreError;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// Idle connections kept for reuse; more may be open while calls overlap.
 const MAX_IDLE: usize = 8;
@@ -57,22 +56,8 @@ impl PointReads {
     }
 
     fn connect(&self) -> Result<Connection, StoreError> {
-        let open_error = |e: rusqlite::Error| StoreError::Open {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        };
-        // Opened read-write (never created) so that WAL's shared-memory file works as
-        // for the writer; `query_only` then refuses every change.
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(open_error)?;
-        conn.pragma_update(None, "query_only", true)
-            .map_err(open_error)?;
-        Ok(conn)
+        // `query_only` refuses every change through these connections.
+        crate::sqlite::open_rusqlite(&self.path, &[("query_only", &true)])
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
