@@ -12,7 +12,7 @@
 //! an entry, and the database refuses it too (triggers).
 
 use chrono::Utc;
-use datavow_store::{AuditRecord, AuditStore, Checkpoint, NewAuditEntry, StoreError};
+use datavow_store::{AuditRecord, AuditStore, Checkpoint, NewAuditEntry, SignFn, StoreError};
 use datavow_vault::{AuditError, AuditEvent, AuditSigner, AuditSink, SubjectTag};
 use ed25519_dalek::{Signature, Verifier};
 use sha2::{Digest, Sha256};
@@ -62,9 +62,10 @@ impl AuditLog {
     pub fn new(store: Arc<dyn AuditStore>, signer: AuditSigner, checkpoint_every: i64) -> Self {
         let (queue, mut pending) =
             tokio::sync::mpsc::channel::<(Vec<NewAuditEntry>, AppendReply)>(4096);
+        let writer_signer = signer.clone();
         let writer = AuditWriter {
             store: store.clone(),
-            signer: signer.clone(),
+            sign: Arc::new(move |seq: i64, hash: &[u8]| sign_checkpoint(&writer_signer, seq, hash)),
             checkpoint_every,
         };
         tokio::spawn(async move {
@@ -252,7 +253,8 @@ impl AuditSink for AuditLog {
 /// The writer task's half: commits queued batches.
 struct AuditWriter {
     store: Arc<dyn AuditStore>,
-    signer: AuditSigner,
+    /// Signs checkpoints; handed to every append.
+    sign: Arc<SignFn<'static>>,
     checkpoint_every: i64,
 }
 
@@ -267,11 +269,14 @@ impl AuditWriter {
             entries.append(&mut own);
         }
         let count = entries.len() as i64;
-        let signer = self.signer.clone();
-        let sign = Arc::new(move |seq: i64, hash: &[u8]| sign_checkpoint(&signer, seq, hash));
         let result = self
             .store
-            .append(entries, entry_hash, self.checkpoint_every, sign)
+            .append(
+                entries,
+                entry_hash,
+                self.checkpoint_every,
+                self.sign.clone(),
+            )
             .await;
         match result {
             Ok(last) => {
