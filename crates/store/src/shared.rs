@@ -25,7 +25,7 @@ macro_rules! audit_insert {
         "INSERT INTO audit_log (seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash) VALUES"
     };
 }
-pub(crate) const SQL_AUDIT_COLUMNS: &str = audit_insert!();
+pub(crate) const SQL_AUDIT_INSERT_PREFIX: &str = audit_insert!();
 pub(crate) const SQL_AUDIT_INSERT_ONE: &str = concat!(
     audit_insert!(),
     " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -494,7 +494,7 @@ macro_rules! impl_audit_and_operator_store {
                             format!("({})", p.join(", "))
                         })
                         .collect();
-                    let sql = format!("{} {}", $crate::shared::SQL_AUDIT_COLUMNS, values.join(", "));
+                    let sql = format!("{} {}", $crate::shared::SQL_AUDIT_INSERT_PREFIX, values.join(", "));
                     let mut query = sqlx::query(&sql);
                     for (seq, entry, prev, this) in batch {
                         query = query
