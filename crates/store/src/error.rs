@@ -30,6 +30,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("a database read was stopped before it finished")]
+    ReadStopped,
 }
 
 impl StoreError {

@@ -133,7 +133,7 @@ impl PgKeyStore {
 
 impl PgStore {
     /// No second driver: every read goes through the pool (see `sqlite_reads`).
-    pub(crate) fn point_reads(&self) -> Option<&crate::sqlite_reads::PointReads> {
+    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<crate::sqlite_reads::PointReads>> {
         None
     }
 
@@ -146,7 +146,7 @@ impl PgStore {
 }
 
 impl PgKeyStore {
-    pub(crate) fn point_reads(&self) -> Option<&crate::sqlite_reads::PointReads> {
+    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<crate::sqlite_reads::PointReads>> {
         None
     }
 }

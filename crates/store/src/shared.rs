@@ -30,6 +30,10 @@ pub(crate) const SQL_AUDIT_INSERT_ONE: &str = concat!(
     audit_insert!(),
     " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 );
+/// A page of the chain in order: `(after, limit)`; columns as [`AuditRow`].
+pub(crate) const SQL_AUDIT_ENTRIES_AFTER: &str =
+    "SELECT seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash \
+     FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 pub(crate) const SQL_AUDIT_CHECKPOINT: &str =
     "INSERT INTO audit_checkpoints (seq, hash, at_micros, key_id, signature) VALUES ($1, $2, $3, $4, $5)";
 
@@ -583,10 +587,10 @@ macro_rules! impl_audit_and_operator_store {
 
             #[tracing::instrument(skip_all)]
             async fn entries_after(&self, after: i64, limit: i64) -> Result<Vec<$crate::AuditRecord>, $crate::StoreError> {
-                let rows: Vec<AuditRow> = sqlx::query_as(
-                    "SELECT seq, at_micros, actor, action, purpose, subject, fields, outcome, detail, prev_hash, hash \
-                     FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-                )
+                if let Some(reads) = self.point_reads() {
+                    return reads.audit_entries_after(after, limit).await;
+                }
+                let rows: Vec<AuditRow> = sqlx::query_as($crate::shared::SQL_AUDIT_ENTRIES_AFTER)
                 .bind(after)
                 .bind(limit)
                 .fetch_all(&self.pool)

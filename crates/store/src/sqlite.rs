@@ -151,7 +151,7 @@ impl SqliteStore {
         Ok(SqliteStore { pool, reads, audit })
     }
 
-    pub(crate) fn point_reads(&self) -> Option<&PointReads> {
+    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {
         Some(&self.reads)
     }
 
@@ -172,7 +172,7 @@ impl SqliteKeyStore {
         Ok(SqliteKeyStore { pool, reads })
     }
 
-    pub(crate) fn point_reads(&self) -> Option<&PointReads> {
+    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {
         Some(&self.reads)
     }
 

@@ -1,4 +1,5 @@
-//! Point reads on SQLite on the calling thread, through rusqlite.
+//! Point reads on SQLite on the calling thread, and long reads on Tokio's blocking
+//! pool, through rusqlite.
 //!
 //! Why a second driver: sqlx-sqlite runs every statement on its connection's own worker
 //! thread and hands the rows back over a channel, so each statement costs two context
@@ -16,14 +17,18 @@
 //! - The connections are `query_only`: no statement through them can change the file.
 //! - Errors name the statement's kind, never a value (rusqlite's messages carry none).
 //!
-//! Trade-off: a read blocks its async worker while it runs. In WAL mode a reader never
+//! The audit chain's pages (`verify`) go the same way but on the blocking pool: a page
+//! of 10,000 rows takes milliseconds, too long for an async worker, and through sqlx
+//! every row crossed a channel (verify spent 24× the time of its hashing).
+//!
+//! Trade-off: a point read blocks its async worker while it runs. In WAL mode a reader never
 //! waits for the writer; it waits for a lock only in rare moments (recovering the WAL
 //! after a crash), and then under the same 10 s busy timeout as sqlx's connections.
 
 use crate::StoreError;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Idle connections kept for reuse; more may be open while calls overlap.
 const MAX_IDLE: usize = 8;
@@ -136,5 +141,39 @@ impl PointReads {
     /// A person's wrapped data key (keystore file).
     pub(crate) fn person_key(&self, person: uuid::Uuid) -> Result<Option<Vec<u8>>, StoreError> {
         self.optional(crate::shared::SQL_PERSON_KEY, [person], |row| row.get(0))
+    }
+}
+
+/// Reads too long to run inline.
+impl PointReads {
+    /// Runs `read` like [`PointReads::read`], on Tokio's blocking pool.
+    async fn on_blocking_pool<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reads = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || reads.read(read)).await {
+            Ok(result) => result,
+            Err(stopped) => match stopped.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(StoreError::ReadStopped),
+            },
+        }
+    }
+
+    /// See [`crate::AuditStore::entries_after`].
+    pub(crate) async fn audit_entries_after(
+        self: &Arc<Self>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        self.on_blocking_pool(move |conn| {
+            conn.prepare_cached(crate::shared::SQL_AUDIT_ENTRIES_AFTER)?
+                .query_map([after, limit], |row| {
+                    crate::shared::AuditRow::try_from(row).map(crate::shared::audit_record)
+                })?
+                .collect()
+        })
+        .await
     }
 }
