@@ -232,6 +232,11 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return report(&anyhow::Error::new(err)),
     };
+    // `serve` and `demo` fold their logs when they stop; `policy` opens no store.
+    let folds_logs_after = !matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Demo { .. } | Command::Policy(_)
+    );
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { .. } => commands::serve::run(&config).await,
@@ -268,6 +273,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    if folds_logs_after {
+        commands::fold_write_ahead_logs(&config);
+    }
     match result {
         Ok(code) => code,
         Err(err) => report(&err),

@@ -347,6 +347,34 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
 }
 
 #[test]
+fn a_command_that_writes_leaves_its_commits_in_the_database_files_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("datavow-data");
+    let out = run(datavow()
+        .args(["operator", "add", "olga", "--role", "billing", "--data-dir"])
+        .arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for wal in ["datavow.db-wal", "keystore.db-wal"] {
+        let len = std::fs::metadata(data.join(wal)).map_or(0, |m| m.len());
+        assert_eq!(len, 0, "{wal} still holds commits after the command");
+    }
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).expect("copy dir");
+    for file in ["datavow.db", "keystore.db", "master.key"] {
+        std::fs::copy(data.join(file), copy.join(file)).expect("copy");
+    }
+    let listed = run(datavow()
+        .args(["operator", "list", "--data-dir"])
+        .arg(&copy));
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(
+        text(&listed.stdout).contains("olga") && text(&listed.stdout).contains("billing"),
+        "the copy of the database files holds the new operator: {}",
+        text(&listed.stdout)
+    );
+}
+
+#[test]
 fn an_unknown_role_is_refused_with_the_list_of_roles() {
     let dir = tempfile::tempdir().expect("dir");
     let out = run(datavow()

@@ -191,13 +191,16 @@ crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 
 /// Moves the commits held in the write-ahead logs of `DIR/datavow.db` and
 /// `DIR/keystore.db` into the database files and empties the logs, so that the two
-/// files alone are a complete copy of the instance. For a stop, when nothing is in
-/// flight. Returns `false` when a reader still in progress kept part of a log back (the
-/// `-wal` files then still hold it).
-pub fn fold_write_ahead_logs(dir: &Path) -> Result<bool, StoreError> {
+/// files alone are a complete copy of the instance. For the end of a process, when
+/// nothing of its own is in flight. `wait` is how long to wait for another process's
+/// lock: with zero, an instance busy elsewhere (a running server) is left as it is.
+/// Returns `false` when another connection kept part of a log back (the `-wal` files
+/// then still hold it).
+pub fn fold_write_ahead_logs(dir: &Path, wait: Duration) -> Result<bool, StoreError> {
     let mut folded = true;
     for file in [DATA_FILE, KEYSTORE_FILE] {
         let conn = open_rusqlite(&dir.join(file), &[])?;
+        conn.busy_timeout(wait)?;
         // (busy, frames in the log, frames moved); busy = 1 when it could not finish.
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         folded &= busy == 0;

@@ -48,6 +48,21 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
     Ok(app)
 }
 
+/// After a command that wrote to a SQLite data directory: folds the write-ahead logs
+/// into the database files, so a copy of those files is complete (as after
+/// `datavow serve` stops). Without waiting: while a server has the instance open, the
+/// logs are its to fold.
+pub fn fold_write_ahead_logs(config: &Config) {
+    if config.database_url.is_some() || !config.data_dir.join(datavow_store::DATA_FILE).exists() {
+        return;
+    }
+    match datavow_store::fold_write_ahead_logs(&config.data_dir, std::time::Duration::ZERO) {
+        Ok(true) => tracing::debug!("folded the write-ahead logs into the database files"),
+        Ok(false) => tracing::debug!("the instance is open elsewhere: write-ahead logs left to it"),
+        Err(err) => tracing::debug!(error = %err, "could not fold the write-ahead logs"),
+    }
+}
+
 /// The audit actor for a command run at the shell: the local user, not a customer.
 pub fn cli_actor() -> datavow_vault::Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());

@@ -4,6 +4,7 @@ use crate::config::Config;
 use anyhow::Context;
 use datavow_core::{jobs, Datavow};
 use std::process::ExitCode;
+use std::time::Duration;
 
 pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
@@ -45,7 +46,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     }
     if config.database_url.is_none() {
         // A copy of the database files alone is then a complete backup.
-        match datavow_store::fold_write_ahead_logs(&config.data_dir) {
+        match datavow_store::fold_write_ahead_logs(&config.data_dir, Duration::from_secs(10)) {
             Ok(true) => tracing::info!("folded the write-ahead logs into the database files"),
             Ok(false) => tracing::warn!(
                 "a read in progress kept the write-ahead logs from being folded; back up the -wal files with the databases"
