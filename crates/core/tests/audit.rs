@@ -515,6 +515,54 @@ async fn an_audit_append_waiting_for_the_write_lock_leaves_the_runtime_free() {
     assert_eq!(app.audit.verify().await.expect("verify").broken, None);
 }
 
+/// SQLite: appends turn SQLite's automatic checkpoint off (it would run inside an
+/// append that requests wait for); the store's own thread must then carry the entries
+/// into the database file while it is open, or the write-ahead log would only grow.
+#[tokio::test]
+async fn audit_appends_reach_the_database_file_itself_while_the_store_is_open() {
+    use std::time::{Duration, Instant};
+    let t = TestStores::sqlite().await;
+    let app = open(&t).await;
+    let datavow_store::StoreLocation::Sqlite { dir } = &t.location else {
+        unreachable!("a SQLite test store")
+    };
+    // Well over SQLite's 1,000-page threshold of the log.
+    let batch: Vec<AuditEvent> = (0..500)
+        .map(|i| AuditEvent {
+            detail: Some(format!("event {i} {}", "x".repeat(200))),
+            ..AuditEvent::new(&operator(), Action::Read, Outcome::Allowed)
+        })
+        .collect();
+    let mut head = 0;
+    for _ in 0..40 {
+        head = app.audit.append(&batch).await.expect("append");
+    }
+    // The database file alone, without its log, as a copy of it would be.
+    let copy = t.scratch_dir().join("file-only.db");
+    let rows_in_the_file = || -> Option<i64> {
+        std::fs::copy(dir.join(datavow_store::DATA_FILE), &copy).ok()?;
+        let _ = std::fs::remove_file(copy.with_extension("db-wal"));
+        let conn = rusqlite::Connection::open(&copy).ok()?;
+        conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = None;
+    while Instant::now() < deadline {
+        seen = rows_in_the_file();
+        if seen == Some(head) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seen,
+        Some(head),
+        "the database file holds the appended entries without its write-ahead log"
+    );
+    assert_eq!(app.audit.verify().await.expect("verify").broken, None);
+}
+
 backend_tests!(
     a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again,
     every_operation_on_personal_data_is_recorded_without_plaintext,

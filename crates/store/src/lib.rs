@@ -27,6 +27,7 @@ mod postgres;
 mod shared;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_checkpoint;
 mod sqlite_reads;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -7,6 +7,7 @@ use crate::shared::{
     impl_person_store, operator_row, AuditRow, OperatorTuple,
 };
 use crate::sqlite_audit::AuditAppender;
+use crate::sqlite_checkpoint::Checkpointer;
 use crate::sqlite_reads::PointReads;
 use crate::{JobLock, JobLocks, LockInner, StoreError};
 use async_trait::async_trait;
@@ -29,6 +30,8 @@ pub struct SqliteStore {
     reads: Arc<PointReads>,
     /// The audit chain's appends, also without the hop (see `sqlite_audit`).
     audit: Arc<AuditAppender>,
+    /// Checkpoints the write-ahead log off the appends' path (see `sqlite_checkpoint`).
+    _checkpointer: Arc<Checkpointer>,
 }
 
 /// The SQLite keystore.
@@ -148,7 +151,12 @@ impl SqliteStore {
             .await?;
         let reads = Arc::new(PointReads::open(&path)?);
         let audit = Arc::new(AuditAppender::open(&path)?);
-        Ok(SqliteStore { pool, reads, audit })
+        Ok(SqliteStore {
+            pool,
+            reads,
+            audit,
+            _checkpointer: Arc::new(Checkpointer::start(&path)?),
+        })
     }
 
     pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {

@@ -40,10 +40,16 @@ impl std::fmt::Debug for AuditAppender {
 
 impl AuditAppender {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        // As on the sqlx connections to the data file (`synchronous` is per connection).
+        // As on the sqlx connections to the data file (`synchronous` is per connection),
+        // but without SQLite's automatic checkpoint: `sqlite_checkpoint` runs it instead,
+        // so that no append (and no request waiting for one) carries its fsync.
         let conn = crate::sqlite::open_rusqlite(
             path,
-            &[("synchronous", &"NORMAL"), ("foreign_keys", &true)],
+            &[
+                ("synchronous", &"NORMAL"),
+                ("foreign_keys", &true),
+                ("wal_autocheckpoint", &0),
+            ],
         )?;
         Ok(AuditAppender {
             conn: Mutex::new(conn),
