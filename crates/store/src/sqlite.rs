@@ -206,6 +206,7 @@ crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 /// then still hold it).
 pub fn fold_write_ahead_logs(dir: &Path, wait: Duration) -> Result<bool, StoreError> {
     let mut folded = true;
+    let _turn = crate::sqlite_checkpoint::take_turn();
     for file in [DATA_FILE, KEYSTORE_FILE] {
         let conn = open_rusqlite(&dir.join(file), &[])?;
         conn.busy_timeout(wait)?;

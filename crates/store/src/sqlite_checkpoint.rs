@@ -20,8 +20,18 @@
 
 use crate::StoreError;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// The checkpoints of this process take turns: SQLite answers a checkpoint that meets
+/// another one on the same file with "busy" at once, without waiting, so the fold at
+/// the end of a command would otherwise lose to this thread now and then.
+static TURN: Mutex<()> = Mutex::new(());
+
+/// Waits for this process's checkpoints to take their turn (see [`TURN`]).
+pub(crate) fn take_turn() -> MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How often the thread checkpoints.
 const EVERY: Duration = Duration::from_millis(200);
@@ -42,6 +52,7 @@ impl Checkpointer {
             .name("datavow-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
+                    let _turn = take_turn();
                     // (busy, frames in the log, frames copied); busy only means "later".
                     if let Err(err) =
                         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))

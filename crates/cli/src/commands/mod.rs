@@ -50,13 +50,14 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
 
 /// After a command that wrote to a SQLite data directory: folds the write-ahead logs
 /// into the database files, so a copy of those files is complete (as after
-/// `datavow serve` stops). Without waiting: while a server has the instance open, the
-/// logs are its to fold.
+/// `datavow serve` stops). Waits a second at most (this process's connections close
+/// meanwhile): while a server is busy with the instance, the logs are its to fold.
 pub fn fold_write_ahead_logs(config: &Config) {
     if config.database_url.is_some() || !config.data_dir.join(datavow_store::DATA_FILE).exists() {
         return;
     }
-    match datavow_store::fold_write_ahead_logs(&config.data_dir, std::time::Duration::ZERO) {
+    match datavow_store::fold_write_ahead_logs(&config.data_dir, std::time::Duration::from_secs(1))
+    {
         Ok(true) => tracing::debug!("folded the write-ahead logs into the database files"),
         Ok(false) => tracing::debug!("the instance is open elsewhere: write-ahead logs left to it"),
         Err(err) => tracing::debug!(error = %err, "could not fold the write-ahead logs"),
