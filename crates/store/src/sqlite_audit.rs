@@ -40,15 +40,15 @@ impl std::fmt::Debug for AuditAppender {
 
 impl AuditAppender {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        // As on the sqlx connections to the data file (`synchronous` is per connection),
-        // but without SQLite's automatic checkpoint: `sqlite_checkpoint` runs it instead,
-        // so that no append (and no request waiting for one) carries its fsync.
+        // As on the sqlx connections to the data file (`synchronous` is per connection);
+        // the automatic checkpoint at 4,000 pages, most of it done by then by
+        // `sqlite_checkpoint`'s thread (why both: see there).
         let conn = crate::sqlite::open_rusqlite(
             path,
             &[
                 ("synchronous", &"NORMAL"),
                 ("foreign_keys", &true),
-                ("wal_autocheckpoint", &0),
+                ("wal_autocheckpoint", &4000),
             ],
         )?;
         Ok(AuditAppender {
