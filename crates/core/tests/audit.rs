@@ -488,10 +488,8 @@ async fn an_audit_append_waiting_for_the_write_lock_leaves_the_runtime_free() {
     use std::time::{Duration, Instant};
     let t = TestStores::sqlite().await;
     let app = open(&t).await;
-    let datavow_store::StoreLocation::Sqlite { dir } = &t.location else {
-        unreachable!("a SQLite test store")
-    };
-    let holder = rusqlite::Connection::open(dir.join(datavow_store::DATA_FILE)).expect("open");
+    let holder =
+        rusqlite::Connection::open(sqlite_dir(&t).join(datavow_store::DATA_FILE)).expect("open");
     holder
         .execute_batch("BEGIN IMMEDIATE")
         .expect("take the write lock");
@@ -525,12 +523,18 @@ fn bulky_batch() -> Vec<AuditEvent> {
         .collect()
 }
 
-/// The size of a SQLite test store's write-ahead log of the data file.
-fn data_wal_bytes(t: &TestStores) -> u64 {
+/// The data directory of a SQLite test store.
+fn sqlite_dir(t: &TestStores) -> &std::path::Path {
     let datavow_store::StoreLocation::Sqlite { dir } = &t.location else {
         unreachable!("a SQLite test store")
     };
-    std::fs::metadata(dir.join(format!("{}-wal", datavow_store::DATA_FILE))).map_or(0, |m| m.len())
+    dir
+}
+
+/// The size of a SQLite test store's write-ahead log of the data file.
+fn data_wal_bytes(t: &TestStores) -> u64 {
+    let wal = format!("{}-wal", datavow_store::DATA_FILE);
+    std::fs::metadata(sqlite_dir(t).join(wal)).map_or(0, |m| m.len())
 }
 
 /// SQLite: the store's checkpoint thread copies the log into the database file while
@@ -540,9 +544,7 @@ async fn audit_appends_reach_the_database_file_itself_while_the_store_is_open() 
     use std::time::{Duration, Instant};
     let t = TestStores::sqlite().await;
     let app = open(&t).await;
-    let datavow_store::StoreLocation::Sqlite { dir } = &t.location else {
-        unreachable!("a SQLite test store")
-    };
+    let dir = sqlite_dir(&t);
     let batch = bulky_batch();
     let mut head = 0;
     for _ in 0..6 {

@@ -159,7 +159,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {
+    pub(crate) fn point_reads(&self) -> Option<&Arc<PointReads>> {
         Some(&self.reads)
     }
 
@@ -180,7 +180,7 @@ impl SqliteKeyStore {
         Ok(SqliteKeyStore { pool, reads })
     }
 
-    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {
+    pub(crate) fn point_reads(&self) -> Option<&Arc<PointReads>> {
         Some(&self.reads)
     }
 
@@ -200,10 +200,10 @@ crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 /// Moves the commits held in the write-ahead logs of `DIR/datavow.db` and
 /// `DIR/keystore.db` into the database files and empties the logs, so that the two
 /// files alone are a complete copy of the instance. For the end of a process, when
-/// nothing of its own is in flight. `wait` is how long to wait for another process's
-/// lock: with zero, an instance busy elsewhere (a running server) is left as it is.
-/// Returns `false` when another connection kept part of a log back (the `-wal` files
-/// then still hold it).
+/// nothing of its own is in flight. `wait` is how long to wait for the locks of other
+/// connections (this process's, closing; another process's, such as a running
+/// server's). Returns `false` when another connection kept part of a log back (the
+/// `-wal` files then still hold it).
 pub fn fold_write_ahead_logs(dir: &Path, wait: Duration) -> Result<bool, StoreError> {
     let mut folded = true;
     let _turn = crate::sqlite_checkpoint::take_turn();
