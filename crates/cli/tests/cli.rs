@@ -32,6 +32,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Asserts that the write-ahead logs of the instance in `data` are empty after `what`,
+/// then copies only its database files and master key into `copy`: a backup that
+/// leaves the `-wal` files behind.
+fn copy_database_files_alone(data: &Path, copy: &Path, what: &str) {
+    for wal in ["datavow.db-wal", "keystore.db-wal"] {
+        let len = std::fs::metadata(data.join(wal)).map_or(0, |m| m.len());
+        assert_eq!(len, 0, "{wal} still holds commits after {what}");
+    }
+    std::fs::create_dir(copy).expect("copy dir");
+    for file in ["datavow.db", "keystore.db", "master.key"] {
+        std::fs::copy(data.join(file), copy.join(file)).expect("copy");
+    }
+}
+
 /// Starts `datavow serve` and waits until `/healthz` answers.
 fn start_server(data_dir: &Path, port: u16) -> Child {
     let mut child = datavow()
@@ -257,15 +271,8 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_on_sigterm_leaving_complete_
     assert!(log.contains("stopped"), "{log}");
     assert!(log.contains("signed the audit log's head"), "{log}");
     // Every commit is in the database files: their copy alone is the whole instance.
-    for wal in ["datavow.db-wal", "keystore.db-wal"] {
-        let len = std::fs::metadata(data.join(wal)).map_or(0, |m| m.len());
-        assert_eq!(len, 0, "{wal} still holds commits after the stop");
-    }
     let copy = dir.path().join("copy");
-    std::fs::create_dir(&copy).expect("copy dir");
-    for file in ["datavow.db", "keystore.db", "master.key"] {
-        std::fs::copy(data.join(file), copy.join(file)).expect("copy");
-    }
+    copy_database_files_alone(&data, &copy, "the stop");
     let from_copy = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&copy));
     let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
     assert!(
@@ -354,15 +361,8 @@ fn a_command_that_writes_leaves_its_commits_in_the_database_files_alone() {
         .args(["operator", "add", "olga", "--role", "billing", "--data-dir"])
         .arg(&data));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for wal in ["datavow.db-wal", "keystore.db-wal"] {
-        let len = std::fs::metadata(data.join(wal)).map_or(0, |m| m.len());
-        assert_eq!(len, 0, "{wal} still holds commits after the command");
-    }
     let copy = dir.path().join("copy");
-    std::fs::create_dir(&copy).expect("copy dir");
-    for file in ["datavow.db", "keystore.db", "master.key"] {
-        std::fs::copy(data.join(file), copy.join(file)).expect("copy");
-    }
+    copy_database_files_alone(&data, &copy, "the command");
     let listed = run(datavow()
         .args(["operator", "list", "--data-dir"])
         .arg(&copy));
