@@ -86,7 +86,8 @@ fn main() {
             let conn = rusqlite::Connection::open(dir.join(datavow_store::DATA_FILE)).expect("anchor connection");
             conn.pragma_update(None, "synchronous", "NORMAL").expect("synchronous");
             // As the audit appender (the store's checkpoint thread copies most of the log).
-            conn.pragma_update(None, "wal_autocheckpoint", 4000).expect("wal_autocheckpoint");
+            conn.pragma_update(None, "wal_autocheckpoint", datavow_store::AUDIT_AUTOCHECKPOINT_PAGES)
+                .expect("wal_autocheckpoint");
             conn
         };
         let plain = NewAuditEntry {

@@ -40,6 +40,7 @@ pub use browser::{BrowserDay, BrowserStore, EventBlock};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{fold_write_ahead_logs, SqliteKeyStore, SqliteStore, DATA_FILE};
+pub use sqlite_audit::AUDIT_AUTOCHECKPOINT_PAGES;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

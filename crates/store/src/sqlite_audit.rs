@@ -27,6 +27,11 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// Log pages after which an audit append runs SQLite's automatic checkpoint (SQLite's
+/// default is 1,000); by then `sqlite_checkpoint`'s thread has copied most of them
+/// (why both: see there).
+pub const AUDIT_AUTOCHECKPOINT_PAGES: i64 = 4000;
+
 /// The audit chain's writer connection to one (existing, migrated) database file.
 pub(crate) struct AuditAppender {
     conn: Mutex<Connection>,
@@ -40,15 +45,13 @@ impl std::fmt::Debug for AuditAppender {
 
 impl AuditAppender {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        // As on the sqlx connections to the data file (`synchronous` is per connection);
-        // the automatic checkpoint at 4,000 pages, most of it done by then by
-        // `sqlite_checkpoint`'s thread (why both: see there).
+        // As on the sqlx connections to the data file (`synchronous` is per connection).
         let conn = crate::sqlite::open_rusqlite(
             path,
             &[
                 ("synchronous", &"NORMAL"),
                 ("foreign_keys", &true),
-                ("wal_autocheckpoint", &4000),
+                ("wal_autocheckpoint", &AUDIT_AUTOCHECKPOINT_PAGES),
             ],
         )?;
         Ok(AuditAppender {
