@@ -50,11 +50,11 @@ fn main() {
         let t = TestStores::sqlite().await;
         let app = datavow_core::testkit::open(&t).await;
         // Opening an instance audits the policy it runs with.
-        let opened_with = app.audit.verify().await.expect("verify").entries as usize;
+        let opened_with = app.audit_log().verify().await.expect("verify").entries as usize;
 
         let started = Instant::now();
         for i in 0..single {
-            app.audit.append(&[event(i)]).await.expect("append");
+            app.audit_log().append(&[event(i)]).await.expect("append");
         }
         let single_rate = single as f64 / started.elapsed().as_secs_f64();
 
@@ -64,7 +64,7 @@ fn main() {
             .collect();
         let started = Instant::now();
         for batch in &batches {
-            app.audit.append(batch).await.expect("append batch");
+            app.audit_log().append(batch).await.expect("append batch");
         }
         let batched = total - single;
         let batch_secs = started.elapsed().as_secs_f64();
@@ -134,7 +134,7 @@ fn main() {
         let plain_rate = batched as f64 / started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let report = app.audit.verify().await.expect("verify");
+        let report = app.audit_log().verify().await.expect("verify");
         let verify_secs = started.elapsed().as_secs_f64();
         assert_eq!(report.broken, None);
         assert_eq!(report.entries as usize, opened_with + total);

@@ -1,9 +1,10 @@
 //! Opening a Datavow instance: the policy, both stores, the master key and the vault.
 
+use crate::access::Door;
 use crate::audit::{AuditLog, CHECKPOINT_EVERY};
 use crate::master_key::{self, KeySource};
 use datavow_policy::Policy;
-use datavow_store::{StoreError, StoreLocation, Stores};
+use datavow_store::{Backend, StoreError, StoreLocation, Stores};
 use datavow_vault::{MasterKey, MasterKeyError, Vault, VaultError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,14 +30,16 @@ pub enum OpenError {
     Vault(#[from] VaultError),
 }
 
-/// An open Datavow instance.
+/// An open Datavow instance. Its stores and vault are reachable only from inside
+/// `datavow-core`, and personal data only through grants of [`crate::access`].
 #[derive(Debug, Clone)]
 pub struct Datavow {
     pub policy: Arc<Policy>,
-    pub stores: Stores,
-    pub vault: Arc<Vault>,
-    pub audit: Arc<AuditLog>,
-    pub accounts: Arc<crate::accounts::AccountsRuntime>,
+    pub(crate) stores: Stores,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) door: Arc<Door>,
+    pub(crate) audit: Arc<AuditLog>,
+    pub(crate) accounts: Arc<crate::accounts::AccountsRuntime>,
     pub key_source: KeySource,
     master: MasterKey,
 }
@@ -60,7 +63,7 @@ impl Datavow {
             signer,
             CHECKPOINT_EVERY,
         ));
-        let vault = Vault::open(
+        let (vault, issuer) = Vault::open(
             &stores,
             master.clone(),
             options.policy.clone(),
@@ -72,6 +75,7 @@ impl Datavow {
             policy: options.policy,
             stores,
             vault: Arc::new(vault),
+            door: Arc::new(Door::new(issuer)),
             audit,
             accounts: crate::accounts::runtime(),
             key_source,
@@ -80,12 +84,71 @@ impl Datavow {
     }
 
     /// Re-wraps the keystore under a new master key; see [`master_key::rotate`].
+    /// Audited before (begun) and after (how it ended).
     pub async fn rotate_master_key(
         &self,
+        by: &crate::Principal,
         new_file: Option<&std::path::Path>,
     ) -> Result<master_key::Rotation, master_key::RotateError> {
-        master_key::rotate(&self.stores, &self.key_source, &self.master, new_file).await
+        use datavow_vault::{Action, AuditEvent, Outcome};
+        let event = |outcome, detail: String| AuditEvent {
+            detail: Some(detail),
+            ..AuditEvent::new(&by.actor(), Action::MasterKeyRotated, outcome)
+        };
+        let from = self.master.id();
+        self.audit
+            .append(&[event(Outcome::Begun, format!("from master key {from}"))])
+            .await
+            .map_err(master_key::RotateError::Store)?;
+        let result =
+            master_key::rotate(&self.stores, &self.key_source, &self.master, new_file).await;
+        let after = match &result {
+            Ok(rotation) => event(
+                Outcome::Allowed,
+                format!(
+                    "{} keys re-wrapped from master key {from}",
+                    rotation.keys_rewrapped
+                ),
+            ),
+            Err(_) => event(Outcome::Failed, format!("from master key {from}")),
+        };
+        // The keystore now opens only under the new key; the audit log needs none.
+        self.audit
+            .append(&[after])
+            .await
+            .map_err(master_key::RotateError::Store)?;
+        result
     }
+
+    /// Which database backend holds the data.
+    pub fn backend(&self) -> Backend {
+        self.stores.backend
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn database_answers(&self) -> bool {
+        self.stores.persons.ping().await.is_ok()
+    }
+
+    /// The master key's id, where it comes from, and how many keys the keystore holds.
+    pub async fn key_status(&self) -> Result<KeyStatus, VaultError> {
+        Ok(KeyStatus {
+            kek_id: self.stores.keys.kek_id().await?.unwrap_or_default(),
+            counts: self.vault.key_counts().await?,
+        })
+    }
+
+    /// The tamper-evident audit log's own checks: verify, checkpoint.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+}
+
+/// What `datavow keys status` shows.
+#[derive(Debug, Clone)]
+pub struct KeyStatus {
+    pub kek_id: String,
+    pub counts: datavow_store::KeyCounts,
 }
 
 /// Audits the policy in force when it differs from the last one recorded (P16: the

@@ -41,6 +41,69 @@ pub struct AuditLog {
     queue: tokio::sync::mpsc::Sender<(Vec<NewAuditEntry>, AppendReply)>,
 }
 
+/// One entry of a person's access log, as people read it (P13).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessEntry {
+    pub seq: i64,
+    /// RFC 3339, seconds.
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub purpose: Option<String>,
+    pub fields: Vec<String>,
+    pub outcome: String,
+    /// A non-personal detail, such as the request id of an erasure request.
+    pub detail: Option<String>,
+}
+
+impl From<AuditRecord> for AccessEntry {
+    fn from(record: AuditRecord) -> Self {
+        let e = record.entry;
+        AccessEntry {
+            seq: record.seq,
+            at: chrono::DateTime::from_timestamp_micros(e.at_micros)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            actor: e.actor,
+            action: e.action,
+            purpose: e.purpose,
+            fields: e
+                .fields
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            outcome: e.outcome,
+            detail: e.detail,
+        }
+    }
+}
+
+/// The newest `limit` entries about `subject`, read by `reader`: the read itself is
+/// audited first, so a privacy officer can see who looked at whose access log.
+pub(crate) async fn read_access_log(
+    app: &crate::Datavow,
+    reader: &datavow_vault::Actor,
+    subject: &SubjectTag,
+    limit: i64,
+) -> Result<Vec<AccessEntry>, StoreError> {
+    use datavow_vault::{Action, Outcome};
+    app.audit
+        .append(&[AuditEvent {
+            subject: Some(subject.clone()),
+            purpose: Some(datavow_policy::Purpose::Requests),
+            ..AuditEvent::new(reader, Action::AccessLogRead, Outcome::Allowed)
+        }])
+        .await?;
+    Ok(app
+        .audit
+        .for_subject(subject, limit)
+        .await?
+        .into_iter()
+        .map(AccessEntry::from)
+        .collect())
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {

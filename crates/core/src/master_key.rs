@@ -109,6 +109,8 @@ pub enum RotateError {
     Key(#[from] MasterKeyError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error("the audit log could not record the rotation: {0}")]
+    Store(datavow_store::StoreError),
     #[error("re-wrapped the keystore but could not move {from} to {to}: {reason}; move it by hand before the next start")]
     Rename {
         from: String,

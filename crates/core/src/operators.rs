@@ -5,7 +5,7 @@
 //! p = 1) and an API token (256 random bits; only its SHA-256 is stored, so a stolen
 //! database yields no usable token). Every change is audited.
 
-use crate::Datavow;
+use crate::{Datavow, Principal};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use datavow_policy::Role;
@@ -16,16 +16,26 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// An authenticated operator.
+/// An authenticated operator. Only [`authenticate_token`] makes one outside tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Operator {
     pub name: String,
     pub role: Role,
 }
 
 impl Operator {
+    /// An operator as if authenticated, for tests of authorization.
+    #[cfg(feature = "testkit")]
+    pub fn for_tests(name: &str, role: Role) -> Operator {
+        Operator {
+            name: name.to_owned(),
+            role,
+        }
+    }
+
     /// The audit actor for this operator.
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::Operator {
             name: self.name.clone(),
             role: self.role,
@@ -51,8 +61,6 @@ pub enum OperatorError {
     Unknown,
     #[error("password hashing failed: {0}")]
     Hashing(String),
-    #[error(transparent)]
-    Audit(#[from] datavow_vault::AuditError),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -108,7 +116,7 @@ fn valid_name(name: &str) -> bool {
 /// Creates an operator and returns the one-time secrets.
 pub async fn add(
     app: &Datavow,
-    by: &Actor,
+    by: &Principal,
     name: &str,
     role: Role,
 ) -> Result<Credentials, OperatorError> {
@@ -127,20 +135,18 @@ pub async fn add(
         created_at: chrono::Utc::now(),
         disabled: false,
     };
-    app.stores.operators.insert_operator(&row).await?;
-    app.audit
-        .append(&[AuditEvent {
-            detail: Some(format!("operator {name} added with role {role}")),
-            ..AuditEvent::new(by, Action::OperatorAdded, Outcome::Allowed)
-        }])
-        .await?;
+    let event = AuditEvent {
+        detail: Some(format!("operator {name} added with role {role}")),
+        ..AuditEvent::new(&by.actor(), Action::OperatorAdded, Outcome::Allowed)
+    };
+    audited_before(app, event, app.stores.operators.insert_operator(&row)).await?;
     Ok(Credentials { password, token })
 }
 
 /// Changes an operator's role.
 pub async fn set_role(
     app: &Datavow,
-    by: &Actor,
+    by: &Principal,
     name: &str,
     role: Role,
 ) -> Result<(), OperatorError> {
@@ -155,7 +161,7 @@ pub async fn set_role(
 }
 
 /// Disables an operator: their token and password stop working at once.
-pub async fn disable(app: &Datavow, by: &Actor, name: &str) -> Result<(), OperatorError> {
+pub async fn disable(app: &Datavow, by: &Principal, name: &str) -> Result<(), OperatorError> {
     change(app, by, name, Action::OperatorDisabled, |current| {
         (
             current.role.clone(),
@@ -170,7 +176,7 @@ pub async fn disable(app: &Datavow, by: &Actor, name: &str) -> Result<(), Operat
 /// and audits it.
 async fn change(
     app: &Datavow,
-    by: &Actor,
+    by: &Principal,
     name: &str,
     action: Action,
     next: impl FnOnce(&OperatorRow) -> (String, bool, String),
@@ -182,17 +188,61 @@ async fn change(
         .await?
         .ok_or(OperatorError::Unknown)?;
     let (role, disabled, detail) = next(&current);
-    app.stores
-        .operators
-        .update_operator(name, &role, disabled)
-        .await?;
-    app.audit
-        .append(&[AuditEvent {
-            detail: Some(detail),
-            ..AuditEvent::new(by, action, Outcome::Allowed)
-        }])
-        .await?;
+    let event = AuditEvent {
+        detail: Some(detail),
+        ..AuditEvent::new(&by.actor(), action, Outcome::Allowed)
+    };
+    audited_before(
+        app,
+        event,
+        app.stores.operators.update_operator(name, &role, disabled),
+    )
+    .await
+}
+
+/// Commits `event`, then runs `effect`; if the effect fails, records that too.
+async fn audited_before<T>(
+    app: &Datavow,
+    event: AuditEvent,
+    effect: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<(), OperatorError> {
+    app.audit.append(std::slice::from_ref(&event)).await?;
+    if let Err(err) = effect.await {
+        app.audit
+            .append(&[AuditEvent {
+                outcome: Outcome::Failed,
+                ..event
+            }])
+            .await?;
+        return Err(err.into());
+    }
     Ok(())
+}
+
+/// An operator as `datavow operator list` shows them: no password or token hash.
+#[derive(Debug, Clone)]
+pub struct OperatorSummary {
+    pub name: String,
+    pub role: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub disabled: bool,
+}
+
+/// Every operator.
+pub async fn list(app: &Datavow) -> Result<Vec<OperatorSummary>, OperatorError> {
+    Ok(app
+        .stores
+        .operators
+        .operators()
+        .await?
+        .into_iter()
+        .map(|row| OperatorSummary {
+            name: row.name,
+            role: row.role,
+            created_at: row.created_at,
+            disabled: row.disabled,
+        })
+        .collect())
 }
 
 /// The operator holding `token`, if it is valid and the operator is enabled.

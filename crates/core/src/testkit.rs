@@ -21,3 +21,84 @@ pub fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions 
 pub async fn open(t: &TestStores) -> Datavow {
     Datavow::open(options(t, None)).await.expect("open Datavow")
 }
+
+/// What tests of the door and of storage reach past the edges' API: the stores for raw
+/// scans, the vault, and grants as [`crate::access`] would make them.
+impl Datavow {
+    /// The stores, for raw scans and fault injection.
+    pub fn stores(&self) -> &datavow_store::Stores {
+        &self.stores
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &datavow_vault::Vault {
+        &self.vault
+    }
+
+    /// A grant for Datavow's own tools (as `datavow audit show` gets), to drive the
+    /// vault directly.
+    pub fn tool_grant(&self) -> datavow_vault::Grant {
+        self.door
+            .system(
+                crate::Principal::system("test").actor(),
+                crate::access::SystemAct::PrivacyTool,
+            )
+            .expect("the bundled policy covers requests")
+    }
+
+    /// A grant for `purpose` acting as `system:test`.
+    pub fn grant(&self, purpose: datavow_policy::Purpose) -> datavow_vault::Grant {
+        self.door.for_tests(purpose)
+    }
+
+    /// The browser records linked to `person`, as their export shows them.
+    pub async fn linked_records(
+        &self,
+        person: datavow_store::PersonId,
+    ) -> Result<Vec<crate::browser::LinkedRecord>, datavow_vault::VaultError> {
+        let grant = self.grant(datavow_policy::Purpose::Requests);
+        crate::browser::linked_records(self, &grant, person).await
+    }
+
+    /// Creates an account-like record controlled by `entity` with `values`, as
+    /// Datavow's own tool would (values as given, unvalidated).
+    pub async fn create_person(
+        &self,
+        entity: &str,
+        values: &[(datavow_policy::Field, &str)],
+    ) -> datavow_store::PersonId {
+        let values: Vec<(datavow_policy::Field, datavow_vault::Personal)> = values
+            .iter()
+            .map(|(f, v)| (*f, datavow_vault::Personal::new(*v)))
+            .collect();
+        self.vault
+            .create(
+                &self.tool_grant(),
+                datavow_store::PersonKind::Account,
+                entity,
+                &values,
+            )
+            .await
+            .expect("create person")
+    }
+
+    /// The grant an operator gets to view persons for `purpose`, as the door makes it.
+    pub fn operator_grant(
+        &self,
+        operator: &crate::operators::Operator,
+        purpose: datavow_policy::Purpose,
+    ) -> datavow_vault::Grant {
+        self.door
+            .operator(
+                &self.policy,
+                operator,
+                crate::access::OperatorAct::View(purpose),
+            )
+            .expect("the role may use the purpose")
+    }
+
+    /// The right to destroy keys, as retention and erasure hold it.
+    pub fn custody(&self) -> datavow_vault::Custody {
+        self.door.custody(crate::Principal::system("test").actor())
+    }
+}

@@ -6,14 +6,10 @@ use datavow_core::{Datavow, OpenError, OpenOptions};
 use datavow_policy::{Field, Purpose};
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
-use datavow_vault::{Actor, MasterKey, Personal, Vault, VaultError};
+use datavow_vault::{MasterKey, Personal, Vault, VaultError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn actor() -> Actor {
-    Actor::System("test".into())
-}
 
 fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
     datavow_core::testkit::options(t, master_key_file)
@@ -21,8 +17,8 @@ fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions {
 
 async fn email_of(app: &Datavow, person: uuid::Uuid) -> String {
     let record = app
-        .vault
-        .read(&actor(), person, Purpose::Requests, &[Field::Email])
+        .vault()
+        .read(&app.grant(Purpose::Requests), person, &[Field::Email])
         .await
         .expect("read");
     record
@@ -35,14 +31,8 @@ async fn email_of(app: &Datavow, person: uuid::Uuid) -> String {
 async fn a_restarted_instance_reads_what_it_wrote_with_the_key_it_created(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("first start");
     let person = app
-        .vault
-        .create_person(
-            &actor(),
-            "asergo_europe",
-            &[(Field::Email, "zoe@example.de".into())],
-        )
-        .await
-        .expect("create");
+        .create_person("asergo_europe", &[(Field::Email, "zoe@example.de")])
+        .await;
     let key_file = t.scratch_dir().join("data").join("master.key");
     assert!(
         key_file.exists(),
@@ -58,17 +48,14 @@ async fn a_restarted_instance_reads_what_it_wrote_with_the_key_it_created(t: Tes
 async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("start");
     let person = app
-        .vault
-        .create_person(
-            &actor(),
-            "asergo_europe",
-            &[(Field::Email, "rotate@example.de".into())],
-        )
-        .await
-        .expect("create");
+        .create_person("asergo_europe", &[(Field::Email, "rotate@example.de")])
+        .await;
     let key_file = t.scratch_dir().join("data").join("master.key");
     let before = std::fs::read_to_string(&key_file).expect("key");
-    let rotation = app.rotate_master_key(None).await.expect("rotate");
+    let rotation = app
+        .rotate_master_key(&datavow_core::Principal::system("test"), None)
+        .await
+        .expect("rotate");
     assert!(!rotation.reconfigure);
     assert_eq!(
         rotation.keys_rewrapped, 4,
@@ -85,19 +72,13 @@ async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t:
 async fn a_rotation_interrupted_before_the_rename_is_finished_at_the_next_start(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("start");
     let person = app
-        .vault
-        .create_person(
-            &actor(),
-            "asergo_europe",
-            &[(Field::Email, "crash@example.de".into())],
-        )
-        .await
-        .expect("create");
+        .create_person("asergo_europe", &[(Field::Email, "crash@example.de")])
+        .await;
     let dir = t.scratch_dir().join("data");
     let current = MasterKey::load(&dir.join("master.key")).expect("current");
     // The rotation commits, then the process dies before renaming the new file.
     let next = MasterKey::create(&dir.join("master.key.next")).expect("next");
-    Vault::rotate_master_key(&app.stores, &current, &next)
+    Vault::rotate_master_key(app.stores(), &current, &next)
         .await
         .expect("rewrap");
     drop(app);
@@ -119,13 +100,13 @@ async fn an_explicit_key_file_needs_a_named_new_file_to_rotate(t: TestStores) {
         .await
         .expect("start");
     let err = app
-        .rotate_master_key(None)
+        .rotate_master_key(&datavow_core::Principal::system("test"), None)
         .await
         .expect_err("needs a new file");
     assert!(matches!(err, RotateError::NeedNewKeyFile(_)), "{err:?}");
     let new_file = t.scratch_dir().join("new.key");
     let rotation = app
-        .rotate_master_key(Some(&new_file))
+        .rotate_master_key(&datavow_core::Principal::system("test"), Some(&new_file))
         .await
         .expect("rotate");
     assert!(rotation.reconfigure);
@@ -164,7 +145,7 @@ async fn a_job_runs_on_one_node_while_another_holds_its_lock(t: TestStores) {
         }
     });
     let held = node_a
-        .stores
+        .stores()
         .locks
         .try_lock("count", Duration::from_secs(60))
         .await
@@ -184,15 +165,12 @@ async fn a_job_runs_on_one_node_while_another_holds_its_lock(t: TestStores) {
 async fn the_keystore_compaction_job_runs(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("start");
     let person = app
-        .vault
-        .create_person(
-            &actor(),
-            "asergo_europe",
-            &[(Field::Email, "gone@example.de".into())],
-        )
+        .create_person("asergo_europe", &[(Field::Email, "gone@example.de")])
+        .await;
+    app.vault()
+        .shred(&app.custody(), person)
         .await
-        .expect("create");
-    app.vault.shred(&actor(), person).await.expect("shred");
+        .expect("shred");
     for job in datavow_core::jobs::standard_jobs() {
         assert_eq!(run_once(&app, &job).await, RunOutcome::Ran, "{}", job.name);
     }

@@ -17,21 +17,25 @@ async fn open(t: &TestStores) -> Datavow {
     datavow_core::testkit::open(t).await
 }
 
-fn operator() -> Actor {
+fn billing_actor() -> Actor {
     Actor::Operator {
         name: "alice".into(),
         role: datavow_policy::Role::Billing,
     }
 }
 
+fn operator() -> datavow_core::operators::Operator {
+    datavow_core::operators::Operator::for_tests("alice", datavow_policy::Role::Billing)
+}
+
 /// A log whose checkpoints come every `every` entries, over the instance's stores.
 async fn log_with_checkpoints(app: &Datavow, t: &TestStores, every: i64) -> AuditLog {
     let master =
         datavow_vault::MasterKey::load(&t.scratch_dir().join("data/master.key")).expect("key");
-    let signer = Vault::audit_signer(&app.stores, &master)
+    let signer = Vault::audit_signer(app.stores(), &master)
         .await
         .expect("signer");
-    AuditLog::new(app.stores.audit.clone(), signer, every)
+    AuditLog::new(app.stores().audit.clone(), signer, every)
 }
 
 async fn append_n(log: &AuditLog, n: usize) {
@@ -51,11 +55,12 @@ async fn append_n(log: &AuditLog, n: usize) {
 
 async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestStores) {
     let app = open(&t).await;
-    let op = operator();
+    let op = app.operator_grant(&operator(), Purpose::Billing);
     let person = app
-        .vault
-        .create_person(
-            &Actor::Visitor,
+        .vault()
+        .create(
+            &app.tool_grant(),
+            datavow_store::PersonKind::Account,
             "asergo_europe",
             &[
                 (Field::Name, "Zoë Müller-Łukasiewicz".into()),
@@ -69,32 +74,35 @@ async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestS
         )
         .await
         .expect("create");
-    app.vault
-        .read(
-            &op,
-            person,
-            Purpose::Billing,
-            &[Field::Name, Field::PostalAddress],
-        )
+    app.vault()
+        .read(&op, person, &[Field::Name, Field::PostalAddress])
         .await
         .expect("read");
-    let refused = app
-        .vault
-        .read(&op, person, Purpose::Billing, &[Field::Interest])
-        .await;
+    let refused = app.vault().read(&op, person, &[Field::Interest]).await;
     assert!(matches!(refused, Err(VaultError::Refused(_))));
-    app.vault
+    app.vault()
         .find(&op, IndexKind::Email, "zoe.audit@example.de")
         .await
         .expect("find");
-    app.vault
+    app.vault()
         .update(&op, person, &[(Field::Email, "zoe.new@example.de".into())])
         .await
         .expect("update");
-    let tag = app.vault.subject_tag(person).await.expect("tag");
-    app.vault.shred(&op, person).await.expect("shred");
+    let tag = app
+        .vault()
+        .subject_tag(&app.tool_grant(), person)
+        .await
+        .expect("tag");
+    app.vault()
+        .shred(&app.custody(), person)
+        .await
+        .expect("shred");
 
-    let entries = app.audit.for_subject(&tag, 100).await.expect("entries");
+    let entries = app
+        .audit_log()
+        .for_subject(&tag, 100)
+        .await
+        .expect("entries");
     let actions: Vec<(&str, &str)> = entries
         .iter()
         .rev()
@@ -126,10 +134,10 @@ async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestS
         let places = t.raw_places_containing(needle.as_bytes()).await;
         assert!(places.is_empty(), "{needle} found in {places:?}");
     }
-    let report = app.audit.verify().await.expect("verify");
+    let report = app.audit_log().verify().await.expect("verify");
     assert_eq!(report.broken, None);
     assert_eq!(report.entries, POLICY_ENTRY + 6);
-    let after = app.vault.subject_tag(person).await;
+    let after = app.vault().subject_tag(&app.tool_grant(), person).await;
     assert!(
         matches!(after, Err(VaultError::Shredded)),
         "the tag cannot be derived after erasure"
@@ -138,7 +146,7 @@ async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestS
 
 async fn the_database_refuses_to_change_or_delete_audit_entries(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 3).await;
+    append_n(app.audit_log(), 3).await;
     for sql in [
         "UPDATE audit_log SET actor = 'nobody' WHERE seq = 2",
         "DELETE FROM audit_log WHERE seq = 3",
@@ -148,14 +156,14 @@ async fn the_database_refuses_to_change_or_delete_audit_entries(t: TestStores) {
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(
-        app.audit.verify().await.expect("verify").entries,
+        app.audit_log().verify().await.expect("verify").entries,
         POLICY_ENTRY + 3
     );
 }
 
 async fn verify_names_an_edited_entry(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 10).await;
+    append_n(app.audit_log(), 10).await;
     t.raw_execute(t.drop_audit_guards_sql())
         .await
         .expect("drop guards");
@@ -163,7 +171,7 @@ async fn verify_names_an_edited_entry(t: TestStores) {
         .await
         .expect("tamper");
     let broken = app
-        .audit
+        .audit_log()
         .verify()
         .await
         .expect("verify")
@@ -175,7 +183,7 @@ async fn verify_names_an_edited_entry(t: TestStores) {
 
 async fn verify_names_a_deleted_entry(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 10).await;
+    append_n(app.audit_log(), 10).await;
     t.raw_execute(t.drop_audit_guards_sql())
         .await
         .expect("drop guards");
@@ -183,7 +191,7 @@ async fn verify_names_a_deleted_entry(t: TestStores) {
         .await
         .expect("tamper");
     let broken = app
-        .audit
+        .audit_log()
         .verify()
         .await
         .expect("verify")
@@ -195,7 +203,7 @@ async fn verify_names_a_deleted_entry(t: TestStores) {
 
 async fn verify_names_an_inserted_entry(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 10).await;
+    append_n(app.audit_log(), 10).await;
     t.raw_execute(t.drop_audit_guards_sql())
         .await
         .expect("drop guards");
@@ -218,7 +226,7 @@ async fn verify_names_an_inserted_entry(t: TestStores) {
     .await
     .expect("forge");
     let broken = app
-        .audit
+        .audit_log()
         .verify()
         .await
         .expect("verify")
@@ -229,7 +237,7 @@ async fn verify_names_an_inserted_entry(t: TestStores) {
 
 async fn verify_names_reordered_entries(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 10).await;
+    append_n(app.audit_log(), 10).await;
     t.raw_execute(t.drop_audit_guards_sql())
         .await
         .expect("drop guards");
@@ -241,7 +249,7 @@ async fn verify_names_reordered_entries(t: TestStores) {
         t.raw_execute(sql).await.expect("swap");
     }
     let broken = app
-        .audit
+        .audit_log()
         .verify()
         .await
         .expect("verify")
@@ -290,13 +298,13 @@ async fn verify_detects_a_tail_cut_after_a_signed_checkpoint(t: TestStores) {
 
 async fn a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected(t: TestStores) {
     let app = open(&t).await;
-    append_n(&app.audit, 6).await;
+    append_n(app.audit_log(), 6).await;
     assert_eq!(
-        app.audit.checkpoint().await.expect("checkpoint"),
+        app.audit_log().checkpoint().await.expect("checkpoint"),
         Some(POLICY_ENTRY + 6)
     );
     assert_eq!(
-        app.audit.checkpoint().await.expect("again"),
+        app.audit_log().checkpoint().await.expect("again"),
         None,
         "the head is signed already"
     );
@@ -312,7 +320,7 @@ async fn a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected(t: Test
     .await
     .expect("rewind head");
     let broken = app
-        .audit
+        .audit_log()
         .verify()
         .await
         .expect("verify")
@@ -346,7 +354,7 @@ async fn two_nodes_appending_at_once_keep_one_valid_chain(t: TestStores) {
             let node = node.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..25 {
-                    node.audit
+                    node.audit_log()
                         .append(&[AuditEvent {
                             detail: Some(format!("writer {writer} event {i}")),
                             ..AuditEvent::new(
@@ -364,14 +372,14 @@ async fn two_nodes_appending_at_once_keep_one_valid_chain(t: TestStores) {
     for task in tasks {
         task.await.expect("writer");
     }
-    let report = node_b.audit.verify().await.expect("verify");
+    let report = node_b.audit_log().verify().await.expect("verify");
     assert_eq!(report.broken, None);
     assert_eq!(report.entries, POLICY_ENTRY + 200);
 }
 
 async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
     let app = open(&t).await;
-    let admin = Actor::System("cli".into());
+    let admin = datavow_core::Principal::system("cli");
     let creds = datavow_core::operators::add(&app, &admin, "bob", datavow_policy::Role::Support)
         .await
         .expect("add");
@@ -400,22 +408,31 @@ async fn an_operator_added_and_its_role_changed_are_audited(t: TestStores) {
         "{dup:?}"
     );
     let entries = app
-        .stores
+        .stores()
         .audit
         .entries_after(0, 100)
         .await
         .expect("entries");
-    let details: Vec<String> = entries
+    let details: Vec<(String, &str)> = entries
         .iter()
         .filter(|e| e.entry.action != "policy_changed")
-        .filter_map(|e| e.entry.detail.clone())
+        .map(|e| {
+            (
+                e.entry.detail.clone().unwrap_or_default(),
+                e.entry.outcome.as_str(),
+            )
+        })
         .collect();
+    // Each change is committed to the log before it is made; the refused duplicate is
+    // followed by its failure.
     assert_eq!(
         details,
         vec![
-            "operator bob added with role support",
-            "operator bob: role support -> billing",
-            "operator bob disabled",
+            ("operator bob added with role support".into(), "allowed"),
+            ("operator bob: role support -> billing".into(), "allowed"),
+            ("operator bob disabled".into(), "allowed"),
+            ("operator bob added with role support".into(), "allowed"),
+            ("operator bob added with role support".into(), "failed"),
         ]
     );
     let places = t.raw_places_containing(token.as_bytes()).await;
@@ -435,7 +452,7 @@ async fn a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again(t: Tes
     let reopened = open(&t).await;
     let changed = |e: &datavow_store::AuditRecord| e.entry.action == "policy_changed";
     let entries = reopened
-        .stores
+        .stores()
         .audit
         .entries_after(0, 100)
         .await
@@ -499,8 +516,12 @@ async fn an_audit_append_waiting_for_the_write_lock_leaves_the_runtime_free() {
     });
     let started = Instant::now();
     let seq = app
-        .audit
-        .append(&[AuditEvent::new(&operator(), Action::Read, Outcome::Allowed)])
+        .audit_log()
+        .append(&[AuditEvent::new(
+            &billing_actor(),
+            Action::Read,
+            Outcome::Allowed,
+        )])
         .await
         .expect("the append goes through once the lock is released");
     release.await.expect("lock holder");
@@ -510,7 +531,7 @@ async fn an_audit_append_waiting_for_the_write_lock_leaves_the_runtime_free() {
         "the append waited {:?}",
         started.elapsed()
     );
-    assert_eq!(app.audit.verify().await.expect("verify").broken, None);
+    assert_eq!(app.audit_log().verify().await.expect("verify").broken, None);
 }
 
 /// 500 audit events of about 250 bytes each.
@@ -518,7 +539,7 @@ fn bulky_batch() -> Vec<AuditEvent> {
     (0..500)
         .map(|i| AuditEvent {
             detail: Some(format!("event {i} {}", "x".repeat(200))),
-            ..AuditEvent::new(&operator(), Action::Read, Outcome::Allowed)
+            ..AuditEvent::new(&billing_actor(), Action::Read, Outcome::Allowed)
         })
         .collect()
 }
@@ -548,7 +569,7 @@ async fn audit_appends_reach_the_database_file_itself_while_the_store_is_open() 
     let batch = bulky_batch();
     let mut head = 0;
     for _ in 0..6 {
-        head = app.audit.append(&batch).await.expect("append");
+        head = app.audit_log().append(&batch).await.expect("append");
     }
     // The database file alone, without its log, as a copy of it would be.
     let copy = t.scratch_dir().join("file-only.db");
@@ -573,7 +594,7 @@ async fn audit_appends_reach_the_database_file_itself_while_the_store_is_open() 
         Some(head),
         "the database file holds the appended entries without its write-ahead log"
     );
-    assert_eq!(app.audit.verify().await.expect("verify").broken, None);
+    assert_eq!(app.audit_log().verify().await.expect("verify").broken, None);
 }
 
 /// SQLite: a log copied only in the background never restarts under a writer that
@@ -586,7 +607,7 @@ async fn the_write_ahead_log_stays_bounded_under_nonstop_audit_appends() {
     let batch = bulky_batch();
     let mut largest = 0;
     for _ in 0..300 {
-        app.audit.append(&batch).await.expect("append");
+        app.audit_log().append(&batch).await.expect("append");
         largest = largest.max(data_wal_bytes(&t));
     }
     // The appends' threshold is 4,000 pages of 4 KiB (16 MiB), plus one commit.
@@ -594,7 +615,7 @@ async fn the_write_ahead_log_stays_bounded_under_nonstop_audit_appends() {
         largest < 24 << 20,
         "the write-ahead log reached {largest} bytes"
     );
-    assert_eq!(app.audit.verify().await.expect("verify").broken, None);
+    assert_eq!(app.audit_log().verify().await.expect("verify").broken, None);
 }
 
 backend_tests!(

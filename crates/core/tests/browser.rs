@@ -9,12 +9,12 @@ use datavow_core::Datavow;
 use datavow_policy::{Field, Purpose};
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
-use datavow_vault::{address_bytes, Actor, Personal, VaultError};
+use datavow_vault::{address_bytes, VaultError};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-fn actor() -> Actor {
-    Actor::System("test".into())
+fn actor() -> datavow_core::Principal {
+    datavow_core::Principal::system("test")
 }
 
 fn line(ip: &str, time: DateTime<Utc>, target: &str, user: &str, ua: &str) -> String {
@@ -59,7 +59,7 @@ async fn ingested_logs_keep_no_client_address_or_query_in_clear(t: TestStores) {
     let summary = ingest(&app, log).await;
     assert_eq!((summary.read, summary.stored), (300, 300), "{summary:?}");
     assert_eq!(t.browser_records().await, 300);
-    app.audit.checkpoint().await.expect("checkpoint");
+    app.audit_log().checkpoint().await.expect("checkpoint");
     let mapped = address_bytes("203.0.113.77".parse::<IpAddr>().expect("ip"));
     let v6 = address_bytes("2001:db8:aa::17".parse::<IpAddr>().expect("ip"));
     for needle in [
@@ -98,7 +98,7 @@ async fn statistics_see_browsing_but_never_addresses_and_security_sees_both(t: T
     .await;
     let day = now.date_naive();
     let block = app
-        .stores
+        .stores()
         .browser
         .day_blocks(day)
         .await
@@ -106,8 +106,8 @@ async fn statistics_see_browsing_but_never_addresses_and_security_sees_both(t: T
         .remove(0);
 
     let stats = app
-        .vault
-        .open_day(&actor(), Purpose::Statistics, day)
+        .vault()
+        .open_day(&app.grant(Purpose::Statistics), day)
         .await
         .expect("open")
         .expect("day");
@@ -126,8 +126,8 @@ async fn statistics_see_browsing_but_never_addresses_and_security_sees_both(t: T
     ));
 
     let security = app
-        .vault
-        .open_day(&actor(), Purpose::Security, day)
+        .vault()
+        .open_day(&app.grant(Purpose::Security), day)
         .await
         .expect("open")
         .expect("day");
@@ -137,7 +137,10 @@ async fn statistics_see_browsing_but_never_addresses_and_security_sees_both(t: T
         Some(vec!["198.51.100.9".parse::<IpAddr>().expect("ip")])
     );
 
-    let refused = app.vault.open_day(&actor(), Purpose::Marketing, day).await;
+    let refused = app
+        .vault()
+        .open_day(&app.grant(Purpose::Marketing), day)
+        .await;
     assert!(
         matches!(refused, Err(VaultError::Refused(_))),
         "marketing may not read browser data"
@@ -148,17 +151,11 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
     let app = datavow_core::testkit::open(&t).await;
     let user_id = datavow_core::accounts::credentials::generate_user_id();
     let person = app
-        .vault
         .create_person(
-            &actor(),
             "asergo_europe",
-            &[
-                (Field::UserId, Personal::new(user_id.clone())),
-                (Field::Name, Personal::new("Ada")),
-            ],
+            &[(Field::UserId, user_id.as_str()), (Field::Name, "Ada")],
         )
-        .await
-        .expect("person");
+        .await;
     let now = Utc::now();
     let log = [
         // As a web server's basic-auth user: typed in lower case.
@@ -174,17 +171,17 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
     ]
     .concat();
     assert_eq!(ingest(&app, log).await.stored, 3);
-    let mine = browser::linked_records(&app, &actor(), Purpose::Requests, person)
-        .await
-        .expect("linked");
+    let mine = app.linked_records(person).await.expect("linked");
     assert_eq!(mine.len(), 1, "only the person's own visit: {mine:?}");
     assert_eq!(mine[0].ip, "192.0.2.10".parse::<IpAddr>().expect("ip"));
     assert_eq!(mine[0].path, "/dashboard");
 
-    assert!(app.vault.shred(&actor(), person).await.expect("shred"));
-    let after = browser::linked_records(&app, &actor(), Purpose::Requests, person)
+    assert!(app
+        .vault()
+        .shred(&app.custody(), person)
         .await
-        .expect("linked");
+        .expect("shred"));
+    let after = app.linked_records(person).await.expect("linked");
     assert!(after.is_empty(), "the link dies with the key");
     let stored = t.browser_records().await;
     assert_eq!(
@@ -236,14 +233,8 @@ async fn a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on(t: TestS
 
     // The account is made while the stream keeps running.
     let person = app
-        .vault
-        .create_person(
-            &actor(),
-            "asergo_europe",
-            &[(Field::UserId, Personal::new(user_id.clone()))],
-        )
-        .await
-        .expect("person");
+        .create_person("asergo_europe", &[(Field::UserId, user_id.as_str())])
+        .await;
     for _ in 0..2 {
         stream.write_all(chunk("/after").as_bytes()).expect("write");
     }
@@ -252,9 +243,7 @@ async fn a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on(t: TestS
     let summary = run.await.expect("join").expect("ingest");
     assert_eq!(summary.stored, 6 * 4096);
 
-    let mine = browser::linked_records(&app, &actor(), Purpose::Requests, person)
-        .await
-        .expect("linked");
+    let mine = app.linked_records(person).await.expect("linked");
     assert_eq!(
         mine.len(),
         2 * 4096,
@@ -335,13 +324,13 @@ async fn a_visitor_counts_once_a_day_and_cannot_be_followed_across_days(t: TestS
         let app = app.clone();
         async move {
             let reader = app
-                .vault
-                .open_day(&actor(), Purpose::Statistics, day)
+                .vault()
+                .open_day(&app.grant(Purpose::Statistics), day)
                 .await
                 .expect("open")
                 .expect("day");
             let mut hashes = Vec::new();
-            for block in app.stores.browser.day_blocks(day).await.expect("blocks") {
+            for block in app.stores().browser.day_blocks(day).await.expect("blocks") {
                 let meta =
                     BlockMeta::decode(&reader.open_meta(&block).expect("meta")).expect("decode");
                 hashes.extend(meta.rows.iter().map(|r| (r.path.clone(), r.visitor)));
@@ -381,7 +370,7 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
     .await;
     let salt = |day: chrono::NaiveDate| format!("browser:salt:{day}");
     assert!(
-        app.stores
+        app.stores()
             .keys
             .named_key(&salt(now.date_naive()))
             .await
@@ -390,7 +379,7 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
         "today's salt is kept"
     );
     assert!(
-        app.stores
+        app.stores()
             .keys
             .named_key(&salt(old.date_naive()))
             .await
@@ -412,7 +401,7 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
         .expect("retention");
     assert_eq!(pass.salts_destroyed, 1);
     assert!(app
-        .stores
+        .stores()
         .keys
         .named_key(&salt(now.date_naive()))
         .await
@@ -423,22 +412,22 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
         .expect("retention");
     assert_eq!(pass.days_dropped, vec![old.date_naive()]);
     assert!(app
-        .stores
+        .stores()
         .browser
         .day_blocks(old.date_naive())
         .await
         .expect("blocks")
         .is_empty());
     assert!(
-        app.vault
-            .open_day(&actor(), Purpose::Security, old.date_naive())
+        app.vault()
+            .open_day(&app.grant(Purpose::Security), old.date_naive())
             .await
             .expect("open")
             .is_none(),
         "the day's key is destroyed with its partition"
     );
     let left: Vec<_> = app
-        .stores
+        .stores()
         .browser
         .browser_days()
         .await

@@ -19,7 +19,7 @@ pub const MAX_LINE: usize = 16 * 1024;
 /// One access, as kept: no query strings, no fragments. Text borrows from the line
 /// where it can (ingest reads millions of lines; copying each field showed in the
 /// profile).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LogRecord<'a> {
     pub ip: IpAddr,
     pub time: DateTime<FixedOffset>,
@@ -38,6 +38,10 @@ pub struct LogRecord<'a> {
     /// The browser's preferred language (JSON lines only), such as `de-DE`.
     pub language: Option<Cow<'a, str>>,
 }
+
+datavow_policy::redacted_debug!(LogRecord<'a> {
+    ip, time, method, path, status, bytes, referrer, user_agent, user, language
+});
 
 /// Why a line was not stored. Counted per reason; the line itself is dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

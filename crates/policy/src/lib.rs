@@ -21,6 +21,7 @@ pub mod card_guard;
 mod error;
 mod file;
 mod period;
+pub mod redact;
 mod vocab;
 
 pub use error::{PolicyErrors, PolicyIssue, PolicyLoadError};

@@ -101,6 +101,14 @@ named_enum! {
     }
 }
 
+impl Field {
+    /// Whether the field only authenticates (the password hash): it is verified
+    /// against, and no purpose ever reads it.
+    pub fn is_verifier(self) -> bool {
+        self == Field::PasswordHash
+    }
+}
+
 named_enum! {
     /// An operator's role; the policy file maps each role to the purposes it may use.
     Role {

@@ -28,18 +28,18 @@ pub(crate) fn routes() -> Router<AppState> {
         (status = 503, description = "The database does not answer", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state
-        .app
-        .stores
-        .persons
-        .ping()
-        .await
-        .map_err(ApiError::unavailable)?;
+    if !state.app.database_answers().await {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database does not answer",
+        ));
+    }
     Ok(Json(Health {
         status: "ok",
-        backend: match state.app.stores.backend {
-            datavow_core::store::Backend::Sqlite => "sqlite",
-            datavow_core::store::Backend::Postgres => "postgres",
+        backend: match state.app.backend() {
+            datavow_core::Backend::Sqlite => "sqlite",
+            datavow_core::Backend::Postgres => "postgres",
         },
         policy_version: state.app.policy.version.clone(),
     }))

@@ -10,17 +10,13 @@
 //! - Request logs and metrics name the matched route, never the raw path or query
 //!   string, which may carry personal data.
 
-pub mod accounts_api;
-pub mod admin;
-mod admin_pages;
-pub mod dashboard;
+pub mod api;
 mod error;
-mod events;
 mod health;
 pub mod json;
-pub mod locale;
 mod observability;
 pub mod openapi;
+pub mod pages;
 
 pub use error::ApiError;
 pub use observability::metrics_handle;
@@ -47,7 +43,7 @@ pub struct ServerOptions {
     pub secure_cookies: bool,
     /// The IP-to-country database for `/api/v1/locale`; without one the country is
     /// `unknown`.
-    pub geo: Option<std::sync::Arc<locale::GeoDb>>,
+    pub geo: Option<std::sync::Arc<api::locale::GeoDb>>,
     /// The user-agent parser for `POST /api/v1/events`; without one, browsers are
     /// stored as "Other".
     pub user_agents: Option<std::sync::Arc<datavow_ingest::UaParser>>,
@@ -60,12 +56,8 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
     let state = AppState { app, options };
     Router::new()
         .merge(health::routes())
-        .merge(accounts_api::routes())
-        .merge(dashboard::routes())
-        .merge(locale::routes())
-        .merge(events::routes())
-        .merge(admin_pages::routes())
-        .merge(admin::routes())
+        .merge(api::routes())
+        .merge(pages::routes())
         .merge(openapi::routes())
         .merge(observability::routes())
         .fallback(error::not_found)

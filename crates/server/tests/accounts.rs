@@ -42,7 +42,7 @@ fn with(pointer: &str, value: Option<Value>) -> Value {
 async fn persons(server: &Server) -> u64 {
     server
         .app
-        .stores
+        .stores()
         .persons
         .count_persons()
         .await

@@ -77,7 +77,7 @@ async fn a_thousand_sign_ups_leave_no_plaintext_in_the_data_directory() {
     assert_eq!(
         server
             .app
-            .stores
+            .stores()
             .persons
             .count_persons()
             .await

@@ -83,7 +83,7 @@ async fn a_form_post_without_the_csrf_token_is_refused_and_stores_nothing() {
     assert_eq!(
         server
             .app
-            .stores
+            .stores()
             .persons
             .count_persons()
             .await
@@ -131,7 +131,7 @@ async fn a_card_number_typed_into_the_sign_up_form_is_refused_and_not_sent_back(
     assert_eq!(
         server
             .app
-            .stores
+            .stores()
             .persons
             .count_persons()
             .await

@@ -40,7 +40,7 @@ async fn only_a_collector_may_post_events_and_a_batch_reports_what_it_stored(t: 
         .post_json("/api/v1/events", Some(&support), &batch)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(body["error"]["code"], "collector_only");
 
     let collector = server.token("web-tier", Role::Collector).await;
     let (status, receipt) = server
@@ -84,7 +84,7 @@ async fn bad_batches_are_refused_whole_with_a_clear_error(t: TestStores) {
     assert_eq!(body["error"]["code"], "too_many_events");
     assert!(server
         .app
-        .stores
+        .stores()
         .browser
         .browser_days()
         .await

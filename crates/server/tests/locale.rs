@@ -4,7 +4,7 @@
 
 mod common;
 
-use datavow_server::locale::GeoDb;
+use datavow_server::api::locale::GeoDb;
 use datavow_store::testkit::TestStores;
 use serde_json::Value;
 use std::sync::Arc;

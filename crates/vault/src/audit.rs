@@ -66,8 +66,24 @@ impl fmt::Display for Actor {
 pub enum Action {
     Create,
     Read,
+    /// A password checked against its stored hash; the hash is not read out.
+    Verify,
     Update,
     Shred,
+    /// Keys of a browser day or a visitor salt destroyed by retention.
+    KeysDestroyed,
+    /// A browser day's rows dropped by retention (after its keys).
+    DayDropped,
+    /// Browser records written to a day partition (ingest).
+    Ingest,
+    /// Link tags of signed-in visitors looked up by userID (ingest).
+    Link,
+    /// A person's access log read.
+    AccessLogRead,
+    /// A data-subject request registered.
+    RequestFiled,
+    /// The master key rotated (keys re-wrapped).
+    MasterKeyRotated,
     Search,
     Export,
     SignIn,
@@ -82,8 +98,16 @@ impl Action {
         match self {
             Action::Create => "create",
             Action::Read => "read",
+            Action::Verify => "verify",
             Action::Update => "update",
             Action::Shred => "shred",
+            Action::KeysDestroyed => "keys_destroyed",
+            Action::DayDropped => "day_dropped",
+            Action::Ingest => "ingest",
+            Action::Link => "link",
+            Action::AccessLogRead => "access_log_read",
+            Action::RequestFiled => "request_filed",
+            Action::MasterKeyRotated => "master_key_rotated",
             Action::Search => "search",
             Action::Export => "export",
             Action::SignIn => "sign_in",
@@ -103,6 +127,10 @@ pub enum Outcome {
     Refused,
     /// Nothing matched (a search without a hit, a wrong password).
     NotFound,
+    /// Audited before its effect, which then did not happen.
+    Failed,
+    /// Audited before its effect; a later entry says how it ended.
+    Begun,
 }
 
 impl Outcome {
@@ -111,6 +139,8 @@ impl Outcome {
             Outcome::Allowed => "allowed",
             Outcome::Refused => "refused",
             Outcome::NotFound => "not_found",
+            Outcome::Failed => "failed",
+            Outcome::Begun => "begun",
         }
     }
 }

@@ -17,11 +17,12 @@
 //! is opened only for a purpose the policy grants `client_ip` to, and never for
 //! statistics.
 
-use crate::audit::{Action, Actor, AuditEvent, Outcome};
+use crate::audit::{Action, AuditEvent, Outcome};
 use crate::cipher::SymmetricKey;
+use crate::grant::{Custody, Grant};
 use crate::{IndexKind, Vault, VaultError};
 use chrono::{Duration, NaiveDate, Utc};
-use datavow_policy::{Field, Purpose};
+use datavow_policy::{Field, Purpose, PurposeRefused};
 use datavow_store::EventBlock;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -166,8 +167,10 @@ impl DayReader {
 
 impl Vault {
     /// The keys to write `day`'s records: its partition key (created on first use) and
-    /// its visitor salt (kept only while the day is recent).
-    pub async fn day_keys(&self, day: NaiveDate) -> Result<DayKeys, VaultError> {
+    /// its visitor salt (kept only while the day is recent). The grant must cover
+    /// browser data; the caller audits the write (see `datavow_core::browser`).
+    pub async fn day_keys(&self, grant: &Grant, day: NaiveDate) -> Result<DayKeys, VaultError> {
+        self.covers_browser_data(grant)?;
         let key = self.named_key(&day_key_name(day)).await?;
         let salt_stored = salt_is_current(day, Utc::now().date_naive());
         let salt = if salt_stored {
@@ -184,20 +187,29 @@ impl Vault {
         })
     }
 
-    /// Opens `day` for `purpose`. Meta parts need the policy to grant the purpose the
-    /// browser-data fields; addresses need `client_ip`, and statistics never get them.
-    /// Audited; `None` when the day's key is gone (dropped by retention).
+    fn covers_browser_data(&self, grant: &Grant) -> Result<(), VaultError> {
+        let category = self.policy.category_of(Field::ClientIp);
+        if grant.covers(category) {
+            Ok(())
+        } else {
+            Err(VaultError::Refused(PurposeRefused {
+                purpose: grant.purpose(),
+                category,
+            }))
+        }
+    }
+
+    /// Opens `day` under `grant`. Meta parts need the grant to cover browser data;
+    /// addresses need `client_ip`, and statistics never get them. Audited; `None` when
+    /// the day's key is gone (dropped by retention).
     pub async fn open_day(
         &self,
-        actor: &Actor,
-        purpose: Purpose,
+        grant: &Grant,
         day: NaiveDate,
     ) -> Result<Option<DayReader>, VaultError> {
-        let refused = META_FIELDS
-            .iter()
-            .find_map(|f| self.policy.grant_field(purpose, *f).err());
-        let addresses = purpose != Purpose::Statistics
-            && self.policy.grant_field(purpose, Field::ClientIp).is_ok();
+        let purpose = grant.purpose();
+        let refused = self.covers_browser_data(grant).err();
+        let addresses = purpose != Purpose::Statistics && refused.is_none();
         let mut fields = META_FIELDS.to_vec();
         if addresses {
             fields.push(Field::ClientIp);
@@ -208,7 +220,7 @@ impl Vault {
                 fields,
                 detail: Some(format!("browser day {day}")),
                 ..AuditEvent::new(
-                    actor,
+                    &grant.actor(None),
                     Action::Read,
                     if refused.is_some() {
                         Outcome::Refused
@@ -219,7 +231,7 @@ impl Vault {
             })
             .await?;
         if let Some(refused) = refused {
-            return Err(VaultError::Refused(refused));
+            return Err(refused);
         }
         let Some(key) = self.existing_named_key(&day_key_name(day)).await? else {
             return Ok(None);
@@ -231,19 +243,37 @@ impl Vault {
         }))
     }
 
-    /// The link tag of a person, while their key exists.
-    pub async fn link_tag(&self, person: datavow_store::PersonId) -> Result<LinkTag, VaultError> {
-        let key = self.data_key(person).await?;
+    /// The link tag of a person under `grant`, while their key exists.
+    pub async fn link_tag(
+        &self,
+        grant: &Grant,
+        person: datavow_store::PersonId,
+    ) -> Result<LinkTag, VaultError> {
+        let key = self.key_for(grant, person).await?;
         Ok(key.tag(b"datavow/browser-link/v1"))
     }
 
     /// The link tags of the accounts whose userIDs are among `user_ids`, by userID;
     /// userIDs of nobody (or of an erased person) are left out. Reads no field: only
-    /// the userID blind index and the persons' keys.
+    /// the userID blind index and the persons' keys. The grant must cover the userID's
+    /// category; one audit entry per look-up, before it, with how many were asked.
     pub async fn link_tags_for_user_ids(
         &self,
+        grant: &Grant,
         user_ids: &[&str],
     ) -> Result<HashMap<String, LinkTag>, VaultError> {
+        self.covered(grant, Field::UserId)?;
+        self.audit
+            .record(AuditEvent {
+                purpose: Some(grant.purpose()),
+                fields: vec![Field::UserId],
+                detail: Some(format!(
+                    "{} userIDs looked up to link browser records",
+                    user_ids.len()
+                )),
+                ..AuditEvent::new(&grant.actor(None), Action::Link, Outcome::Allowed)
+            })
+            .await?;
         let kind = IndexKind::UserId;
         let key = &self.index_keys[&kind];
         let mut by_digest = HashMap::with_capacity(user_ids.len());
@@ -260,9 +290,9 @@ impl Vault {
             let Some(user_id) = by_digest.get(&digest) else {
                 continue;
             };
-            match self.link_tag(person).await {
-                Ok(tag) => {
-                    tags.insert((*user_id).to_owned(), tag);
+            match self.data_key(person).await {
+                Ok(key) => {
+                    tags.insert((*user_id).to_owned(), key.tag(b"datavow/browser-link/v1"));
                 }
                 Err(VaultError::Shredded | VaultError::NoSuchPerson) => {}
                 Err(err) => return Err(err),
@@ -272,23 +302,47 @@ impl Vault {
     }
 
     /// Destroys the visitor salts of those `days` that are no longer recent as of
-    /// `today`. Returns how many.
+    /// `today`, each audited before it goes. Returns how many.
     pub async fn forget_visitor_salts(
         &self,
+        custody: &Custody,
         days: &[NaiveDate],
         today: NaiveDate,
     ) -> Result<u64, VaultError> {
         let mut forgotten = 0;
         for day in days.iter().filter(|d| !salt_is_current(**d, today)) {
-            if self.keys.delete_named_key(&salt_name(*day)).await? {
+            let name = salt_name(*day);
+            if self.keys.named_key(&name).await?.is_none() {
+                continue;
+            }
+            self.audit
+                .record(AuditEvent {
+                    detail: Some(format!("visitor salt of browser day {day}")),
+                    ..AuditEvent::new(&custody.actor, Action::KeysDestroyed, Outcome::Allowed)
+                })
+                .await?;
+            if self.keys.delete_named_key(&name).await? {
                 forgotten += 1;
             }
         }
         Ok(forgotten)
     }
 
-    /// Destroys a day's partition key and salt (after its partition was dropped).
-    pub async fn destroy_day_keys(&self, day: NaiveDate) -> Result<(), VaultError> {
+    /// Destroys a day's partition key and salt, audited before: the day's records can
+    /// no longer be opened anywhere, whether or not its rows are dropped yet.
+    pub async fn destroy_day_keys(
+        &self,
+        custody: &Custody,
+        day: NaiveDate,
+    ) -> Result<(), VaultError> {
+        self.audit
+            .record(AuditEvent {
+                detail: Some(format!(
+                    "partition key and visitor salt of browser day {day}"
+                )),
+                ..AuditEvent::new(&custody.actor, Action::KeysDestroyed, Outcome::Allowed)
+            })
+            .await?;
         self.keys.delete_named_key(&day_key_name(day)).await?;
         self.keys.delete_named_key(&salt_name(day)).await?;
         Ok(())

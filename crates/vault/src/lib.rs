@@ -22,6 +22,8 @@ mod audit;
 mod blind_index;
 mod browser;
 mod cipher;
+pub mod consent;
+mod grant;
 mod master_key;
 mod personal;
 
@@ -32,6 +34,7 @@ pub use audit::{
 pub use blind_index::IndexKind;
 pub use browser::{address_bytes, AgentDigest, DayKeys, DayReader, LinkTag};
 pub use cipher::{SymmetricKey, Unauthentic};
+pub use grant::{Custody, Grant, GrantIssuer};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};
 
@@ -48,6 +51,12 @@ use std::sync::Arc;
 pub enum VaultError {
     #[error(transparent)]
     Refused(#[from] PurposeRefused),
+    #[error("`{0}` authenticates and is never read")]
+    Unreadable(Field),
+    #[error("purpose `{0}` needs the person's consent, which they have not given")]
+    NoConsent(Purpose),
+    #[error("a person may act on their own data only")]
+    NotYours,
     #[error("this person's data key has been destroyed: their data is erased")]
     Shredded,
     #[error("no such person")]
@@ -117,7 +126,8 @@ pub struct PurposeView {
 }
 
 impl Vault {
-    /// Opens the vault over `stores`. The first open records the master key's id in
+    /// Opens the vault over `stores`, with the one [`GrantIssuer`] of this vault. The
+    /// first open records the master key's id in
     /// the keystore; later opens with another key are refused. Creates the blind-index
     /// keys if they do not exist yet.
     pub async fn open(
@@ -125,7 +135,7 @@ impl Vault {
         master: MasterKey,
         policy: Arc<Policy>,
         audit: Arc<dyn AuditSink>,
-    ) -> Result<Vault, VaultError> {
+    ) -> Result<(Vault, GrantIssuer), VaultError> {
         Vault::check_master_key(stores, &master).await?;
         let mut index_keys = HashMap::new();
         for kind in IndexKind::ALL {
@@ -134,14 +144,16 @@ impl Vault {
                 named_key(&*stores.keys, &master, kind.key_name()).await?,
             );
         }
-        Ok(Vault {
+        let issuer = GrantIssuer::new(policy.clone());
+        let vault = Vault {
             master,
             keys: stores.keys.clone(),
             persons: stores.persons.clone(),
             policy,
             index_keys,
             audit,
-        })
+        };
+        Ok((vault, issuer))
     }
 
     /// Refuses a master key other than the one the keystore was created with (the
@@ -171,148 +183,121 @@ impl Vault {
         &self.policy
     }
 
-    /// Creates a person controlled by `entity` with the given fields: a new data key,
-    /// every field sealed, blind indexes for indexed fields. All or nothing.
-    pub async fn create_person(
-        &self,
-        actor: &Actor,
-        entity: &str,
-        values: &[(Field, Personal)],
-    ) -> Result<PersonId, VaultError> {
-        self.create(actor, PersonKind::Account, entity, values)
-            .await
-    }
-
-    /// Creates a record of the given kind; see [`Vault::create_person`].
+    /// Creates a record of `kind` controlled by `entity` with the given fields: a new
+    /// data key, every field sealed, blind indexes for indexed fields. All or nothing.
+    /// The grant's purpose must cover every field written. Audited before the effect
+    /// (and a failure after it).
     pub async fn create(
         &self,
-        actor: &Actor,
+        grant: &Grant,
         kind: PersonKind,
         entity: &str,
         values: &[(Field, Personal)],
     ) -> Result<PersonId, VaultError> {
+        self.check_write(grant, values)?;
         if self.policy.entity(entity).is_none() {
             return Err(VaultError::UnknownEntity(entity.to_owned()));
         }
         let id = uuid::Uuid::new_v4();
         let data_key = SymmetricKey::generate();
         let (sealed, index) = self.seal_all(id, &data_key, values);
-        self.keys
-            .insert_person_key(id, &self.master.key().wrap(KeyOwner::Person(id), &data_key))
-            .await?;
-        let row = PersonRow {
-            id,
-            entity: entity.to_owned(),
-            created_at: chrono::Utc::now(),
-            kind,
+        let subject = SubjectTag::derive(&data_key);
+        let event = AuditEvent {
+            purpose: Some(grant.purpose()),
+            subject: Some(subject.clone()),
+            fields: values.iter().map(|(f, _)| *f).collect(),
+            ..AuditEvent::new(
+                &grant.actor(Some(&subject)),
+                Action::Create,
+                Outcome::Allowed,
+            )
         };
-        if let Err(err) = self.persons.insert_person(&row, &sealed, &index).await {
-            // Leave no orphan key behind a person that was not stored.
-            if let Err(cleanup) = self.keys.delete_person_key(id).await {
-                tracing::warn!(error = %cleanup, "could not remove the data key of a person that failed to store");
+        self.audit.record(event.clone()).await?;
+        let stored = async {
+            self.keys
+                .insert_person_key(id, &self.master.key().wrap(KeyOwner::Person(id), &data_key))
+                .await?;
+            let row = PersonRow {
+                id,
+                entity: entity.to_owned(),
+                created_at: chrono::Utc::now(),
+                kind,
+            };
+            if let Err(err) = self.persons.insert_person(&row, &sealed, &index).await {
+                // Leave no orphan key behind a person that was not stored.
+                if let Err(cleanup) = self.keys.delete_person_key(id).await {
+                    tracing::warn!(error = %cleanup, "could not remove the data key of a person that failed to store");
+                }
+                return Err(VaultError::from(err));
             }
-            return Err(err.into());
+            Ok(())
         }
-        self.audit
-            .record(AuditEvent {
-                subject: Some(SubjectTag::derive(&data_key)),
-                fields: values.iter().map(|(f, _)| *f).collect(),
-                ..AuditEvent::new(actor, Action::Create, Outcome::Allowed)
-            })
-            .await?;
+        .await;
+        if let Err(err) = stored {
+            self.record_failure(event).await?;
+            return Err(err);
+        }
         metrics::counter!("datavow_vault_persons_created_total").increment(1);
         Ok(id)
     }
 
-    /// Reads `fields` of a person for `purpose`. Every field's category must be allowed
-    /// for the purpose, or nothing is read and the refusal is returned (and audited).
-    /// Fields the person has no value for are absent from the record.
+    /// Reads `fields` of a person under `grant`. Every field's category must be covered
+    /// by the grant, a purpose that needs consent needs the person's, and no purpose
+    /// reads a password hash; otherwise nothing is read and the refusal is returned
+    /// (and audited). Fields the person has no value for are absent from the record.
     pub async fn read(
         &self,
-        actor: &Actor,
+        grant: &Grant,
         person: PersonId,
-        purpose: Purpose,
         fields: &[Field],
     ) -> Result<PersonalRecord, VaultError> {
-        if let Some(refused) = fields
-            .iter()
-            .find_map(|f| self.policy.grant_field(purpose, *f).err())
-        {
+        let purpose = grant.purpose();
+        let data_key = self.key_for(grant, person).await?;
+        let subject = SubjectTag::derive(&data_key);
+        let actor = grant.actor(Some(&subject));
+        let refusal = match fields.iter().find(|f| f.is_verifier()) {
+            Some(_) => Some(VaultError::Unreadable(Field::PasswordHash)),
+            None => fields
+                .iter()
+                .find_map(|f| self.covered(grant, *f).err())
+                .map(VaultError::Refused),
+        };
+        let refusal = match refusal {
+            Some(r) => Some(r),
+            None if self.policy.purpose(purpose).requires_consent
+                && !self.has_consent(person, &data_key).await? =>
+            {
+                Some(VaultError::NoConsent(purpose))
+            }
+            None => None,
+        };
+        if let Some(refused) = refusal {
             metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "refused")
                 .increment(1);
-            let subject = self
-                .data_key(person)
-                .await
-                .ok()
-                .map(|k| SubjectTag::derive(&k));
             self.audit
                 .record(AuditEvent {
                     purpose: Some(purpose),
-                    subject,
+                    subject: Some(subject),
                     fields: fields.to_vec(),
-                    ..AuditEvent::new(actor, Action::Read, Outcome::Refused)
+                    ..AuditEvent::new(&actor, Action::Read, Outcome::Refused)
                 })
                 .await?;
-            return Err(refused.into());
+            return Err(refused);
         }
-        let data_key = self.data_key(person).await?;
-        self.read_with_key(actor, person, &data_key, purpose, fields)
-            .await
-    }
-
-    /// Reads `fields` of a person for the person themselves: one key fetch serves both
-    /// the audit tag of the actor and the decryption. Returns the actor too, for the
-    /// caller's further audit entries.
-    pub async fn read_own(
-        &self,
-        person: PersonId,
-        purpose: Purpose,
-        fields: &[Field],
-    ) -> Result<(Actor, PersonalRecord), VaultError> {
-        let data_key = self.data_key(person).await?;
-        let actor = Actor::Person(SubjectTag::derive(&data_key));
-        if fields
-            .iter()
-            .any(|f| self.policy.grant_field(purpose, *f).is_err())
-        {
-            // The refusal is audited and returned by the general path.
-            let record = self.read(&actor, person, purpose, fields).await?;
-            return Ok((actor, record));
-        }
-        let record = self
-            .read_with_key(&actor, person, &data_key, purpose, fields)
-            .await?;
-        Ok((actor, record))
-    }
-
-    /// The read itself, once the purpose is allowed and the key fetched.
-    async fn read_with_key(
-        &self,
-        actor: &Actor,
-        person: PersonId,
-        data_key: &SymmetricKey,
-        purpose: Purpose,
-        fields: &[Field],
-    ) -> Result<PersonalRecord, VaultError> {
         let mut record = PersonalRecord::default();
         for sealed in self.persons.sealed_fields(person).await? {
             if !fields.contains(&sealed.field) {
                 continue;
             }
-            let plain = data_key
-                .open_field(person, sealed.field, &sealed.ciphertext)
-                .map_err(|_| VaultError::Tampered(sealed.field))?;
-            let text = String::from_utf8(plain.to_vec())
-                .map_err(|_| VaultError::Tampered(sealed.field))?;
-            record.insert(sealed.field, Personal::new(text));
+            record.insert(sealed.field, open_sealed(&data_key, person, &sealed)?);
         }
         // Recorded before the values leave the vault: no audit entry, no data.
         self.audit
             .record(AuditEvent {
                 purpose: Some(purpose),
-                subject: Some(SubjectTag::derive(data_key)),
+                subject: Some(subject),
                 fields: record.iter().map(|(f, _)| f).collect(),
-                ..AuditEvent::new(actor, Action::Read, Outcome::Allowed)
+                ..AuditEvent::new(&actor, Action::Read, Outcome::Allowed)
             })
             .await?;
         metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "allowed")
@@ -320,52 +305,110 @@ impl Vault {
         Ok(record)
     }
 
-    /// Reads every field of the categories `purpose` may use; names the categories it
-    /// may not see instead of reading them.
+    /// Reads every readable field of the categories the grant covers; names the
+    /// categories it does not cover instead of reading them. Credentials that only
+    /// authenticate (the password hash) are never among the fields.
     pub async fn read_for_purpose(
         &self,
-        actor: &Actor,
+        grant: &Grant,
         person: PersonId,
-        purpose: Purpose,
     ) -> Result<PurposeView, VaultError> {
-        let (allowed, withheld): (Vec<Category>, Vec<Category>) = Category::ALL
-            .iter()
-            .partition(|c| self.policy.grant(purpose, **c).is_ok());
+        let (allowed, withheld): (Vec<Category>, Vec<Category>) =
+            Category::ALL.iter().partition(|c| grant.covers(**c));
         let fields: Vec<Field> = allowed
             .iter()
             .flat_map(|c| self.policy.fields_of(*c).iter().copied())
+            .filter(|f| !f.is_verifier())
             .collect();
-        let record = self.read(actor, person, purpose, &fields).await?;
+        let record = self.read(grant, person, &fields).await?;
         Ok(PurposeView { record, withheld })
     }
 
+    /// The password hash of a person, to verify a password against: never part of a
+    /// read, never shown. The grant must cover the credentials category. Audited.
+    pub async fn password_verifier(
+        &self,
+        grant: &Grant,
+        person: PersonId,
+    ) -> Result<Option<Personal>, VaultError> {
+        self.covered(grant, Field::PasswordHash)?;
+        let data_key = self.key_for(grant, person).await?;
+        let subject = SubjectTag::derive(&data_key);
+        let mut verifier = None;
+        for sealed in self.persons.sealed_fields(person).await? {
+            if sealed.field == Field::PasswordHash {
+                verifier = Some(open_sealed(&data_key, person, &sealed)?);
+            }
+        }
+        self.audit
+            .record(AuditEvent {
+                purpose: Some(grant.purpose()),
+                subject: Some(subject.clone()),
+                fields: vec![Field::PasswordHash],
+                detail: Some("verified, not read".into()),
+                ..AuditEvent::new(
+                    &grant.actor(Some(&subject)),
+                    Action::Verify,
+                    Outcome::Allowed,
+                )
+            })
+            .await?;
+        Ok(verifier)
+    }
+
     /// Replaces the given fields of a person (and their blind indexes). All or nothing.
+    /// The grant's purpose must cover every field written. Audited before the effect
+    /// (and a failure after it).
     pub async fn update(
         &self,
-        actor: &Actor,
+        grant: &Grant,
         person: PersonId,
         values: &[(Field, Personal)],
     ) -> Result<(), VaultError> {
-        let data_key = self.data_key(person).await?;
+        self.check_write(grant, values)?;
+        let data_key = self.key_for(grant, person).await?;
         let (sealed, index) = self.seal_all(person, &data_key, values);
-        self.persons.update_fields(person, &sealed, &index).await?;
-        self.audit
-            .record(AuditEvent {
-                subject: Some(SubjectTag::derive(&data_key)),
-                fields: values.iter().map(|(f, _)| *f).collect(),
-                ..AuditEvent::new(actor, Action::Update, Outcome::Allowed)
-            })
-            .await?;
+        let subject = SubjectTag::derive(&data_key);
+        let event = AuditEvent {
+            purpose: Some(grant.purpose()),
+            subject: Some(subject.clone()),
+            fields: values.iter().map(|(f, _)| *f).collect(),
+            ..AuditEvent::new(
+                &grant.actor(Some(&subject)),
+                Action::Update,
+                Outcome::Allowed,
+            )
+        };
+        self.audit.record(event.clone()).await?;
+        if let Err(err) = self.persons.update_fields(person, &sealed, &index).await {
+            self.record_failure(event).await?;
+            return Err(err.into());
+        }
         Ok(())
     }
 
-    /// Finds the person whose indexed field equals `value` (after normalisation).
+    /// Finds the person whose indexed field equals `value` (after normalisation). The
+    /// grant must cover the indexed field's category. Audited.
     pub async fn find(
         &self,
-        actor: &Actor,
+        grant: &Grant,
         kind: IndexKind,
         value: &str,
     ) -> Result<Option<PersonId>, VaultError> {
+        let field = match kind {
+            IndexKind::Email => Field::Email,
+            IndexKind::UserId => Field::UserId,
+        };
+        if let Err(refused) = self.covered(grant, field) {
+            self.audit
+                .record(AuditEvent {
+                    purpose: Some(grant.purpose()),
+                    fields: vec![field],
+                    ..AuditEvent::new(&grant.actor(None), Action::Search, Outcome::Refused)
+                })
+                .await?;
+            return Err(refused.into());
+        }
         let digest = kind.digest(&self.index_keys[&kind], value);
         let found = self.persons.find_by_index(kind.as_str(), &digest).await?;
         let subject = match found {
@@ -376,10 +419,6 @@ impl Vault {
                 .map(|k| SubjectTag::derive(&k)),
             None => None,
         };
-        let field = match kind {
-            IndexKind::Email => Field::Email,
-            IndexKind::UserId => Field::UserId,
-        };
         let outcome = if found.is_some() {
             Outcome::Allowed
         } else {
@@ -387,22 +426,34 @@ impl Vault {
         };
         self.audit
             .record(AuditEvent {
+                purpose: Some(grant.purpose()),
                 subject,
                 fields: vec![field],
-                ..AuditEvent::new(actor, Action::Search, outcome)
+                ..AuditEvent::new(&grant.actor(None), Action::Search, outcome)
             })
             .await?;
         Ok(found)
     }
 
-    /// The audit tag of a person, while their key exists.
-    pub async fn subject_tag(&self, person: PersonId) -> Result<SubjectTag, VaultError> {
-        Ok(SubjectTag::derive(&self.data_key(person).await?))
+    /// The audit tag of a person under `grant`, while their key exists.
+    pub async fn subject_tag(
+        &self,
+        grant: &Grant,
+        person: PersonId,
+    ) -> Result<SubjectTag, VaultError> {
+        Ok(SubjectTag::derive(&self.key_for(grant, person).await?))
+    }
+
+    /// The audit actor of `grant` once it has opened `person` (for a person acting on
+    /// themself, their own tag).
+    pub async fn actor_of(&self, grant: &Grant, person: PersonId) -> Result<Actor, VaultError> {
+        let tag = self.subject_tag(grant, person).await?;
+        Ok(grant.actor(Some(&tag)))
     }
 
     /// Destroys a person's data key. Their ciphertext, wherever it is, can no longer be
-    /// opened. Returns whether a key was destroyed.
-    pub async fn shred(&self, actor: &Actor, person: PersonId) -> Result<bool, VaultError> {
+    /// opened. Audited before the effect. Returns whether a key was destroyed.
+    pub async fn shred(&self, custody: &Custody, person: PersonId) -> Result<bool, VaultError> {
         let subject = match self.data_key(person).await {
             Ok(key) => Some(SubjectTag::derive(&key)),
             Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(false),
@@ -413,7 +464,7 @@ impl Vault {
         self.audit
             .record(AuditEvent {
                 subject,
-                ..AuditEvent::new(actor, Action::Shred, Outcome::Allowed)
+                ..AuditEvent::new(&custody.actor, Action::Shred, Outcome::Allowed)
             })
             .await?;
         let shredded = self.keys.delete_person_key(person).await?;
@@ -421,6 +472,63 @@ impl Vault {
             metrics::counter!("datavow_vault_keys_shredded_total").increment(1);
         }
         Ok(shredded)
+    }
+
+    /// Records that an operation audited before its effect did not take effect.
+    async fn record_failure(&self, mut event: AuditEvent) -> Result<(), VaultError> {
+        event.outcome = Outcome::Failed;
+        Ok(self.audit.record(event).await?)
+    }
+
+    /// Whether `grant` covers `field`'s category.
+    fn covered(&self, grant: &Grant, field: Field) -> Result<(), PurposeRefused> {
+        let category = self.policy.category_of(field);
+        if grant.covers(category) {
+            Ok(())
+        } else {
+            Err(PurposeRefused {
+                purpose: grant.purpose(),
+                category,
+            })
+        }
+    }
+
+    /// A write must be covered by the grant field by field.
+    fn check_write(&self, grant: &Grant, values: &[(Field, Personal)]) -> Result<(), VaultError> {
+        for (field, _) in values {
+            self.covered(grant, *field)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the person's recorded marketing consent is "in".
+    async fn has_consent(&self, person: PersonId, key: &SymmetricKey) -> Result<bool, VaultError> {
+        for sealed in self.persons.sealed_fields(person).await? {
+            if sealed.field == Field::MarketingConsent {
+                let value = open_sealed(key, person, &sealed)?;
+                return Ok(consent::is_given(value.expose()));
+            }
+        }
+        Ok(false)
+    }
+
+    /// The data key of `person` for `grant`: the one the grant already opened, or
+    /// fetched and kept in the grant. A grant for a person acting on themself opens
+    /// nobody else.
+    async fn key_for(&self, grant: &Grant, person: PersonId) -> Result<SymmetricKey, VaultError> {
+        if let grant::Acting::SelfOf(own) = &grant.acting {
+            if *own != person {
+                return Err(VaultError::NotYours);
+            }
+        }
+        if let Some((opened, key)) = grant.opened.get() {
+            if *opened == person {
+                return Ok(key.clone());
+            }
+        }
+        let key = self.data_key(person).await?;
+        let _ = grant.opened.set((person, key.clone()));
+        Ok(key)
     }
 
     /// Removes physical remnants of shredded keys from the keystore.
@@ -518,4 +626,18 @@ fn owner_label(owner: KeyOwner<'_>) -> String {
         KeyOwner::Person(_) => "a person".into(),
         KeyOwner::Named(name) => format!("`{name}`"),
     }
+}
+
+/// Opens one sealed field under its person's key.
+fn open_sealed(
+    key: &SymmetricKey,
+    person: PersonId,
+    sealed: &SealedField,
+) -> Result<Personal, VaultError> {
+    let plain = key
+        .open_field(person, sealed.field, &sealed.ciphertext)
+        .map_err(|_| VaultError::Tampered(sealed.field))?;
+    String::from_utf8(plain.to_vec())
+        .map(Personal::new)
+        .map_err(|_| VaultError::Tampered(sealed.field))
 }

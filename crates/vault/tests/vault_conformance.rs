@@ -4,8 +4,85 @@
 use datavow_policy::{Category, Field, Policy, Purpose};
 use datavow_store::testkit::TestStores;
 use datavow_store::{backend_tests, SealedField};
-use datavow_vault::{Actor, IndexKind, MasterKey, Personal, RecordingSink, Vault, VaultError};
+use datavow_store::{PersonId, PersonKind};
+use datavow_vault::{
+    Actor, GrantIssuer, IndexKind, MasterKey, Personal, PersonalRecord, RecordingSink, SubjectTag,
+    Vault, VaultError,
+};
 use std::sync::Arc;
+
+/// A vault with its grant issuer, and the grants a caller of the old purpose-naming API
+/// would have asked for: tests of storage promises, not of authorization.
+#[derive(Debug)]
+struct Opened {
+    vault: Vault,
+    issuer: GrantIssuer,
+}
+
+impl Opened {
+    fn grant(&self, actor: &Actor, purpose: Purpose) -> datavow_vault::Grant {
+        self.issuer.grant(actor.clone(), purpose).expect("grant")
+    }
+
+    async fn create_person(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        values: &[(Field, Personal)],
+    ) -> Result<PersonId, VaultError> {
+        let grant = self.grant(actor, Purpose::Requests);
+        self.vault
+            .create(&grant, PersonKind::Account, entity, values)
+            .await
+    }
+
+    async fn read(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        purpose: Purpose,
+        fields: &[Field],
+    ) -> Result<PersonalRecord, VaultError> {
+        let grant = self.grant(actor, purpose);
+        self.vault.read(&grant, person, fields).await
+    }
+
+    async fn update(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        values: &[(Field, Personal)],
+    ) -> Result<(), VaultError> {
+        let grant = self.grant(actor, Purpose::Requests);
+        self.vault.update(&grant, person, values).await
+    }
+
+    async fn find(
+        &self,
+        actor: &Actor,
+        kind: IndexKind,
+        value: &str,
+    ) -> Result<Option<PersonId>, VaultError> {
+        let grant = self.grant(actor, Purpose::Requests);
+        self.vault.find(&grant, kind, value).await
+    }
+
+    async fn shred(&self, actor: &Actor, person: PersonId) -> Result<bool, VaultError> {
+        self.vault
+            .shred(&self.issuer.custody(actor.clone()), person)
+            .await
+    }
+
+    async fn subject_tag(&self, person: PersonId) -> Result<SubjectTag, VaultError> {
+        let grant = self.grant(&actor(), Purpose::Requests);
+        self.vault.subject_tag(&grant, person).await
+    }
+
+    async fn day_keys(&self, day: chrono::NaiveDate) -> Result<datavow_vault::DayKeys, VaultError> {
+        let grant = self.grant(&actor(), Purpose::Security);
+        self.vault.day_keys(&grant, day).await
+    }
+}
 
 fn policy() -> Arc<Policy> {
     Arc::new(Policy::bundled().expect("bundled policy"))
@@ -15,18 +92,21 @@ fn actor() -> Actor {
     Actor::System("test".into())
 }
 
-async fn vault(t: &TestStores, master: MasterKey) -> Vault {
+async fn vault(t: &TestStores, master: MasterKey) -> Opened {
     open(t, master).await.expect("open vault")
 }
 
-async fn open(t: &TestStores, master: MasterKey) -> Result<Vault, VaultError> {
-    Vault::open(
-        &t.stores,
-        master,
-        policy(),
-        Arc::new(RecordingSink::default()),
-    )
-    .await
+async fn open(t: &TestStores, master: MasterKey) -> Result<Opened, VaultError> {
+    open_with(t, master, Arc::new(RecordingSink::default())).await
+}
+
+async fn open_with(
+    t: &TestStores,
+    master: MasterKey,
+    sink: Arc<RecordingSink>,
+) -> Result<Opened, VaultError> {
+    let (vault, issuer) = Vault::open(&t.stores, master, policy(), sink).await?;
+    Ok(Opened { vault, issuer })
 }
 
 /// A person with ten fields whose values are unlikely to appear by chance.
@@ -162,7 +242,16 @@ async fn shredding_one_persons_key_makes_exactly_that_person_unreadable(t: TestS
         .await;
     assert!(matches!(read, Err(VaultError::Shredded)), "{read:?}");
     let other = vault
-        .read(&actor(), kept, Purpose::Requests, Field::ALL)
+        .read(
+            &actor(),
+            kept,
+            Purpose::Requests,
+            &Field::ALL
+                .iter()
+                .copied()
+                .filter(|f| !f.is_verifier())
+                .collect::<Vec<_>>(),
+        )
         .await
         .expect("other person intact");
     assert_eq!(
@@ -170,7 +259,7 @@ async fn shredding_one_persons_key_makes_exactly_that_person_unreadable(t: TestS
         Some("soren.302@ostergaard-hosting.dk")
     );
     assert_eq!(other.len(), 10);
-    vault.compact_keystore().await.expect("compact");
+    vault.vault.compact_keystore().await.expect("compact");
     let read = vault
         .read(&actor(), erased, Purpose::Requests, &[Field::Name])
         .await;
@@ -357,39 +446,151 @@ async fn a_person_for_an_undeclared_entity_is_refused(t: TestStores) {
     assert_eq!(t.stores.persons.count_persons().await.expect("count"), 0);
 }
 
-async fn a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_bound(
-    t: TestStores,
-) {
+async fn a_persons_own_read_is_made_and_audited_in_their_name_and_opens_nobody_else(t: TestStores) {
     let sink = Arc::new(RecordingSink::default());
-    let v = Vault::open(&t.stores, MasterKey::generate(), policy(), sink.clone())
+    let v = open_with(&t, MasterKey::generate(), sink.clone())
         .await
         .expect("open");
     let person = v
         .create_person(&actor(), "asergo_europe", &sample("own"))
         .await
         .expect("create");
-    let (who, record) = v
-        .read_own(person, Purpose::Requests, &[Field::Email])
+    let other = v
+        .create_person(&actor(), "asergo_europe", &sample("oth"))
+        .await
+        .expect("create");
+    let own = v.issuer.own(person, Purpose::Requests).expect("grant");
+    let record = v
+        .vault
+        .read(&own, person, &[Field::Email])
         .await
         .expect("own read");
     let tag = v.subject_tag(person).await.expect("tag");
-    assert_eq!(who, Actor::Person(tag.clone()));
     assert_eq!(
         record.get(Field::Email).map(Personal::expose),
         Some("soren.own@ostergaard-hosting.dk")
     );
     let last = sink.events().pop().expect("audited");
-    assert_eq!((last.actor, last.subject), (who.clone(), Some(tag)));
-
-    let refused = v
-        .read_own(person, Purpose::Marketing, &[Field::BirthDate])
-        .await;
-    assert!(
-        matches!(refused, Err(VaultError::Refused(_))),
-        "{refused:?}"
+    assert_eq!(
+        (last.actor, last.subject),
+        (Actor::Person(tag.clone()), Some(tag))
     );
-    let last = sink.events().pop().expect("refusal audited");
-    assert_eq!(last.outcome, datavow_vault::Outcome::Refused);
+
+    let elsewhere = v.vault.read(&own, other, &[Field::Email]).await;
+    assert!(
+        matches!(elsewhere, Err(VaultError::NotYours)),
+        "{elsewhere:?}"
+    );
+}
+
+async fn no_purpose_reads_a_password_hash_it_is_only_verified(t: TestStores) {
+    let sink = Arc::new(RecordingSink::default());
+    let v = open_with(&t, MasterKey::generate(), sink.clone())
+        .await
+        .expect("open");
+    let mut values = sample("pwd");
+    values.push((
+        Field::PasswordHash,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    ));
+    let person = v
+        .create_person(&actor(), "asergo_europe", &values)
+        .await
+        .expect("create");
+    for purpose in Purpose::ALL {
+        let grant = match v.issuer.grant(actor(), *purpose) {
+            Ok(grant) => grant,
+            Err(_) => continue,
+        };
+        let read = v.vault.read(&grant, person, &[Field::PasswordHash]).await;
+        assert!(
+            matches!(read, Err(VaultError::Unreadable(Field::PasswordHash))),
+            "{purpose}: {read:?}"
+        );
+        if let Ok(view) = v.vault.read_for_purpose(&grant, person).await {
+            assert!(view.record.get(Field::PasswordHash).is_none(), "{purpose}");
+        }
+    }
+    let grant = v.grant(&actor(), Purpose::Service);
+    let verifier = v
+        .vault
+        .password_verifier(&grant, person)
+        .await
+        .expect("verifier")
+        .expect("held");
+    assert!(verifier.expose().starts_with("$argon2id$"));
+    let last = sink.events().pop().expect("audited");
+    assert_eq!(last.action, datavow_vault::Action::Verify);
+}
+
+async fn a_purpose_that_needs_consent_reads_only_people_who_opted_in(t: TestStores) {
+    let v = vault(&t, MasterKey::generate()).await;
+    let now = chrono::Utc::now();
+    let mut opted_in = sample("in1");
+    opted_in.push((
+        Field::MarketingConsent,
+        datavow_vault::consent::value(true, now),
+    ));
+    let mut opted_out = sample("out");
+    opted_out.push((
+        Field::MarketingConsent,
+        datavow_vault::consent::value(false, now),
+    ));
+    let silent = sample("sil");
+    let marketing = v.grant(&actor(), Purpose::Marketing);
+    for (values, allowed) in [(opted_in, true), (opted_out, false), (silent, false)] {
+        let person = v
+            .create_person(&actor(), "asergo_europe", &values)
+            .await
+            .expect("create");
+        let read = v.vault.read(&marketing, person, &[Field::Email]).await;
+        assert_eq!(read.is_ok(), allowed, "{read:?}");
+        if !allowed {
+            assert!(matches!(
+                read,
+                Err(VaultError::NoConsent(Purpose::Marketing))
+            ));
+        }
+    }
+}
+
+async fn a_write_outside_the_grants_categories_is_refused_and_changes_nothing(t: TestStores) {
+    let v = vault(&t, MasterKey::generate()).await;
+    let person = v
+        .create_person(&actor(), "asergo_europe", &sample("wrt"))
+        .await
+        .expect("create");
+    // Billing may not touch the marketing interest or the password hash.
+    let billing = v.grant(&actor(), Purpose::Billing);
+    for field in [Field::Interest, Field::PasswordHash, Field::BirthDate] {
+        let write = v
+            .vault
+            .update(&billing, person, &[(field, "changed".into())])
+            .await;
+        assert!(
+            matches!(write, Err(VaultError::Refused(_))),
+            "{field}: {write:?}"
+        );
+    }
+    let create = v
+        .vault
+        .create(
+            &billing,
+            PersonKind::Account,
+            "asergo_europe",
+            &sample("wr2"),
+        )
+        .await;
+    assert!(matches!(create, Err(VaultError::Refused(_))), "{create:?}");
+    let record = v
+        .read(&actor(), person, Purpose::Requests, &[Field::Interest])
+        .await
+        .expect("read");
+    assert_eq!(
+        record.get(Field::Interest).map(Personal::expose),
+        Some("Colocation in Copenhagen wrt")
+    );
+    assert_eq!(t.stores.persons.count_persons().await.expect("count"), 1);
 }
 
 async fn the_visitor_hash_is_stable_within_a_day_and_differs_across_days_and_visitors(
@@ -425,7 +626,10 @@ async fn the_visitor_hash_is_stable_within_a_day_and_differs_across_days_and_vis
 
 backend_tests!(
     the_visitor_hash_is_stable_within_a_day_and_differs_across_days_and_visitors,
-    a_persons_own_read_is_made_and_audited_in_their_name_and_still_purpose_bound,
+    a_persons_own_read_is_made_and_audited_in_their_name_and_opens_nobody_else,
+    no_purpose_reads_a_password_hash_it_is_only_verified,
+    a_purpose_that_needs_consent_reads_only_people_who_opted_in,
+    a_write_outside_the_grants_categories_is_refused_and_changes_nothing,
     fields_read_back_with_an_allowed_purpose_and_are_refused_with_a_disallowed_one,
     a_raw_scan_of_the_store_finds_none_of_the_plaintext_values,
     shredding_one_persons_key_makes_exactly_that_person_unreadable,

@@ -2,15 +2,15 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use chrono::{TimeZone, Utc};
-use datavow_vault::{IndexKind, VaultError};
+use datavow_core::persons::{self, PersonKey, PersonsError};
+use datavow_core::{Principal, VaultError};
 use std::process::ExitCode;
 
 /// Verifies the whole chain: exit 0 with counts, or 1 naming the first bad entry.
 #[allow(clippy::print_stdout)]
 pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let report = app.audit.verify().await?;
+    let report = app.audit_log().verify().await?;
     match report.broken {
         None => {
             println!(
@@ -37,41 +37,32 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
 #[allow(clippy::print_stdout)]
 pub async fn show(config: &Config, subject: &str, limit: i64) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let actor = super::cli_actor();
-    let person = match uuid::Uuid::parse_str(subject) {
-        Ok(id) => Some(id),
-        Err(_) if subject.contains('@') => {
-            app.vault.find(&actor, IndexKind::Email, subject).await?
+    let key = match uuid::Uuid::parse_str(subject) {
+        Ok(id) => PersonKey::Id(id),
+        Err(_) if subject.contains('@') => PersonKey::Email(subject.to_owned()),
+        Err(_) => PersonKey::UserId(subject.to_owned()),
+    };
+    let entries = match persons::access_log_for_owner(&app, &Principal::shell(), &key, limit).await
+    {
+        Ok(Some(entries)) => entries,
+        Ok(None) => {
+            println!("no person matches that email, userID or id");
+            return Ok(ExitCode::FAILURE);
         }
-        Err(_) => app.vault.find(&actor, IndexKind::UserId, subject).await?,
-    };
-    let Some(person) = person else {
-        println!("no person matches that email, userID or id");
-        return Ok(ExitCode::FAILURE);
-    };
-    let tag = match app.vault.subject_tag(person).await {
-        Ok(tag) => tag,
-        Err(VaultError::Shredded) => {
+        Err(PersonsError::Vault(VaultError::Shredded)) => {
             println!("this person was erased: their audit entries can no longer be linked to them");
             return Ok(ExitCode::SUCCESS);
         }
-        Err(err) => return Err(err).context("cannot derive the person's audit tag"),
+        Err(err) => return Err(err).context("cannot read the person's access log"),
     };
-    let entries = app.audit.for_subject(&tag, limit).await?;
-    println!(
-        "{} entries about subject {tag} (newest first)",
-        entries.len()
-    );
-    for record in entries {
-        let e = record.entry;
-        let at = Utc
-            .timestamp_micros(e.at_micros)
-            .single()
+    println!("{} entries about this person (newest first)", entries.len());
+    for e in entries {
+        let at = chrono::DateTime::parse_from_rfc3339(&e.at)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
         println!(
             "#{:<8} {at}  {:<32} {:<8} {:<20} {:<9} {}",
-            record.seq,
+            e.seq,
             e.actor,
             e.action,
             e.purpose.unwrap_or_else(|| "-".into()),
@@ -79,7 +70,7 @@ pub async fn show(config: &Config, subject: &str, limit: i64) -> anyhow::Result<
             if e.fields.is_empty() {
                 e.detail.unwrap_or_default()
             } else {
-                e.fields
+                e.fields.join(",")
             },
         );
     }

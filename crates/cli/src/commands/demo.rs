@@ -43,8 +43,8 @@ fn sample_accounts() -> Vec<SignUpInput> {
     ]
 }
 
-fn actor_for_demo() -> datavow_vault::Actor {
-    datavow_vault::Actor::System("demo".into())
+fn actor_for_demo() -> datavow_core::Principal {
+    datavow_core::Principal::system("demo")
 }
 
 /// An access log of the last two days in combined format: anonymous visitors, and
@@ -155,7 +155,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
     );
     println!();
     println!("Operators (API tokens for /api/v1/admin/...):");
-    let actor = super::cli_actor();
+    let actor = datavow_core::Principal::shell();
     for (name, role) in [
         ("demo-billing", Role::Billing),
         ("demo-officer", Role::PrivacyOfficer),

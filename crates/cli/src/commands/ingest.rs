@@ -61,7 +61,12 @@ pub async fn run(
     });
     let started = Instant::now();
     let result = ingest
-        .ingest(&super::cli_actor(), input, format, progress.clone())
+        .ingest(
+            &datavow_core::Principal::shell(),
+            input,
+            format,
+            progress.clone(),
+        )
         .await;
     if let Some(ticker) = ticker {
         ticker.abort();
@@ -69,7 +74,7 @@ pub async fn run(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    app.audit.checkpoint().await.ok();
+    app.audit_log().checkpoint().await.ok();
     let summary = result.context("ingest stopped")?;
     print_summary(&summary, started.elapsed());
     Ok(ExitCode::SUCCESS)

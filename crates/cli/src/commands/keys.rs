@@ -7,8 +7,8 @@ use std::process::ExitCode;
 #[allow(clippy::print_stdout)]
 pub async fn status(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let counts = app.vault.key_counts().await?;
-    let kek_id = app.stores.keys.kek_id().await?.unwrap_or_default();
+    let status = app.key_status().await?;
+    let (counts, kek_id) = (status.counts, status.kek_id);
     println!(
         "master key: {} (id {kek_id})",
         app.key_source.path().display()
@@ -24,7 +24,9 @@ pub async fn status(config: &Config) -> anyhow::Result<ExitCode> {
 #[allow(clippy::print_stdout)]
 pub async fn rotate(config: &Config, new_key_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let rotation = app.rotate_master_key(new_key_file.as_deref()).await?;
+    let rotation = app
+        .rotate_master_key(&datavow_core::Principal::shell(), new_key_file.as_deref())
+        .await?;
     println!(
         "re-wrapped {} keys under the new master key in {}",
         rotation.keys_rewrapped,

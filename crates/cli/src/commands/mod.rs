@@ -11,9 +11,9 @@ pub mod serve;
 
 use crate::config::Config;
 use anyhow::Context;
+use datavow_core::StoreLocation;
 use datavow_core::{Datavow, OpenOptions};
 use datavow_policy::Policy;
-use datavow_store::StoreLocation;
 use std::sync::Arc;
 
 /// The policy named by the configuration, or the bundled one.
@@ -53,21 +53,14 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
 /// `datavow serve` stops). Waits a second at most (this process's connections close
 /// meanwhile): while a server is busy with the instance, the logs are its to fold.
 pub fn fold_write_ahead_logs(config: &Config) {
-    if config.database_url.is_some() || !config.data_dir.join(datavow_store::DATA_FILE).exists() {
+    if config.database_url.is_some() || !config.data_dir.join(datavow_core::DATA_FILE).exists() {
         return;
     }
-    match datavow_store::fold_write_ahead_logs(&config.data_dir, std::time::Duration::from_secs(1))
-    {
+    match datavow_core::fold_write_ahead_logs(&config.data_dir, std::time::Duration::from_secs(1)) {
         Ok(true) => tracing::debug!("folded the write-ahead logs into the database files"),
         Ok(false) => tracing::debug!("the instance is open elsewhere: write-ahead logs left to it"),
         Err(err) => tracing::debug!(error = %err, "could not fold the write-ahead logs"),
     }
-}
-
-/// The audit actor for a command run at the shell: the local user, not a customer.
-pub fn cli_actor() -> datavow_vault::Actor {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    datavow_vault::Actor::System(format!("cli:{user}"))
 }
 
 /// The browser-data ingest of `app`, with the configured user-agent regexes and

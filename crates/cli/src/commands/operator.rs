@@ -17,7 +17,7 @@ pub fn parse_role(text: &str) -> Result<Role, String> {
 #[allow(clippy::print_stdout)]
 pub async fn add(config: &Config, name: &str, role: Role) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let creds = operators::add(&app, &super::cli_actor(), name, role).await?;
+    let creds = operators::add(&app, &datavow_core::Principal::shell(), name, role).await?;
     let purposes: Vec<&str> = app.policy.role_purposes(role).map(|p| p.as_str()).collect();
     println!(
         "operator {name} added with role {role} (purposes: {})",
@@ -32,7 +32,7 @@ pub async fn add(config: &Config, name: &str, role: Role) -> anyhow::Result<Exit
 #[allow(clippy::print_stdout)]
 pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    for op in app.stores.operators.operators().await? {
+    for op in operators::list(&app).await? {
         println!(
             "{:<24} {:<16} {}{}",
             op.name,
@@ -47,7 +47,7 @@ pub async fn list(config: &Config) -> anyhow::Result<ExitCode> {
 #[allow(clippy::print_stdout)]
 pub async fn set_role(config: &Config, name: &str, role: Role) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    operators::set_role(&app, &super::cli_actor(), name, role).await?;
+    operators::set_role(&app, &datavow_core::Principal::shell(), name, role).await?;
     println!("operator {name} now has role {role}");
     Ok(ExitCode::SUCCESS)
 }
@@ -55,7 +55,7 @@ pub async fn set_role(config: &Config, name: &str, role: Role) -> anyhow::Result
 #[allow(clippy::print_stdout)]
 pub async fn disable(config: &Config, name: &str) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    operators::disable(&app, &super::cli_actor(), name).await?;
+    operators::disable(&app, &datavow_core::Principal::shell(), name).await?;
     println!("operator {name} disabled: their password and token no longer work");
     Ok(ExitCode::SUCCESS)
 }

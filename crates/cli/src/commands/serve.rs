@@ -25,7 +25,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(address = %addr, backend = ?app.stores.backend, policy = %app.policy.origin, "datavow is serving");
+    tracing::info!(address = %addr, backend = ?app.backend(), policy = %app.policy.origin, "datavow is serving");
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let job_runner = tokio::spawn(jobs::run_until(
         app.clone(),
@@ -37,7 +37,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     tracing::info!("shutting down: waiting for background jobs");
     let _ = stop_jobs.send(true);
     job_runner.await.context("background jobs")?;
-    match app_for_shutdown.audit.checkpoint().await {
+    match app_for_shutdown.audit_log().checkpoint().await {
         Ok(Some(seq)) => tracing::info!(seq, "signed the audit log's head"),
         Ok(None) => {}
         Err(err) => {
@@ -46,7 +46,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     }
     if config.database_url.is_none() {
         // A copy of the database files alone is then a complete backup.
-        match datavow_store::fold_write_ahead_logs(&config.data_dir, Duration::from_secs(10)) {
+        match datavow_core::fold_write_ahead_logs(&config.data_dir, Duration::from_secs(10)) {
             Ok(true) => tracing::info!("folded the write-ahead logs into the database files"),
             Ok(false) => tracing::warn!(
                 "a read in progress kept the write-ahead logs from being folded; back up the -wal files with the databases"

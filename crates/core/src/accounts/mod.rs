@@ -16,13 +16,17 @@ pub mod credentials;
 pub mod throttle;
 pub mod validate;
 
+use crate::access::VisitorAct;
+use crate::audit::AccessEntry;
 use crate::operators::argon2;
 use crate::Datavow;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
 use datavow_policy::{Category, CountryCode, Field, Purpose};
 use datavow_store::{Acknowledgement, PersonId, PersonKind, StoreError, SubjectRequestRow};
-use datavow_vault::{Action, Actor, AuditEvent, IndexKind, Outcome, Personal, VaultError};
+use datavow_vault::{
+    consent, Action, Actor, AuditEvent, Grant, IndexKind, Outcome, Personal, VaultError,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,7 +39,7 @@ use validate::{FieldProblem, PostalAddress, Problems};
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 /// What `POST /api/v1/accounts` takes (SPEC §3). Unknown fields are refused.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpInput {
     pub name: Option<String>,
@@ -50,8 +54,21 @@ pub struct SignUpInput {
     pub entity: Option<String>,
 }
 
+datavow_policy::redacted_debug!(SignUpInput {
+    name,
+    company,
+    email,
+    phone,
+    postal_address,
+    business_sector,
+    interest,
+    birth_date,
+    marketing_opt_in,
+    entity
+});
+
 /// Corrections a person makes to their own data (`PATCH /api/v1/me`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     pub name: Option<String>,
@@ -63,8 +80,18 @@ pub struct ProfileUpdate {
     pub interest: Option<String>,
 }
 
+datavow_policy::redacted_debug!(ProfileUpdate {
+    name,
+    company,
+    email,
+    phone,
+    postal_address,
+    business_sector,
+    interest
+});
+
 /// What the contact form takes.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub name: Option<String>,
@@ -73,6 +100,14 @@ pub struct ContactInput {
     pub phone: Option<String>,
     pub message: Option<String>,
 }
+
+datavow_policy::redacted_debug!(ContactInput {
+    name,
+    company,
+    email,
+    phone,
+    message
+});
 
 /// Why an account operation failed. Messages never carry submitted values.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +128,8 @@ pub enum AccountError {
     Busy,
     #[error("not signed in")]
     NotSignedIn,
+    #[error(transparent)]
+    Denied(#[from] crate::access::Denied),
     #[error(transparent)]
     Vault(VaultError),
     #[error(transparent)]
@@ -157,8 +194,23 @@ pub struct NewAccount {
 #[derive(Debug)]
 pub struct Session {
     pub token: SecretString,
-    pub person: PersonId,
+    pub person: SignedIn,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A person proven signed in by a valid session. Only [`session_person`] and
+/// [`sign_in`] make one, and every function on a person's own data takes it: a person
+/// acts on themself and nobody else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    person: PersonId,
+}
+
+impl SignedIn {
+    /// The grant for this person acting on themself.
+    fn grant(&self, app: &Datavow) -> Result<Grant, AccountError> {
+        Ok(app.door.own(self.person)?)
+    }
 }
 
 fn sha256(text: &str) -> Vec<u8> {
@@ -171,14 +223,6 @@ fn invalid(problems: Problems) -> Result<(), AccountError> {
     } else {
         Err(AccountError::Invalid(problems.0))
     }
-}
-
-fn consent_value(opt_in: bool, at: DateTime<Utc>) -> Personal {
-    let state = if opt_in { "opted_in" } else { "opted_out" };
-    Personal::new(format!(
-        "{state}@{}",
-        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    ))
 }
 
 /// Whether any of the texts or the parts of the address hold a card number (P4).
@@ -321,8 +365,9 @@ pub async fn sign_up(app: &Datavow, input: &SignUpInput) -> Result<NewAccount, A
     values.push((Field::PasswordHash, Personal::new(phc)));
     values.push((
         Field::MarketingConsent,
-        consent_value(input.marketing_opt_in.unwrap_or(false), now),
+        consent::value(input.marketing_opt_in.unwrap_or(false), now),
     ));
+    let grant = app.door.visitor(VisitorAct::SignUp)?;
     // A userID collision is astronomically rare but possible: retry with a new one.
     let mut attempts = 0;
     let (person, user_id) = loop {
@@ -332,7 +377,7 @@ pub async fn sign_up(app: &Datavow, input: &SignUpInput) -> Result<NewAccount, A
         with_id.push((Field::UserId, Personal::new(user_id.clone())));
         match app
             .vault
-            .create(&Actor::Visitor, PersonKind::Account, &entity, &with_id)
+            .create(&grant, PersonKind::Account, &entity, &with_id)
             .await
         {
             Ok(person) => break (person, user_id),
@@ -393,29 +438,14 @@ pub async fn sign_in(
             return Err(AccountError::TooManyAttempts(wait));
         }
     }
-    let person = app
-        .vault
-        .find(&Actor::Visitor, IndexKind::UserId, user_id)
-        .await?;
+    let grant = app.door.visitor(VisitorAct::SignIn)?;
+    let person = app.vault.find(&grant, IndexKind::UserId, user_id).await?;
     let phc = match person {
-        Some(person) => {
-            let record = app
-                .vault
-                .read(
-                    &Actor::Visitor,
-                    person,
-                    Purpose::Service,
-                    &[Field::PasswordHash],
-                )
-                .await;
-            match record {
-                Ok(record) => record
-                    .get(Field::PasswordHash)
-                    .map(|p| p.expose().to_owned()),
-                Err(VaultError::Shredded) => None,
-                Err(err) => return Err(err.into()),
-            }
-        }
+        Some(person) => match app.vault.password_verifier(&grant, person).await {
+            Ok(phc) => phc.map(|p| p.expose().to_owned()),
+            Err(VaultError::Shredded) => None,
+            Err(err) => return Err(err.into()),
+        },
         None => None,
     };
     let known = phc.is_some();
@@ -440,7 +470,7 @@ pub async fn sign_in(
         return Err(AccountError::BadCredentials);
     };
     app.accounts.throttle.clear(&account_key);
-    let tag = app.vault.subject_tag(person).await?;
+    let tag = app.vault.subject_tag(&grant, person).await?;
     app.audit
         .append(&[AuditEvent {
             subject: Some(tag.clone()),
@@ -466,18 +496,19 @@ async fn new_session(app: &Datavow, person: PersonId) -> Result<Session, Account
         .await?;
     Ok(Session {
         token,
-        person,
+        person: SignedIn { person },
         expires_at,
     })
 }
 
 /// The person a session token belongs to, if it is valid.
-pub async fn session_person(app: &Datavow, token: &str) -> Result<Option<PersonId>, AccountError> {
+pub async fn session_person(app: &Datavow, token: &str) -> Result<Option<SignedIn>, AccountError> {
     Ok(app
         .stores
         .accounts
         .session_person(&sha256(token), Utc::now().timestamp_micros())
-        .await?)
+        .await?
+        .map(|person| SignedIn { person }))
 }
 
 /// Ends a session.
@@ -485,13 +516,9 @@ pub async fn sign_out(app: &Datavow, token: &str) -> Result<(), AccountError> {
     Ok(app.stores.accounts.delete_session(&sha256(token)).await?)
 }
 
-/// The actor for a person acting on their own data.
-pub async fn person_actor(app: &Datavow, person: PersonId) -> Result<Actor, AccountError> {
-    Ok(Actor::Person(app.vault.subject_tag(person).await?))
-}
-
 /// Everything the person's account holds, as the dashboard and `GET /me` show it.
-#[derive(Debug, Clone, Serialize)]
+/// Prints redacted with `{:?}`.
+#[derive(Clone, Serialize)]
 pub struct Profile {
     pub user_id: String,
     pub name: Option<String>,
@@ -508,6 +535,23 @@ pub struct Profile {
     pub policy_version_acknowledged: Option<String>,
     pub policy_version_current: String,
 }
+
+datavow_policy::redacted_debug!(Profile {
+    user_id,
+    name,
+    company,
+    email,
+    phone,
+    postal_address,
+    business_sector,
+    interest,
+    birth_date,
+    marketing_opt_in,
+    marketing_changed_at,
+    entity,
+    policy_version_acknowledged,
+    policy_version_current
+});
 
 /// The controlling entity as shown to the person (P17).
 #[derive(Debug, Clone, Serialize)]
@@ -532,17 +576,26 @@ const OWN_FIELDS: &[Field] = &[
 ];
 
 /// The person's own data, read for the `requests` purpose (their right of access).
-pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, AccountError> {
+pub async fn profile(app: &Datavow, me: &SignedIn) -> Result<Profile, AccountError> {
+    profile_with(app, &me.grant(app)?, me.person).await
+}
+
+/// [`profile`] under a grant the caller already holds (one key fetch per request).
+async fn profile_with(
+    app: &Datavow,
+    grant: &Grant,
+    person: PersonId,
+) -> Result<Profile, AccountError> {
     // The fields and the account's summary, read at the same time.
     let (own, summary) = tokio::join!(
-        app.vault.read_own(person, Purpose::Requests, OWN_FIELDS),
+        app.vault.read(grant, person, OWN_FIELDS),
         app.stores.accounts.account_summary(person)
     );
-    let (_, record) = own?;
+    let record = own?;
     let summary = summary?.ok_or(AccountError::NotSignedIn)?;
     let get = |f: Field| record.get(f).map(|v| v.expose().to_owned());
     let consent = get(Field::MarketingConsent).unwrap_or_default();
-    let (state, changed) = consent.split_once('@').unwrap_or((consent.as_str(), ""));
+    let (opted_in, changed) = consent::parse(&consent);
     let entity = app.policy.entity(&summary.entity);
     Ok(Profile {
         user_id: get(Field::UserId).unwrap_or_default(),
@@ -554,8 +607,8 @@ pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, Account
         business_sector: get(Field::BusinessSector),
         interest: get(Field::Interest),
         birth_date: get(Field::BirthDate),
-        marketing_opt_in: state == "opted_in",
-        marketing_changed_at: (!changed.is_empty()).then(|| changed.to_owned()),
+        marketing_opt_in: opted_in,
+        marketing_changed_at: changed.map(str::to_owned),
         entity: EntityInfo {
             id: summary.entity.clone(),
             name: entity.map(|e| e.name.clone()).unwrap_or_default(),
@@ -570,9 +623,10 @@ pub async fn profile(app: &Datavow, person: PersonId) -> Result<Profile, Account
 /// card number refuses the whole update; old values stay only as ciphertext.
 pub async fn update_profile(
     app: &Datavow,
-    person: PersonId,
+    me: &SignedIn,
     update: &ProfileUpdate,
 ) -> Result<(), AccountError> {
+    let (grant, person) = (me.grant(app)?, me.person);
     if holds_card_number(
         &[
             &update.name,
@@ -591,7 +645,7 @@ pub async fn update_profile(
     let region = match &update.postal_address {
         Some(a) => CountryCode::parse(&a.country),
         None if update.phone.is_some() => {
-            let own = profile(app, person).await?;
+            let own = profile_with(app, &grant, person).await?;
             own.postal_address
                 .and_then(|a| CountryCode::parse(&a.country))
         }
@@ -620,33 +674,25 @@ pub async fn update_profile(
     // Only what really changed is written: the audit log and the field history then
     // show the person's actual corrections, not every field a form sent back.
     let fields: Vec<Field> = profile_values.values.iter().map(|(f, _)| *f).collect();
-    let (actor, current) = app
-        .vault
-        .read_own(person, Purpose::Requests, &fields)
-        .await?;
+    let current = app.vault.read(&grant, person, &fields).await?;
     let changed: Vec<(Field, Personal)> = profile_values
         .values
         .into_iter()
         .filter(|(field, value)| current.get(*field).map(Personal::expose) != Some(value.expose()))
         .collect();
     if !changed.is_empty() {
-        app.vault.update(&actor, person, &changed).await?;
+        app.vault.update(&grant, person, &changed).await?;
     }
     Ok(())
 }
 
 /// Turns marketing on or off, effective at once (P11).
-pub async fn set_marketing(
-    app: &Datavow,
-    person: PersonId,
-    opt_in: bool,
-) -> Result<(), AccountError> {
-    let actor = person_actor(app, person).await?;
+pub async fn set_marketing(app: &Datavow, me: &SignedIn, opt_in: bool) -> Result<(), AccountError> {
     app.vault
         .update(
-            &actor,
-            person,
-            &[(Field::MarketingConsent, consent_value(opt_in, Utc::now()))],
+            &me.grant(app)?,
+            me.person,
+            &[(Field::MarketingConsent, consent::value(opt_in, Utc::now()))],
         )
         .await?;
     Ok(())
@@ -656,7 +702,7 @@ pub async fn set_marketing(
 /// characters and is not a common password. Other sessions end.
 pub async fn change_password(
     app: &Datavow,
-    person: PersonId,
+    me: &SignedIn,
     current: &SecretString,
     new: &SecretString,
 ) -> Result<(), AccountError> {
@@ -682,12 +728,11 @@ pub async fn change_password(
     if validate::any_card_number([new.expose_secret()]) {
         return Err(AccountError::CardNumber);
     }
-    let (actor, record) = app
+    let (grant, person) = (me.grant(app)?, me.person);
+    let phc = app
         .vault
-        .read_own(person, Purpose::Service, &[Field::PasswordHash])
-        .await?;
-    let phc = record
-        .get(Field::PasswordHash)
+        .password_verifier(&grant, person)
+        .await?
         .map(|p| p.expose().to_owned())
         .unwrap_or_default();
     let (current, new) = (current.clone(), new.clone());
@@ -716,7 +761,7 @@ pub async fn change_password(
     };
     app.vault
         .update(
-            &actor,
+            &grant,
             person,
             &[(Field::PasswordHash, Personal::new(new_phc))],
         )
@@ -729,8 +774,9 @@ pub async fn change_password(
 /// the policy's deadline; the data-subject-request workflow completes it.
 pub async fn request_erasure(
     app: &Datavow,
-    person: PersonId,
+    me: &SignedIn,
 ) -> Result<SubjectRequestRow, AccountError> {
+    let (grant, person) = (me.grant(app)?, me.person);
     let now = Utc::now();
     let request = SubjectRequestRow {
         id: uuid::Uuid::new_v4(),
@@ -741,25 +787,35 @@ pub async fn request_erasure(
         deadline_at: app.policy.request_deadline.after(now),
         status: "open".into(),
     };
-    app.stores.accounts.insert_request(&request).await?;
-    let actor = person_actor(app, person).await?;
-    app.audit
-        .append(&[AuditEvent {
-            subject: app.vault.subject_tag(person).await.ok(),
-            detail: Some(format!(
-                "erasure request {} received via dashboard",
-                request.id
-            )),
-            ..AuditEvent::new(&actor, Action::Update, Outcome::Allowed)
-        }])
-        .await?;
+    let tag = app.vault.subject_tag(&grant, person).await?;
+    let event = AuditEvent {
+        subject: Some(tag.clone()),
+        purpose: Some(Purpose::Requests),
+        detail: Some(format!(
+            "erasure request {} received via dashboard",
+            request.id
+        )),
+        ..AuditEvent::new(&Actor::Person(tag), Action::RequestFiled, Outcome::Allowed)
+    };
+    // Audited before the effect; a failure is recorded after it.
+    app.audit.append(std::slice::from_ref(&event)).await?;
+    if let Err(err) = app.stores.accounts.insert_request(&request).await {
+        app.audit
+            .append(&[AuditEvent {
+                outcome: Outcome::Failed,
+                ..event
+            }])
+            .await?;
+        return Err(err.into());
+    }
     Ok(request)
 }
 
 /// Everything held about the person, for download (P13, GDPR Art. 15 and 20).
-pub async fn export(app: &Datavow, person: PersonId) -> Result<serde_json::Value, AccountError> {
-    let profile = profile(app, person).await?;
-    let tag = app.vault.subject_tag(person).await?;
+pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, AccountError> {
+    let (grant, person) = (me.grant(app)?, me.person);
+    let profile = profile_with(app, &grant, person).await?;
+    let tag = app.vault.subject_tag(&grant, person).await?;
     let actor = Actor::Person(tag.clone());
     app.audit
         .append(&[AuditEvent {
@@ -771,7 +827,7 @@ pub async fn export(app: &Datavow, person: PersonId) -> Result<serde_json::Value
     let acks = app.stores.accounts.acknowledgements(person).await?;
     let requests = app.stores.accounts.requests_of(person).await?;
     let access = app.audit.for_subject(&tag, 10_000).await?;
-    let browser = crate::browser::linked_records(app, &actor, Purpose::Requests, person).await?;
+    let browser = crate::browser::linked_records(app, &grant, person).await?;
     let entity = app.policy.entity(&profile.entity.id);
     let held: Vec<serde_json::Value> = [Category::Identity, Category::Contact, Category::PostalAddress, Category::BusinessProfile, Category::Age, Category::Credentials, Category::MarketingConsent, Category::BrowserData]
         .iter()
@@ -869,41 +925,23 @@ pub async fn contact(app: &Datavow, input: &ContactInput) -> Result<PersonId, Ac
     }
     invalid(problems)?;
     let entity = app.policy.entity_for_country(None).id.clone();
+    let grant = app.door.visitor(VisitorAct::Contact)?;
     Ok(app
         .vault
-        .create(&Actor::Visitor, PersonKind::Lead, &entity, &values)
+        .create(&grant, PersonKind::Lead, &entity, &values)
         .await?)
 }
 
-/// Sets a person's payment reference (a billing operator's act, P4). Only a processor
-/// token is accepted; a card number is refused and never stored.
-pub async fn set_payment_reference(
+/// Who read or changed the signed-in person's data, newest first (P13: the dashboard's
+/// "who accessed your data"). Reading it is itself audited.
+pub async fn access_log(
     app: &Datavow,
-    by: &Actor,
-    person: PersonId,
-    reference: &str,
-) -> Result<(), AccountError> {
-    let reference = reference.trim();
-    if validate::any_card_number([reference]) {
-        return Err(AccountError::CardNumber);
-    }
-    if !validate::is_payment_reference(reference) {
-        let mut problems = Problems::default();
-        problems.add(
-            "payment_reference",
-            "invalid_payment_reference",
-            "payment_reference must be the payment processor's reference, such as cus_Q2x9LmT7",
-        );
-        return Err(AccountError::Invalid(problems.0));
-    }
-    app.vault
-        .update(
-            by,
-            person,
-            &[(Field::PaymentReference, Personal::new(reference))],
-        )
-        .await?;
-    Ok(())
+    me: &SignedIn,
+    limit: i64,
+) -> Result<Vec<AccessEntry>, AccountError> {
+    let grant = me.grant(app)?;
+    let tag = app.vault.subject_tag(&grant, me.person).await?;
+    Ok(crate::audit::read_access_log(app, &Actor::Person(tag.clone()), &tag, limit).await?)
 }
 
 /// Shared runtime, created once per instance.

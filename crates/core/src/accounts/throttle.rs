@@ -20,10 +20,18 @@ struct Count {
     since: Instant,
 }
 
-/// Failure counters by key (`account:<digest>` or `client:<address>`).
-#[derive(Debug, Default)]
+/// Failure counters by key (`account:<digest>` or `client:<address>`). Prints only how
+/// many keys it holds: client addresses are personal data.
+#[derive(Default)]
 pub struct Throttle {
     counts: Mutex<HashMap<String, Count>>,
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = self.counts.lock().map(|c| c.len()).unwrap_or(0);
+        f.debug_struct("Throttle").field("keys", &keys).finish()
+    }
 }
 
 impl Throttle {

@@ -7,7 +7,7 @@ use datavow_policy::{CountryCode, Policy};
 use serde::{Deserialize, Serialize};
 
 /// A postal address as entered.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostalAddress {
     pub street: String,
@@ -16,6 +16,13 @@ pub struct PostalAddress {
     /// ISO 3166-1 alpha-2, such as `DE` or `DK`.
     pub country: String,
 }
+
+datavow_policy::redacted_debug!(PostalAddress {
+    street,
+    postal_code,
+    city,
+    country
+});
 
 /// One refused field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,18 +17,30 @@ pub use block::{decode_addresses, BlockMeta, Row};
 pub use datavow_ingest::Browser;
 pub use pipeline::IngestError;
 
+use crate::access::SystemAct;
 use crate::Datavow;
+use crate::Principal;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use datavow_ingest::{GeoDb, UaParser};
-use datavow_policy::{Category, Field, Keep, Purpose};
+use datavow_policy::{Category, Field, Keep};
 use datavow_store::PersonId;
-use datavow_vault::{Action, Actor, AuditEvent, Outcome, VaultError};
+use datavow_vault::{Action, AuditEvent, Grant, Outcome, VaultError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+
+/// The fields a browser record holds.
+pub(crate) const BROWSER_FIELDS: [Field; 6] = [
+    Field::ClientIp,
+    Field::UserAgent,
+    Field::Referrer,
+    Field::Path,
+    Field::Country,
+    Field::Language,
+];
 
 /// The input format of `datavow ingest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,17 +103,50 @@ impl BrowserIngest {
         }
     }
 
-    /// Reads `input` to its end for `actor`, and records one audit entry for the run.
-    /// `progress` counts the bytes read so far.
+    /// Reads `input` to its end for `by`. Each day partition written is audited
+    /// before its first write and at least once a minute while written; the run's
+    /// outcome is audited at its end. `progress` counts the bytes read so far.
     pub async fn ingest(
         &self,
-        actor: &Actor,
+        by: &Principal,
+        input: Box<dyn BufRead + Send>,
+        format: Format,
+        progress: Arc<AtomicU64>,
+    ) -> Result<IngestSummary, IngestError> {
+        let actor = by.actor();
+        let grant = self.app.door.system(actor.clone(), SystemAct::Ingest)?;
+        self.run(actor, grant, input, format, progress).await
+    }
+
+    /// [`BrowserIngest::ingest`] for a web tier posting events: the operator's role
+    /// must allow it.
+    pub async fn ingest_posted(
+        &self,
+        operator: &crate::operators::Operator,
+        input: Box<dyn BufRead + Send>,
+    ) -> Result<IngestSummary, IngestError> {
+        let grant = self.app.door.operator(
+            &self.app.policy,
+            operator,
+            crate::access::OperatorAct::PostEvents,
+        )?;
+        self.run(operator.actor(), grant, input, Format::Json, Arc::default())
+            .await
+    }
+
+    async fn run(
+        &self,
+        actor: datavow_vault::Actor,
+        grant: Grant,
         input: Box<dyn BufRead + Send>,
         format: Format,
         progress: Arc<AtomicU64>,
     ) -> Result<IngestSummary, IngestError> {
         let pipeline = pipeline::Pipeline {
             vault: self.app.vault.clone(),
+            grant: Arc::new(grant),
+            audit: self.app.audit.clone(),
+            actor: actor.clone(),
             store: self.app.stores.browser.clone(),
             ua: self.ua.clone(),
             geo: self.geo.clone(),
@@ -112,19 +157,17 @@ impl BrowserIngest {
             Ok(s) => format!("browser records: {} stored of {} lines", s.stored, s.read),
             Err(_) => "browser records: run failed".to_owned(),
         };
+        let outcome = if result.is_ok() {
+            Outcome::Allowed
+        } else {
+            Outcome::Failed
+        };
         self.app
             .audit
             .append(&[AuditEvent {
-                fields: vec![
-                    Field::ClientIp,
-                    Field::UserAgent,
-                    Field::Referrer,
-                    Field::Path,
-                    Field::Country,
-                    Field::Language,
-                ],
+                fields: BROWSER_FIELDS.to_vec(),
                 detail: Some(detail),
-                ..AuditEvent::new(actor, Action::Create, Outcome::Allowed)
+                ..AuditEvent::new(&actor, Action::Ingest, outcome)
             }])
             .await?;
         let summary = result?;
@@ -136,8 +179,8 @@ impl BrowserIngest {
     }
 }
 
-/// One of a person's browser records, as their export shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One of a person's browser records, as their export shows it. Prints redacted.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct LinkedRecord {
     pub time: DateTime<Utc>,
     pub ip: IpAddr,
@@ -150,15 +193,26 @@ pub struct LinkedRecord {
     pub language: Option<String>,
 }
 
-/// The browser records linked to `person`, for `purpose` (their own access request, or
-/// an operator's). Empty once the person's key is shredded: the link is gone.
-pub async fn linked_records(
+datavow_policy::redacted_debug!(LinkedRecord {
+    time,
+    ip,
+    method,
+    path,
+    status,
+    referrer,
+    browser,
+    country,
+    language
+});
+
+/// The browser records linked to `person`, under `grant` (their own access request,
+/// or an operator's). Empty once the person's key is shredded: the link is gone.
+pub(crate) async fn linked_records(
     app: &Datavow,
-    actor: &Actor,
-    purpose: Purpose,
+    grant: &Grant,
     person: PersonId,
 ) -> Result<Vec<LinkedRecord>, VaultError> {
-    let tag = match app.vault.link_tag(person).await {
+    let tag = match app.vault.link_tag(grant, person).await {
         Ok(tag) => tag,
         Err(VaultError::Shredded) => return Ok(Vec::new()),
         Err(err) => return Err(err),
@@ -169,7 +223,7 @@ pub async fn linked_records(
         let mut reader = None;
         for block in &blocks {
             if reader.is_none() {
-                match app.vault.open_day(actor, purpose, day.day).await? {
+                match app.vault.open_day(grant, day.day).await? {
                     Some(r) => reader = Some(r),
                     None => break,
                 }
@@ -219,12 +273,17 @@ pub struct RetentionPass {
     pub salts_destroyed: u64,
 }
 
-/// Drops every day whose records are all past retention (partition and key), and
-/// destroys the visitor salts of days that are no longer recent.
+/// Drops every day whose records are all past retention, and destroys the visitor
+/// salts of days that are no longer recent. A day's keys are destroyed (audited) before
+/// its rows are dropped (audited): an interrupted pass leaves rows nobody can open,
+/// which the next pass drops, never a readable day whose key deletion was lost.
 pub async fn apply_retention(
     app: &Datavow,
     now: DateTime<Utc>,
 ) -> Result<RetentionPass, VaultError> {
+    let custody = app
+        .door
+        .custody(Principal::system("browser-retention").actor());
     let oldest = oldest_kept(app, now);
     let days = app.stores.browser.browser_days().await?;
     let mut pass = RetentionPass::default();
@@ -233,8 +292,19 @@ pub async fn apply_retention(
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
         if day_end <= oldest {
+            app.vault.destroy_day_keys(&custody, day.day).await?;
+            app.audit
+                .append(&[AuditEvent {
+                    fields: BROWSER_FIELDS.to_vec(),
+                    detail: Some(format!("browser day {} past retention", day.day)),
+                    ..AuditEvent::new(
+                        &Principal::system("browser-retention").actor(),
+                        Action::DayDropped,
+                        Outcome::Allowed,
+                    )
+                }])
+                .await?;
             app.stores.browser.drop_day(day.day).await?;
-            app.vault.destroy_day_keys(day.day).await?;
             pass.days_dropped.push(day.day);
         }
     }
@@ -249,6 +319,9 @@ pub async fn apply_retention(
     candidates.extend((2..=8).map(|back| today - Duration::days(back)));
     candidates.sort_unstable();
     candidates.dedup();
-    pass.salts_destroyed = app.vault.forget_visitor_salts(&candidates, today).await?;
+    pass.salts_destroyed = app
+        .vault
+        .forget_visitor_salts(&custody, &candidates, today)
+        .await?;
     Ok(pass)
 }

@@ -11,7 +11,10 @@ use datavow_ingest::{
     parse_combined, parse_json, Browser, GeoDb, LogRecord, Reject, UaParser, MAX_LINE,
 };
 use datavow_store::{BrowserStore, EventBlock};
-use datavow_vault::{address_bytes, AgentDigest, DayKeys, LinkTag, Vault, VaultError};
+use datavow_vault::{
+    address_bytes, Action, Actor, AgentDigest, AuditEvent, DayKeys, Grant, LinkTag, Outcome, Vault,
+    VaultError,
+};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -26,6 +29,8 @@ const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 const LINK_CACHE: usize = 100_000;
 /// Distinct user agents a worker remembers parsed (real logs have a few thousand).
 const AGENT_CACHE: usize = 20_000;
+/// The longest a run writes to a day partition without a fresh audit entry for it.
+const AUDIT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why a parsed record is still not stored.
 pub(crate) const PAST_RETENTION: &str = "older than the retention period";
@@ -35,6 +40,10 @@ pub(crate) const IN_FUTURE: &str = "time in the future";
 #[derive(Clone)]
 pub(crate) struct Pipeline {
     pub vault: Arc<Vault>,
+    /// Covers writing browser data and linking it by userID.
+    pub grant: Arc<Grant>,
+    pub audit: Arc<crate::audit::AuditLog>,
+    pub actor: Actor,
     pub store: Arc<dyn BrowserStore>,
     pub ua: Option<Arc<UaParser>>,
     pub geo: Option<Arc<GeoDb>>,
@@ -84,6 +93,8 @@ pub enum IngestError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] datavow_store::StoreError),
+    #[error(transparent)]
+    Denied(#[from] crate::access::Denied),
     #[error("an ingest thread stopped unexpectedly; records up to that point are stored")]
     Thread,
 }
@@ -141,6 +152,11 @@ impl Pipeline {
 
         // Append blocks as they come: whatever has queued up meanwhile goes in the same
         // transaction per day (each store command is a round trip to SQLite's thread).
+        // Before a day's first write of this run, and again at least once a minute while
+        // writing to it, an audit entry for that day is committed: a run killed at any
+        // point has an entry for every day it stored records in.
+        let mut audited: HashMap<NaiveDate, std::time::Instant> = HashMap::new();
+        let mut stored_so_far: HashMap<NaiveDate, u64> = HashMap::new();
         let mut stored_error = None;
         let mut queued = Vec::with_capacity(workers * 4);
         while block_rx.recv_many(&mut queued, workers * 4).await > 0 {
@@ -149,10 +165,23 @@ impl Pipeline {
                 by_day.entry(day).or_default().push(block);
             }
             for (day, blocks) in by_day {
+                let due = audited
+                    .get(&day)
+                    .is_none_or(|at| at.elapsed() >= AUDIT_EVERY);
+                if due {
+                    let so_far = stored_so_far.get(&day).copied().unwrap_or(0);
+                    if let Err(err) = self.audit_day(day, so_far).await {
+                        stored_error = Some(err);
+                        break;
+                    }
+                    audited.insert(day, std::time::Instant::now());
+                }
                 if let Err(err) = self.store.append_blocks(day, &blocks).await {
                     stored_error = Some(err);
                     break;
                 }
+                *stored_so_far.entry(day).or_default() +=
+                    blocks.iter().map(|b| u64::from(b.records)).sum::<u64>();
             }
             if stored_error.is_some() {
                 stop.store(true, Ordering::Relaxed);
@@ -188,6 +217,27 @@ impl Pipeline {
                 .map(|(r, n)| (r.to_owned(), n))
                 .collect(),
         })
+    }
+}
+
+impl Pipeline {
+    /// Commits the audit entry that precedes writes to `day`'s partition.
+    async fn audit_day(
+        &self,
+        day: NaiveDate,
+        stored_so_far: u64,
+    ) -> Result<(), datavow_store::StoreError> {
+        self.audit
+            .append(&[AuditEvent {
+                purpose: Some(self.grant.purpose()),
+                fields: super::BROWSER_FIELDS.to_vec(),
+                detail: Some(format!(
+                    "browser records into day {day} ({stored_so_far} stored in it by this run so far)"
+                )),
+                ..AuditEvent::new(&self.actor, Action::Ingest, Outcome::Begun)
+            }])
+            .await
+            .map(|_| ())
     }
 }
 
@@ -563,7 +613,11 @@ impl Worker {
         if let Some(keys) = cache.get(&day) {
             return Ok(keys.clone());
         }
-        let keys = Arc::new(self.handle.block_on(self.pipeline.vault.day_keys(day))?);
+        let pipeline = &self.pipeline;
+        let keys = Arc::new(
+            self.handle
+                .block_on(pipeline.vault.day_keys(&pipeline.grant, day))?,
+        );
         cache.insert(day, keys.clone());
         Ok(keys)
     }
@@ -588,9 +642,11 @@ impl Worker {
         }
         unknown.sort_unstable();
         unknown.dedup();
-        let tags = self
-            .handle
-            .block_on(self.pipeline.vault.link_tags_for_user_ids(&unknown))?;
+        let tags = self.handle.block_on(
+            self.pipeline
+                .vault
+                .link_tags_for_user_ids(&self.pipeline.grant, &unknown),
+        )?;
         self.links.extend(tags);
         Ok(())
     }

@@ -73,7 +73,7 @@ impl Server {
         use secrecy::ExposeSecret;
         let creds = datavow_core::operators::add(
             &self.app,
-            &datavow_vault::Actor::System("test".into()),
+            &datavow_core::Principal::system("test"),
             name,
             role,
         )

@@ -2,7 +2,7 @@
 //! they go through the same pipeline as `datavow ingest --format json`. Only an
 //! operator with the `collector` role may post; that role reads nothing.
 
-use crate::admin::AuthOperator;
+use crate::api::admin::AuthOperator;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::AppState;
@@ -10,12 +10,10 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use datavow_core::browser::{BrowserIngest, Format};
-use datavow_policy::Role;
+use datavow_core::access::OperatorAct;
+use datavow_core::browser::{BrowserIngest, IngestError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Most events in one batch.
@@ -64,13 +62,9 @@ pub(crate) async fn post_events(
     AuthOperator(operator): AuthOperator,
     ApiJson(batch): ApiJson<EventBatch>,
 ) -> Result<Json<EventReceipt>, ApiError> {
-    if operator.role != Role::Collector {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an operator with the `collector` role may post events",
-        ));
-    }
+    // Decided before the batch is read; the ingest asks the door again for its grant.
+    datavow_core::access::decide(&state.app.policy, operator.role, OperatorAct::PostEvents)
+        .map_err(crate::api::admin::denied)?;
     if batch.events.len() > MAX_EVENTS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -90,14 +84,12 @@ pub(crate) async fn post_events(
         state.options.geo.clone(),
     );
     let summary = ingest
-        .ingest(
-            &operator.actor(),
-            Box::new(std::io::Cursor::new(lines)),
-            Format::Json,
-            Arc::new(AtomicU64::new(0)),
-        )
+        .ingest_posted(&operator, Box::new(std::io::Cursor::new(lines)))
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(|err| match err {
+            IngestError::Denied(d) => crate::api::admin::denied(d),
+            other => ApiError::unavailable(other),
+        })?;
     Ok(Json(EventReceipt {
         received: summary.read,
         stored: summary.stored,

@@ -10,9 +10,11 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use datavow_core::access::Denied;
 use datavow_core::operators::{self, Operator};
-use datavow_policy::{Purpose, Role};
-use datavow_vault::{IndexKind, VaultError};
+use datavow_core::persons::{self, PersonKey, PersonsError};
+use datavow_core::VaultError;
+use datavow_policy::Purpose;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -57,6 +59,24 @@ impl FromRequestParts<AppState> for AuthOperator {
     }
 }
 
+/// A refused act: 403 with the door's code.
+pub(crate) fn denied(err: Denied) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, err.code, err.message)
+}
+
+/// Maps errors of operators' acts to API errors; messages never carry personal data.
+pub(crate) fn persons_error(err: PersonsError) -> ApiError {
+    match err {
+        PersonsError::Denied(d) => denied(d),
+        PersonsError::NotFound => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such person")
+        }
+        PersonsError::Vault(v) => vault_error(v),
+        PersonsError::Store(s) => ApiError::unavailable(s),
+        PersonsError::Account(a) => crate::api::accounts::account_error(a),
+    }
+}
+
 /// Maps vault errors to API errors; messages never carry personal data.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
     match err {
@@ -65,6 +85,12 @@ pub(crate) fn vault_error(err: VaultError) -> ApiError {
             "purpose_refused",
             refused.to_string(),
         ),
+        VaultError::NoConsent(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "no_consent", err.to_string())
+        }
+        VaultError::Unreadable(_) | VaultError::NotYours => {
+            ApiError::new(StatusCode::FORBIDDEN, "purpose_refused", err.to_string())
+        }
         VaultError::Shredded => ApiError::new(
             StatusCode::GONE,
             "erased",
@@ -111,9 +137,9 @@ pub(crate) async fn search(
     AuthOperator(operator): AuthOperator,
     ApiJson(request): ApiJson<SearchRequest>,
 ) -> Result<Json<SearchResult>, ApiError> {
-    let (kind, value) = match (&request.email, &request.user_id) {
-        (Some(email), None) => (IndexKind::Email, email),
-        (None, Some(user_id)) => (IndexKind::UserId, user_id),
+    let key = match (request.email, request.user_id) {
+        (Some(email), None) => PersonKey::Email(email),
+        (None, Some(user_id)) => PersonKey::UserId(user_id),
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -122,12 +148,9 @@ pub(crate) async fn search(
             ))
         }
     };
-    let found = state
-        .app
-        .vault
-        .find(&operator.actor(), kind, value)
+    let found = persons::search(&state.app, &operator, &key)
         .await
-        .map_err(vault_error)?;
+        .map_err(persons_error)?;
     match found {
         Some(id) => Ok(Json(SearchResult {
             person_id: id.to_string(),
@@ -162,8 +185,10 @@ pub struct PersonView {
     pub person_id: String,
     pub entity: EntityView,
     pub purpose: String,
-    /// Field name to value, only for the categories the purpose may use.
-    pub fields: BTreeMap<String, String>,
+    /// Field name to value, only for the categories the purpose may use; a postal
+    /// address is an object. Never a password hash.
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
     /// Categories held back because the purpose may not use them.
     pub withheld_categories: Vec<String>,
 }
@@ -199,47 +224,19 @@ pub(crate) async fn view(
         )
     })?;
     let person = parse_person_id(&id)?;
-    if !state.app.policy.role_allows(operator.role, purpose) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "purpose_not_allowed_for_role",
-            format!(
-                "role `{}` may not read personal data for `{purpose}`",
-                operator.role
-            ),
-        ));
-    }
-    let row = state
-        .app
-        .stores
-        .persons
-        .person(person)
+    let view = persons::view(&state.app, &operator, person, purpose)
         .await
-        .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such person"))?;
-    let view = state
-        .app
-        .vault
-        .read_for_purpose(&operator.actor(), person, purpose)
-        .await
-        .map_err(vault_error)?;
-    let entity = state.app.policy.entity(&row.entity).ok_or_else(|| {
-        ApiError::internal("a person names an entity the policy no longer declares")
-    })?;
+        .map_err(persons_error)?;
     Ok(Json(PersonView {
         person_id: person.to_string(),
         entity: EntityView {
-            id: entity.id.clone(),
-            name: entity.name.clone(),
-            address: entity.address.clone(),
-            country: entity.country.to_string(),
+            id: view.entity.id,
+            name: view.entity.name,
+            address: view.entity.address,
+            country: view.entity.country.to_string(),
         },
         purpose: purpose.to_string(),
-        fields: view
-            .record
-            .iter()
-            .map(|(f, v)| (f.to_string(), v.expose().to_owned()))
-            .collect(),
+        fields: view.fields.0,
         withheld_categories: view.withheld.iter().map(|c| c.to_string()).collect(),
     }))
 }
@@ -254,6 +251,20 @@ pub struct AccessEntry {
     pub purpose: Option<String>,
     pub fields: Vec<String>,
     pub outcome: String,
+}
+
+impl From<datavow_core::audit::AccessEntry> for AccessEntry {
+    fn from(e: datavow_core::audit::AccessEntry) -> Self {
+        AccessEntry {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            purpose: e.purpose,
+            fields: e.fields,
+            outcome: e.outcome,
+        }
+    }
 }
 
 /// Who did what to a person's data, newest first (privacy officers only).
@@ -271,57 +282,11 @@ pub(crate) async fn access_log(
     AuthOperator(operator): AuthOperator,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AccessEntry>>, ApiError> {
-    if operator.role != Role::PrivacyOfficer {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "privacy_officer_only",
-            "only a privacy officer may read a person's access log",
-        ));
-    }
-    Ok(Json(
-        access_entries(&state, parse_person_id(&id)?, 500).await?,
-    ))
-}
-
-/// The newest `limit` audit entries about a person, for people to read.
-pub(crate) async fn access_entries(
-    state: &AppState,
-    person: uuid::Uuid,
-    limit: i64,
-) -> Result<Vec<AccessEntry>, ApiError> {
-    let tag = state
-        .app
-        .vault
-        .subject_tag(person)
+    let person = parse_person_id(&id)?;
+    let entries = persons::access_log(&state.app, &operator, person, 500)
         .await
-        .map_err(vault_error)?;
-    let entries = state
-        .app
-        .audit
-        .for_subject(&tag, limit)
-        .await
-        .map_err(ApiError::unavailable)?;
-    Ok(entries.into_iter().map(access_entry).collect())
-}
-
-fn access_entry(record: datavow_core::store::AuditRecord) -> AccessEntry {
-    let e = record.entry;
-    AccessEntry {
-        seq: record.seq,
-        at: chrono::DateTime::from_timestamp_micros(e.at_micros)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default(),
-        actor: e.actor,
-        action: e.action,
-        purpose: e.purpose,
-        fields: e
-            .fields
-            .split(',')
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        outcome: e.outcome,
-    }
+        .map_err(persons_error)?;
+    Ok(Json(entries.into_iter().map(AccessEntry::from).collect()))
 }
 
 /// A payment processor's reference for a person.
@@ -349,25 +314,9 @@ pub(crate) async fn set_payment_reference(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<PaymentReferenceRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if !state
-        .app
-        .policy
-        .role_allows(operator.role, Purpose::Billing)
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "purpose_not_allowed_for_role",
-            format!("role `{}` may not manage billing data", operator.role),
-        ));
-    }
     let person = parse_person_id(&id)?;
-    datavow_core::accounts::set_payment_reference(
-        &state.app,
-        &operator.actor(),
-        person,
-        &request.payment_reference,
-    )
-    .await
-    .map_err(crate::accounts_api::account_error)?;
+    persons::set_payment_reference(&state.app, &operator, person, &request.payment_reference)
+        .await
+        .map_err(persons_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,7 @@
 //! corrections, export, erasure request, marketing switch, password change, and the
 //! contact form for visitors.
 
-use crate::admin::{vault_error, AccessEntry};
+use crate::api::admin::{vault_error, AccessEntry};
 use crate::error::FieldError;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
@@ -13,10 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use datavow_core::accounts::{
-    self, AccountError, ContactInput, Profile, ProfileUpdate, SignUpInput,
+    self, AccountError, ContactInput, Profile, ProfileUpdate, SignUpInput, SignedIn,
 };
-use datavow_core::store::PersonId;
-use datavow_vault::VaultError;
+use datavow_core::VaultError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -85,6 +84,7 @@ pub(crate) fn account_error(err: AccountError) -> ApiError {
         AccountError::NotSignedIn => not_signed_in(),
         AccountError::Vault(VaultError::Shredded) => not_signed_in(),
         AccountError::Vault(err) => vault_error(err),
+        AccountError::Denied(d) => crate::api::admin::denied(d),
         AccountError::Store(err) => ApiError::unavailable(err),
         AccountError::Internal(cause) => ApiError::internal(cause),
     }
@@ -119,8 +119,8 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A signed-in person (session cookie or `Authorization: Bearer dvs_…`).
-#[derive(Debug, Clone, Copy)]
-pub struct AuthPerson(pub PersonId);
+#[derive(Debug, Clone)]
+pub struct AuthPerson(pub SignedIn);
 
 impl FromRequestParts<AppState> for AuthPerson {
     type Rejection = ApiError;
@@ -157,7 +157,11 @@ impl FromRequestParts<AppState> for ClientAddr {
     ) -> Result<Self, Self::Rejection> {
         Ok(ClientAddr(
             parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
-                crate::locale::client_ip(c.0.ip(), &parts.headers, &state.options.trusted_proxies)
+                crate::api::locale::client_ip(
+                    c.0.ip(),
+                    &parts.headers,
+                    &state.options.trusted_proxies,
+                )
             }),
         ))
     }
@@ -177,7 +181,7 @@ pub(crate) fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -
 }
 
 /// The body of `POST /api/v1/accounts` (SPEC §3).
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct SignUpRequest {
     pub name: String,
@@ -194,8 +198,21 @@ pub struct SignUpRequest {
     pub entity: Option<String>,
 }
 
+datavow_policy::redacted_debug!(SignUpRequest {
+    name,
+    company,
+    email,
+    phone,
+    postal_address,
+    business_sector,
+    interest,
+    birth_date,
+    marketing_opt_in,
+    entity
+});
+
 /// A postal address.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PostalAddressBody {
     pub street: String,
@@ -205,13 +222,26 @@ pub struct PostalAddressBody {
     pub country: String,
 }
 
+datavow_policy::redacted_debug!(PostalAddressBody {
+    street,
+    postal_code,
+    city,
+    country
+});
+
 /// The credentials, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SignUpResponse {
     pub user_id: String,
     pub password: String,
     pub entity: String,
 }
+
+datavow_policy::redacted_debug!(SignUpResponse {
+    user_id,
+    password,
+    entity
+});
 
 /// Creates an account; the generated userID and password are in the answer, and only there.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
@@ -243,20 +273,24 @@ pub(crate) async fn sign_up(
 }
 
 /// Sign-in credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     pub user_id: String,
     pub password: String,
 }
 
+datavow_policy::redacted_debug!(SignInRequest { user_id, password });
+
 /// A session: the token also comes as an HttpOnly cookie.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SignInResponse {
     /// Send as `Authorization: Bearer <token>` from API clients.
     pub token: String,
     pub expires_at: String,
 }
+
+datavow_policy::redacted_debug!(SignInResponse { token, expires_at });
 
 /// Signs in. Unknown userID and wrong password get the same answer.
 #[utoipa::path(post, path = "/api/v1/session", tag = "accounts",
@@ -316,10 +350,10 @@ pub(crate) async fn sign_out(
     responses((status = 200, description = "The person's own data, controlling entity and policy version"), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn me(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
 ) -> Result<Json<Profile>, ApiError> {
     Ok(Json(
-        accounts::profile(&state.app, person)
+        accounts::profile(&state.app, &me)
             .await
             .map_err(account_error)?,
     ))
@@ -330,14 +364,14 @@ pub(crate) async fn me(
     responses((status = 200, description = "The corrected data"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(crate) async fn update_me(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
     ApiJson(update): ApiJson<ProfileUpdate>,
 ) -> Result<Json<Profile>, ApiError> {
-    accounts::update_profile(&state.app, person, &update)
+    accounts::update_profile(&state.app, &me, &update)
         .await
         .map_err(account_error)?;
     Ok(Json(
-        accounts::profile(&state.app, person)
+        accounts::profile(&state.app, &me)
             .await
             .map_err(account_error)?,
     ))
@@ -348,9 +382,9 @@ pub(crate) async fn update_me(
     responses((status = 200, description = "A JSON document with all data held"), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn export(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
 ) -> Result<Response, ApiError> {
-    let document = accounts::export(&state.app, person)
+    let document = accounts::export(&state.app, &me)
         .await
         .map_err(account_error)?;
     let body = serde_json::to_string_pretty(&document).map_err(ApiError::internal)?;
@@ -380,9 +414,9 @@ pub struct RequestReceipt {
 #[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 202, body = RequestReceipt), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn request_erasure(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
 ) -> Result<Response, ApiError> {
-    let request = accounts::request_erasure(&state.app, person)
+    let request = accounts::request_erasure(&state.app, &me)
         .await
         .map_err(account_error)?;
     let receipt = RequestReceipt {
@@ -406,17 +440,17 @@ pub struct MarketingRequest {
 #[utoipa::path(post, path = "/api/v1/me/marketing", tag = "accounts", request_body = MarketingRequest, responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn set_marketing(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
     ApiJson(request): ApiJson<MarketingRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::set_marketing(&state.app, person, request.opt_in)
+    accounts::set_marketing(&state.app, &me, request.opt_in)
         .await
         .map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A password change.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
@@ -424,17 +458,22 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+datavow_policy::redacted_debug!(PasswordChange {
+    current_password,
+    new_password
+});
+
 /// Changes the password; every session ends.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange,
     responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
     ApiJson(request): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let current = SecretString::from(request.current_password);
     let new = SecretString::from(request.new_password);
-    accounts::change_password(&state.app, person, &current, &new)
+    accounts::change_password(&state.app, &me, &current, &new)
         .await
         .map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -444,15 +483,16 @@ pub(crate) async fn change_password(
 #[utoipa::path(get, path = "/api/v1/me/access-log", tag = "accounts", responses((status = 200, body = [AccessEntry]), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn access_log(
     State(state): State<AppState>,
-    AuthPerson(person): AuthPerson,
+    AuthPerson(me): AuthPerson,
 ) -> Result<Json<Vec<AccessEntry>>, ApiError> {
-    Ok(Json(
-        crate::admin::access_entries(&state, person, 500).await?,
-    ))
+    let entries = accounts::access_log(&state.app, &me, 500)
+        .await
+        .map_err(account_error)?;
+    Ok(Json(entries.into_iter().map(AccessEntry::from).collect()))
 }
 
 /// The contact form body.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ContactRequest {
     pub name: String,
@@ -461,6 +501,14 @@ pub struct ContactRequest {
     pub phone: Option<String>,
     pub message: String,
 }
+
+datavow_policy::redacted_debug!(ContactRequest {
+    name,
+    company,
+    email,
+    phone,
+    message
+});
 
 /// Receives a contact-form enquiry from a visitor without an account.
 #[utoipa::path(post, path = "/api/v1/contact", tag = "accounts", request_body = ContactRequest,

@@ -3,16 +3,18 @@
 //! operator's name and API token; the search form is a POST with a CSRF token, so
 //! emails never appear in URLs. Everything is audited through the vault.
 
-use crate::accounts_api::cookie;
+use crate::api::accounts::cookie;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use datavow_core::access::{self, OperatorAct};
 use datavow_core::operators::{self, Operator};
-use datavow_policy::{Purpose, Role};
-use datavow_vault::{IndexKind, VaultError};
+use datavow_core::persons::{self, PersonKey, PersonsError};
+use datavow_core::VaultError;
+use datavow_policy::Purpose;
 use maud::{html, Markup, DOCTYPE};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
@@ -191,21 +193,14 @@ async fn person_page(
     let Some(purpose) = form.get("purpose").and_then(|p| Purpose::parse(p)) else {
         return Ok(fail(StatusCode::BAD_REQUEST, "Choose a purpose."));
     };
-    if !state.app.policy.role_allows(op.role, purpose) {
-        return Ok(fail(
-            StatusCode::FORBIDDEN,
-            "Your role may not read personal data for that purpose.",
-        ));
-    }
     let value = |k: &str| {
         form.get(k)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let actor = op.actor();
-    let found = match (value("email"), value("user_id")) {
-        (Some(email), None) => state.app.vault.find(&actor, IndexKind::Email, &email).await,
-        (None, Some(id)) => state.app.vault.find(&actor, IndexKind::UserId, &id).await,
+    let key = match (value("email"), value("user_id")) {
+        (Some(email), None) => PersonKey::Email(email),
+        (None, Some(id)) => PersonKey::UserId(id),
         _ => {
             return Ok(fail(
                 StatusCode::BAD_REQUEST,
@@ -213,45 +208,43 @@ async fn person_page(
             ))
         }
     };
-    let Some(person) = found.map_err(crate::admin::vault_error)? else {
-        return Ok(fail(StatusCode::NOT_FOUND, "Nobody matches."));
+    // The role's right to the purpose is asked first, so a refused view looks nobody up.
+    if let Err(denied) = access::decide(&state.app.policy, op.role, OperatorAct::View(purpose)) {
+        return Ok(fail(StatusCode::FORBIDDEN, &denied.message));
+    }
+    let person = match persons::search(&state.app, &op, &key).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return Ok(fail(StatusCode::NOT_FOUND, "Nobody matches.")),
+        Err(PersonsError::Denied(denied)) => {
+            return Ok(fail(StatusCode::FORBIDDEN, &denied.message))
+        }
+        Err(err) => return Err(crate::api::admin::persons_error(err)),
     };
-    let view = match state
-        .app
-        .vault
-        .read_for_purpose(&actor, person, purpose)
-        .await
-    {
+    let view = match persons::view(&state.app, &op, person, purpose).await {
         Ok(view) => view,
-        Err(VaultError::Shredded) => {
+        Err(PersonsError::Vault(VaultError::Shredded)) => {
             return Ok(fail(
                 StatusCode::GONE,
                 "This person's data has been erased.",
             ))
         }
-        Err(err) => return Err(crate::admin::vault_error(err)),
+        Err(PersonsError::Vault(err @ VaultError::NoConsent(_))) => {
+            return Ok(fail(StatusCode::FORBIDDEN, &err.to_string()))
+        }
+        Err(err) => return Err(crate::api::admin::persons_error(err)),
     };
-    let log = if op.role == Role::PrivacyOfficer {
-        let tag = state
-            .app
-            .vault
-            .subject_tag(person)
+    let log = if access::decide(&state.app.policy, op.role, OperatorAct::ReadAccessLog).is_ok() {
+        persons::access_log(&state.app, &op, person, 100)
             .await
-            .map_err(crate::admin::vault_error)?;
-        state
-            .app
-            .audit
-            .for_subject(&tag, 100)
-            .await
-            .map_err(ApiError::unavailable)?
+            .map_err(crate::api::admin::persons_error)?
     } else {
         Vec::new()
     };
     let body = html! {
         p { "Person " code { (person) } " · purpose " strong { (purpose) } }
         table id="fields" {
-            @for (field, value) in view.record.iter() {
-                tr { th { (field) } td { (value.expose()) } }
+            @for (field, value) in &view.fields.0 {
+                tr { th { (field) } td { (shown(value)) } }
             }
         }
         @if !view.withheld.is_empty() {
@@ -262,12 +255,25 @@ async fn person_page(
             table id="access-log" {
                 tr { th { "#" } th { "Actor" } th { "Action" } th { "Purpose" } th { "Fields" } th { "Outcome" } }
                 @for r in &log {
-                    tr { td { (r.seq) } td { (r.entry.actor) } td { (r.entry.action) } td { (r.entry.purpose.clone().unwrap_or_default()) } td { (r.entry.fields) } td { (r.entry.outcome) } }
+                    tr { td { (r.seq) } td { (r.actor) } td { (r.action) } td { (r.purpose.clone().unwrap_or_default()) } td { (r.fields.join(",")) } td { (r.outcome) } }
                 }
             }
         }
     };
     Ok(with_cookie(page("Person", &op, body), StatusCode::OK, set))
+}
+
+/// A value for a table cell: a postal address as one line of its parts.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Object(parts) => ["street", "postal_code", "city", "country"]
+            .iter()
+            .filter_map(|k| parts.get(*k).and_then(|v| v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

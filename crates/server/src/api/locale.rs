@@ -8,8 +8,8 @@
 //! the first address that is not one is the client. From any other peer the header
 //! is ignored, so a client cannot choose its own country.
 
-use crate::accounts_api::ClientAddr;
-use crate::dashboard::i18n;
+use crate::api::accounts::ClientAddr;
+use crate::pages::i18n;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;

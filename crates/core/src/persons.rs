@@ -1,0 +1,220 @@
+//! What operators do to a person's data (P11, P12, P13, P4): find a person through the
+//! blind indexes, see their data for a purpose, read their access log, record a payment
+//! reference. The JSON API and the HTML pages both call these; each first asks
+//! [`crate::access`] whether the operator's role may do the act.
+//!
+//! Invariants: a refused act touches nothing and is answered with [`PersonsError::Denied`];
+//! values keep their shape (a postal address is an object); no view carries a password
+//! hash, whatever the purpose.
+
+use crate::access::{Denied, OperatorAct};
+use crate::accounts::{validate, AccountError};
+use crate::audit::AccessEntry;
+use crate::operators::Operator;
+use crate::Datavow;
+use datavow_policy::{Category, Field, Purpose};
+use datavow_store::{PersonId, StoreError};
+use datavow_vault::{IndexKind, Personal, VaultError};
+use std::collections::BTreeMap;
+
+/// How an operator names the person they look for. Prints redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PersonKey {
+    Email(String),
+    UserId(String),
+    /// Datavow's own id of the person (not personal data).
+    Id(PersonId),
+}
+
+impl std::fmt::Debug for PersonKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PersonKey::Email(_) => f.write_str("Email([personal])"),
+            PersonKey::UserId(_) => f.write_str("UserId([personal])"),
+            PersonKey::Id(id) => write!(f, "Id({id})"),
+        }
+    }
+}
+
+/// Why an operator's act on a person failed. Messages carry no personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum PersonsError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error("no such person")]
+    NotFound,
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+/// Finds a person through the blind index of an email address or a userID. The
+/// look-up is audited, hit or miss.
+pub async fn search(
+    app: &Datavow,
+    operator: &Operator,
+    key: &PersonKey,
+) -> Result<Option<PersonId>, PersonsError> {
+    let act = match key {
+        PersonKey::Email(_) => OperatorAct::SearchByEmail,
+        PersonKey::UserId(_) | PersonKey::Id(_) => OperatorAct::SearchByUserId,
+    };
+    let grant = app.door.operator(&app.policy, operator, act)?;
+    find(app, &grant, key).await
+}
+
+/// The person `key` names, under `grant` (audited by the vault).
+async fn find(
+    app: &Datavow,
+    grant: &datavow_vault::Grant,
+    key: &PersonKey,
+) -> Result<Option<PersonId>, PersonsError> {
+    Ok(match key {
+        PersonKey::Email(v) => app.vault.find(grant, IndexKind::Email, v).await?,
+        PersonKey::UserId(v) => app.vault.find(grant, IndexKind::UserId, v).await?,
+        PersonKey::Id(id) => app.stores.persons.person(*id).await?.map(|row| row.id),
+    })
+}
+
+/// A person's data as one purpose may see it.
+#[derive(Debug, Clone)]
+pub struct PersonView {
+    pub person: PersonId,
+    pub entity: datavow_policy::Entity,
+    pub purpose: Purpose,
+    /// Field name to value (a postal address as an object), only for the categories
+    /// the purpose may use. Prints redacted.
+    pub fields: RedactedFields,
+    /// Categories held back because the purpose may not use them.
+    pub withheld: Vec<Category>,
+}
+
+/// Field values of a view; `{:?}` shows the field names only.
+#[derive(Clone, Default)]
+pub struct RedactedFields(pub BTreeMap<String, serde_json::Value>);
+
+impl std::fmt::Debug for RedactedFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// A value as it leaves Datavow: structured fields as their structure.
+fn shaped(field: Field, value: &Personal) -> serde_json::Value {
+    match field {
+        Field::PostalAddress => serde_json::from_str(value.expose())
+            .unwrap_or_else(|_| serde_json::Value::String(value.expose().to_owned())),
+        _ => serde_json::Value::String(value.expose().to_owned()),
+    }
+}
+
+/// Shows a person's data for `purpose`, if the operator's role may use it. The vault
+/// reads only the categories the purpose may use and refuses a purpose that needs
+/// consent for a person without it.
+pub async fn view(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    purpose: Purpose,
+) -> Result<PersonView, PersonsError> {
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::View(purpose))?;
+    let row = app
+        .stores
+        .persons
+        .person(person)
+        .await?
+        .ok_or(PersonsError::NotFound)?;
+    let view = app.vault.read_for_purpose(&grant, person).await?;
+    let entity = app
+        .policy
+        .entity(&row.entity)
+        .cloned()
+        .ok_or(PersonsError::NotFound)?;
+    Ok(PersonView {
+        person,
+        entity,
+        purpose,
+        fields: RedactedFields(
+            view.record
+                .iter()
+                .map(|(f, v)| (f.to_string(), shaped(f, v)))
+                .collect(),
+        ),
+        withheld: view.withheld,
+    })
+}
+
+/// Who did what to a person's data, newest first (privacy officers). The read is
+/// audited.
+pub async fn access_log(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    limit: i64,
+) -> Result<Vec<AccessEntry>, PersonsError> {
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::ReadAccessLog)?;
+    let tag = app.vault.subject_tag(&grant, person).await?;
+    Ok(crate::audit::read_access_log(app, &operator.actor(), &tag, limit).await?)
+}
+
+/// Sets a person's payment reference (billing, P4). Only a processor token is
+/// accepted; a card number is refused and never stored.
+pub async fn set_payment_reference(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    reference: &str,
+) -> Result<(), PersonsError> {
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::SetPaymentReference)?;
+    let reference = reference.trim();
+    if validate::any_card_number([reference]) {
+        return Err(AccountError::CardNumber.into());
+    }
+    if !validate::is_payment_reference(reference) {
+        let mut problems = validate::Problems::default();
+        problems.add(
+            "payment_reference",
+            "invalid_payment_reference",
+            "payment_reference must be the payment processor's reference, such as cus_Q2x9LmT7",
+        );
+        return Err(AccountError::Invalid(problems.0).into());
+    }
+    app.vault
+        .update(
+            &grant,
+            person,
+            &[(Field::PaymentReference, Personal::new(reference))],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The access log of the person named by an email address or userID, for the
+/// instance's owner at the command line (`datavow audit show`). `None` when nobody
+/// matches; an erased person's entries can no longer be found (their tag is gone).
+pub async fn access_log_for_owner(
+    app: &Datavow,
+    by: &crate::Principal,
+    key: &PersonKey,
+    limit: i64,
+) -> Result<Option<Vec<AccessEntry>>, PersonsError> {
+    let grant = app
+        .door
+        .system(by.actor(), crate::access::SystemAct::PrivacyTool)?;
+    let Some(person) = find(app, &grant, key).await? else {
+        return Ok(None);
+    };
+    let tag = app.vault.subject_tag(&grant, person).await?;
+    Ok(Some(
+        crate::audit::read_access_log(app, &by.actor(), &tag, limit).await?,
+    ))
+}
