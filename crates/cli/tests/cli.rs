@@ -800,3 +800,79 @@ fn a_quiet_stream_on_standard_input_is_stored_while_it_runs() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn an_ingest_killed_mid_run_has_an_audit_entry_for_every_day_it_stored() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = datavow()
+        .args(["ingest", "--data-dir"])
+        .arg(dir.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Lines of four days, interleaved, written without pause until the process dies.
+    let writer = std::thread::spawn(move || {
+        let now = chrono::Utc::now();
+        for i in 0u64.. {
+            let time = now - chrono::Duration::days((i % 4) as i64);
+            let line = format!(
+                "192.0.2.{} - - [{}] \"GET /p{i} HTTP/1.1\" 200 1 \"-\" \"curl/8.4.0\"\n",
+                i % 250,
+                time.format("%d/%b/%Y:%H:%M:%S +0000")
+            );
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let query = |sql: &'static str| -> Vec<String> {
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let Ok(mut conn) = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.path().join("datavow.db"))
+                .connect()
+                .await
+            else {
+                return Vec::new();
+            };
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default()
+        })
+    };
+    let stored_days = || query("SELECT CAST(day AS TEXT) FROM browser_days WHERE records > 0");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored_days().len() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "four days were not stored within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    writer.join().expect("writer");
+
+    let days = stored_days();
+    let audited = query("SELECT detail FROM audit_log WHERE action = 'ingest'");
+    assert_eq!(days.len(), 4, "{days:?}");
+    for day in &days {
+        assert!(
+            audited
+                .iter()
+                .any(|d| d.starts_with(&format!("browser records into day {day} "))),
+            "day {day} holds records but no audit entry: {audited:?}"
+        );
+    }
+    let verify = run(datavow()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path()));
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}

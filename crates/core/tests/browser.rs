@@ -436,6 +436,25 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
         .map(|d| d.day)
         .collect();
     assert_eq!(left, vec![now.date_naive()]);
+    // The day's key went first, each step audited before it: an interrupted pass
+    // leaves rows nobody can open, never a readable day whose key deletion was lost.
+    let entries = app
+        .stores()
+        .audit
+        .entries_after(0, 1000)
+        .await
+        .expect("entries");
+    let day = old.date_naive().to_string();
+    let position = |action: &str| {
+        entries
+            .iter()
+            .position(|e| {
+                e.entry.action == action
+                    && e.entry.detail.as_deref().is_some_and(|d| d.contains(&day))
+            })
+            .unwrap_or_else(|| panic!("no {action} entry for {day}"))
+    };
+    assert!(position("keys_destroyed") < position("day_dropped"));
 }
 
 backend_tests!(

@@ -522,3 +522,22 @@ pub(crate) async fn contact(
         .map_err(account_error)?;
     Ok(StatusCode::ACCEPTED)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn requests_carrying_passwords_print_redacted() {
+        let sign_in = super::SignInRequest {
+            user_id: "K7Q2-M9XP".into(),
+            password: "correct horse battery".into(),
+        };
+        let change = super::PasswordChange {
+            current_password: "correct horse battery".into(),
+            new_password: "staple staple staple".into(),
+        };
+        let shown = format!("{sign_in:?} {change:?}");
+        for secret in ["K7Q2", "correct horse", "staple"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}
