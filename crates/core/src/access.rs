@@ -32,6 +32,8 @@ pub enum OperatorAct {
     ReadAccessLog,
     /// Record a person's payment-processor reference (billing).
     SetPaymentReference,
+    /// Record an invoice of a person (billing).
+    RecordInvoice,
     /// Post browser events from a web tier (collectors).
     PostEvents,
 }
@@ -45,6 +47,7 @@ impl OperatorAct {
             OperatorAct::SearchByUserId,
             OperatorAct::ReadAccessLog,
             OperatorAct::SetPaymentReference,
+            OperatorAct::RecordInvoice,
             OperatorAct::PostEvents,
         ];
         acts.extend(Purpose::ALL.iter().map(|p| OperatorAct::View(*p)));
@@ -109,11 +112,13 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                 ))
             }
         }
-        OperatorAct::SetPaymentReference => {
+        OperatorAct::SetPaymentReference | OperatorAct::RecordInvoice => {
+            let category = match act {
+                OperatorAct::RecordInvoice => Category::BillingRecords,
+                _ => Category::PaymentReference,
+            };
             if policy.role_allows(role, Purpose::Billing)
-                && policy
-                    .grant(Purpose::Billing, Category::PaymentReference)
-                    .is_ok()
+                && policy.grant(Purpose::Billing, category).is_ok()
             {
                 Ok(Purpose::Billing)
             } else {

@@ -28,6 +28,8 @@ pub enum OpenError {
     MasterKey(#[from] MasterKeyError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error("could not finish an interrupted erasure: {0}")]
+    Erasure(String),
 }
 
 /// An open Datavow instance. Its stores and vault are reachable only from inside
@@ -71,7 +73,7 @@ impl Datavow {
         )
         .await?;
         record_policy(&stores, &audit, &options.policy).await?;
-        Ok(Datavow {
+        let app = Datavow {
             policy: options.policy,
             stores,
             vault: Arc::new(vault),
@@ -80,7 +82,13 @@ impl Datavow {
             accounts: crate::accounts::runtime(),
             key_source,
             master,
-        })
+        };
+        // The erasure ledger is the authority on who no longer exists: erasures a
+        // crash interrupted after their commit point are finished first.
+        crate::erasure::resume(&app)
+            .await
+            .map_err(|e| OpenError::Erasure(e.to_string()))?;
+        Ok(app)
     }
 
     /// Re-wraps the keystore under a new master key; see [`master_key::rotate`].

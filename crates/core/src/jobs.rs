@@ -67,6 +67,18 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "class-retention",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                let ended = crate::erasure::end_expired_classes(&app, chrono::Utc::now()).await?;
+                tracing::info!(
+                    classes_ended = ended,
+                    "retention classes whose period ended"
+                );
+                Ok(())
+            },
+        ),
+        Job::new(
             "expired-sessions",
             Duration::from_secs(600),
             |app: Datavow| async move {

@@ -14,6 +14,7 @@
 //! - [`access`]: authorization, the one place that decides who may do what; it alone
 //!   holds the vault's grant issuer.
 //! - [`persons`]: what operators do to a person's data.
+//! - [`erasure`]: the one erasure operation (keys per retention class, ledger).
 //!
 //! The edges (`datavow-server`, `datavow-cli`) depend on this crate only: the stores
 //! and the vault are private to it, and personal data leaves only through functions
@@ -24,6 +25,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod browser;
+pub mod erasure;
 pub mod jobs;
 pub mod master_key;
 pub mod operators;

@@ -218,3 +218,128 @@ pub async fn access_log_for_owner(
         crate::audit::read_access_log(app, &by.actor(), &tag, limit).await?,
     ))
 }
+
+/// An invoice as recorded and read back (P7: kept 8 years in Germany, 5 in Denmark,
+/// from the end of the year of issue).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: uuid::Uuid,
+    /// The retention class, `invoices:ENTITY:YEAR`.
+    pub class: String,
+    /// The invoice as the billing system sent it (text or JSON).
+    pub document: String,
+    /// RFC 3339.
+    pub recorded_at: String,
+}
+
+datavow_policy::redacted_debug!(Invoice {
+    id,
+    class,
+    document,
+    recorded_at
+});
+
+/// The retention class and end of an invoice of `entity` issued in `year`: its own key,
+/// kept for the billing-records period of the entity's country from the end of the year.
+fn invoice_class(
+    app: &Datavow,
+    entity: &datavow_policy::Entity,
+    year: i32,
+) -> (String, Option<i64>) {
+    use chrono::TimeZone;
+    let rule = app
+        .policy
+        .retention(Category::BillingRecords)
+        .for_country(Some(entity.country));
+    let base = app.policy.retention(Category::BillingRecords).class.clone();
+    let expires = match rule.keep {
+        datavow_policy::Keep::For(period) => chrono::Utc
+            .with_ymd_and_hms(year, 12, 31, 23, 59, 59)
+            .single()
+            .map(|t| {
+                period
+                    .after(datavow_policy::end_of_year(t))
+                    .timestamp_micros()
+            }),
+        datavow_policy::Keep::WhileAccountOpen => None,
+    };
+    (format!("{base}:{}:{year}", entity.id), expires)
+}
+
+/// Records an invoice of `person` issued on `issued_on` (billing). It is sealed under
+/// its own class key (entity and year of issue), so it can outlive the account for the
+/// legal retention period. A card number is refused.
+pub async fn record_invoice(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    issued_on: chrono::NaiveDate,
+    document: &str,
+) -> Result<uuid::Uuid, PersonsError> {
+    use chrono::Datelike;
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::RecordInvoice)?;
+    if validate::any_card_number([document]) {
+        return Err(AccountError::CardNumber.into());
+    }
+    if document.trim().is_empty() || document.len() > 64 * 1024 {
+        let mut problems = validate::Problems::default();
+        problems.add(
+            "document",
+            "invalid_document",
+            "document must be the invoice, 1 byte to 64 KiB",
+        );
+        return Err(AccountError::Invalid(problems.0).into());
+    }
+    let row = app
+        .stores
+        .persons
+        .person(person)
+        .await?
+        .ok_or(PersonsError::NotFound)?;
+    let entity = app
+        .policy
+        .entity(&row.entity)
+        .ok_or(PersonsError::NotFound)?;
+    let (class, expires) = invoice_class(app, entity, issued_on.year());
+    Ok(app
+        .vault
+        .retain(
+            &grant,
+            person,
+            &class,
+            expires,
+            Field::Invoice,
+            &Personal::new(document),
+        )
+        .await?)
+}
+
+/// The invoices of `person`, read for `purpose` (billing while the account exists; the
+/// legal obligation always, and only it once the account is erased).
+pub async fn invoices(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    purpose: Purpose,
+) -> Result<Vec<Invoice>, PersonsError> {
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::View(purpose))?;
+    Ok(app
+        .vault
+        .retained(&grant, person)
+        .await?
+        .into_iter()
+        .filter(|r| r.field == Field::Invoice)
+        .map(|r| Invoice {
+            id: r.id,
+            class: r.class,
+            document: r.value.expose().to_owned(),
+            recorded_at: chrono::DateTime::from_timestamp_micros(r.created_at_micros)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+        })
+        .collect())
+}

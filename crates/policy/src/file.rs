@@ -107,6 +107,8 @@ pub(crate) struct RetentionDef {
     pub keep: Spanned<Keep>,
     pub from: Option<Anchor>,
     pub legal_ground: Option<String>,
+    /// The retention class whose key seals this category's values.
+    pub class: Option<String>,
     #[serde(default)]
     pub countries: BTreeMap<CountryCode, RetentionDef>,
 }

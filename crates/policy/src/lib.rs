@@ -70,6 +70,9 @@ pub struct RetentionRule {
     pub keep: Keep,
     pub from: Option<Anchor>,
     pub legal_ground: Option<String>,
+    /// The retention class: values of categories in one class share one key per owner,
+    /// destroyed together (`account` for everything kept while the account is open).
+    pub class: String,
     /// Country overrides, e.g. billing records: 8 years in DE, 5 in DK.
     pub countries: BTreeMap<CountryCode, RetentionRule>,
 }
@@ -240,6 +243,15 @@ impl Policy {
     /// The retention rule of a category.
     pub fn retention(&self, category: Category) -> &RetentionRule {
         &self.retention[&category]
+    }
+
+    /// The categories of a retention class.
+    pub fn class_categories(&self, class: &str) -> Vec<Category> {
+        self.retention
+            .iter()
+            .filter(|(_, rule)| rule.class == class)
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// All entities, by id.
@@ -414,6 +426,38 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
             );
         }
     }
+    // Everything kept while the account is open is one class (its key is the account's
+    // key, destroyed at erasure); a class's categories share one rule.
+    let mut by_class: BTreeMap<&str, (&Category, &RetentionRule)> = BTreeMap::new();
+    let mut account_class: Option<&str> = None;
+    for (category, rule) in &retention {
+        if rule.keep == Keep::WhileAccountOpen {
+            match account_class {
+                Some(class) if class != rule.class => issues.at_section(
+                    &format!("retention.{category}"),
+                    format!(
+                        "everything kept while the account is open must be one class; `{category}` is in `{}`, others in `{class}`",
+                        rule.class
+                    ),
+                ),
+                _ => account_class = Some(&rule.class),
+            }
+        }
+        match by_class.get(rule.class.as_str()) {
+            Some((other, first)) if first.keep != rule.keep || first.legal_ground != rule.legal_ground => {
+                issues.at_section(
+                    &format!("retention.{category}"),
+                    format!(
+                        "class `{}` holds `{other}` and `{category}` with different rules; a class's categories share one rule",
+                        rule.class
+                    ),
+                )
+            }
+            _ => {
+                by_class.insert(&rule.class, (category, rule));
+            }
+        }
+    }
 
     let mut age_of_consent = BTreeMap::new();
     let mut default_age = None;
@@ -488,22 +532,42 @@ fn retention_rule(def: RetentionDef, issues: &mut Issues<'_>, key: &str) -> Rete
     let keep = def.keep.into_inner();
     match (keep, def.from) {
         (Keep::For(_), None) => issues.at(
-            Some(keep_span),
+            Some(keep_span.clone()),
             &format!("{key}.from"),
             "a fixed period needs `from` (collection, end_of_year, last_contact or account_closed)",
         ),
         (Keep::WhileAccountOpen, Some(_)) => issues.at(
-            Some(keep_span),
+            Some(keep_span.clone()),
             &format!("{key}.from"),
             "`from` has no meaning with keep = \"while_account_open\"",
         ),
         _ => {}
     }
+    let class = def.class.unwrap_or_else(|| {
+        key.trim_start_matches("retention.")
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    if !class
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || class.is_empty()
+    {
+        issues.at(
+            Some(keep_span),
+            &format!("{key}.class"),
+            "a class name is lower-case letters, digits and `_`",
+        );
+    }
+    // A country's rule changes the period, never the class.
     let countries = def
         .countries
         .into_iter()
         .map(|(country, def)| {
-            let rule = retention_rule(def, issues, &format!("{key}.countries.{country}"));
+            let mut rule = retention_rule(def, issues, &format!("{key}.countries.{country}"));
+            rule.class.clone_from(&class);
             (country, rule)
         })
         .collect();
@@ -511,6 +575,7 @@ fn retention_rule(def: RetentionDef, issues: &mut Issues<'_>, key: &str) -> Rete
         keep,
         from: def.from,
         legal_ground: def.legal_ground,
+        class,
         countries,
     }
 }

@@ -202,7 +202,10 @@ fn an_unknown_entity_reference_is_refused() {
 
 #[test]
 fn a_missing_retention_rule_is_refused() {
-    let err = broken("[retention.age]\nkeep = \"while_account_open\"\n", "");
+    let err = broken(
+        "[retention.age]\nkeep = \"while_account_open\"\nclass = \"account\"\n",
+        "",
+    );
     assert!(err.issues.iter().any(|i| i.key == "retention.age"), "{err}");
 }
 
@@ -225,4 +228,37 @@ fn a_syntax_error_names_its_line() {
 fn load_reports_a_missing_file_by_path() {
     let err = Policy::load(Path::new("/nonexistent/policy.toml")).expect_err("missing");
     assert!(err.to_string().contains("/nonexistent/policy.toml"));
+}
+
+#[test]
+fn everything_kept_while_the_account_is_open_is_one_class() {
+    let err = broken(
+        "[retention.age]\nkeep = \"while_account_open\"\nclass = \"account\"",
+        "[retention.age]\nkeep = \"while_account_open\"\nclass = \"birthdays\"",
+    );
+    assert!(
+        err.issues
+            .iter()
+            .any(|i| i.message.contains("must be one class")),
+        "{err}"
+    );
+}
+
+#[test]
+fn invoices_are_a_class_of_their_own_that_survives_erasure_on_a_legal_ground() {
+    let policy = Policy::bundled().expect("bundled");
+    let rule = policy.retention(Category::BillingRecords);
+    assert_eq!(rule.class, "invoices");
+    assert!(rule.legal_ground.is_some());
+    assert_eq!(
+        rule.for_country(Some(CountryCode::parse("DK").expect("DK")))
+            .class,
+        "invoices",
+        "a country changes the period, not the class"
+    );
+    assert_eq!(
+        policy.class_categories("invoices"),
+        vec![Category::BillingRecords]
+    );
+    assert_eq!(policy.retention(Category::Contact).class, "account");
 }

@@ -623,23 +623,6 @@ async fn the_export_holds_everything_about_the_person(t: TestStores) {
     );
 }
 
-async fn an_erasure_request_gets_a_one_month_deadline(t: TestStores) {
-    let server = start(&t).await;
-    let (_, _, token) = account(&server, &valid_signup()).await;
-    let (status, receipt) = server
-        .post_json("/api/v1/me/erasure", Some(&token), &json!({}))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
-    let deadline =
-        chrono::DateTime::parse_from_rfc3339(receipt["deadline"].as_str().expect("deadline"))
-            .expect("date");
-    let days = (deadline.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
-    assert!((27..=31).contains(&days), "{days}");
-    let (_, export) = server.get(&token, "/api/v1/me/export").await;
-    assert_eq!(export["requests"][0]["kind"], "erasure");
-    assert_eq!(export["requests"][0]["status"], "open");
-}
-
 async fn marketing_can_be_turned_off_at_once(t: TestStores) {
     let server = start(&t).await;
     let (_, _, token) = account(&server, &valid_signup()).await;
@@ -748,7 +731,6 @@ backend_tests!(
     a_session_works_by_cookie_and_ends_at_sign_out,
     a_person_corrects_their_phone_and_the_old_value_is_kept_only_as_ciphertext,
     the_export_holds_everything_about_the_person,
-    an_erasure_request_gets_a_one_month_deadline,
     marketing_can_be_turned_off_at_once,
     a_password_change_needs_the_current_password_and_refuses_weak_ones,
     a_contact_form_enquiry_is_stored_as_a_lead_and_card_numbers_are_refused,

@@ -82,5 +82,8 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
 
     async fn insert_request(&self, request: &SubjectRequestRow) -> Result<(), StoreError>;
 
+    /// Sets a request's status (such as `completed`).
+    async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), StoreError>;
+
     async fn requests_of(&self, person: PersonId) -> Result<Vec<SubjectRequestRow>, StoreError>;
 }

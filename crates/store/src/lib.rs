@@ -169,6 +169,20 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// How many persons are stored.
     async fn count_persons(&self) -> Result<u64, StoreError>;
 
+    /// Deletes a person and everything that hangs on them (fields, field history,
+    /// blind-index entries, sessions, acknowledgements; their requests stay, unlinked),
+    /// in one transaction. Returns whether the person was there.
+    async fn delete_person(&self, id: PersonId) -> Result<bool, StoreError>;
+
+    /// Stores a record of a retention class that may outlive the account.
+    async fn insert_retained(&self, record: &RetainedRecord) -> Result<(), StoreError>;
+
+    /// The retained records of `owner`, oldest first.
+    async fn retained_of(&self, owner: PersonId) -> Result<Vec<RetainedRecord>, StoreError>;
+
+    /// Deletes the retained records of `owner` in `class`. Returns how many.
+    async fn delete_retained(&self, owner: PersonId, class: &str) -> Result<u64, StoreError>;
+
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -176,8 +190,83 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
 /// Who a wrapped key belongs to; bound into the wrapping so a key cannot be moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyOwner<'a> {
+    /// A person's account-class key (`person_keys`).
     Person(PersonId),
     Named(&'a str),
+    /// The key of one retention class of one owner (`class_keys`).
+    Class {
+        owner: PersonId,
+        class: &'a str,
+    },
+}
+
+/// A record of a retention class that may outlive the account, sealed under its class
+/// key (owner, class and field bound as associated data).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RetainedRecord {
+    pub id: uuid::Uuid,
+    pub owner: PersonId,
+    pub class: String,
+    pub field: Field,
+    pub ciphertext: Vec<u8>,
+    pub created_at_micros: i64,
+}
+
+impl fmt::Debug for RetainedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RetainedRecord({}, {}, {}, {} bytes)",
+            self.id,
+            self.class,
+            self.field,
+            self.ciphertext.len()
+        )
+    }
+}
+
+/// A wrapped class key and its state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClassKeyRow {
+    pub class: String,
+    pub wrapped: Vec<u8>,
+    /// When the class's retention period ends; `None` while it has no end yet.
+    pub expires_at_micros: Option<i64>,
+    /// After the owner's erasure: readable only for the legal obligation.
+    pub restricted: bool,
+}
+
+impl fmt::Debug for ClassKeyRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClassKeyRow")
+            .field("class", &self.class)
+            .field("expires_at_micros", &self.expires_at_micros)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An entry of the erasure ledger: a destroyed key (owner, class), when and why. No
+/// personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub owner: PersonId,
+    pub class: String,
+    pub reason: String,
+    pub at_micros: i64,
+}
+
+/// What one erasure does to the keystore, in one transaction (its commit point).
+#[derive(Debug, Clone, Default)]
+pub struct KeyErasure {
+    /// Destroy the owner's account-class key (`person_keys`).
+    pub account_key: bool,
+    /// Class keys to destroy.
+    pub destroy: Vec<String>,
+    /// Class keys to keep, readable only for the legal obligation from now on.
+    pub restrict: Vec<String>,
+    /// Ledger entries, one per destroyed key.
+    pub tombstones: Vec<Tombstone>,
 }
 
 /// Re-wraps one wrapped key under a new key-encryption key; see [`KeyStore::rewrap_all`].
@@ -188,6 +277,7 @@ pub type RewrapFn<'a> = dyn Fn(KeyOwner<'_>, &[u8]) -> Result<Vec<u8>, String> +
 pub struct KeyCounts {
     pub person_keys: u64,
     pub named_keys: u64,
+    pub class_keys: u64,
 }
 
 /// The keystore: wrapped keys only, never usable key material.
@@ -235,6 +325,45 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
 
     /// Removes physical remnants of destroyed keys (WAL frames, dead tuples).
     async fn compact(&self) -> Result<(), StoreError>;
+
+    /// The key of `owner`'s retention `class`, if it exists.
+    async fn class_key(
+        &self,
+        owner: PersonId,
+        class: &str,
+    ) -> Result<Option<ClassKeyRow>, StoreError>;
+
+    /// Stores a class key unless one exists; returns the stored one (nodes racing to
+    /// create it end up with the same).
+    async fn insert_class_key_if_absent(
+        &self,
+        owner: PersonId,
+        class: &str,
+        wrapped: &[u8],
+        expires_at_micros: Option<i64>,
+    ) -> Result<ClassKeyRow, StoreError>;
+
+    /// Every class key of `owner`.
+    async fn class_keys_of(&self, owner: PersonId) -> Result<Vec<ClassKeyRow>, StoreError>;
+
+    /// The commit point of an erasure: in one transaction, destroys what `erasure` names,
+    /// restricts the kept classes and appends its tombstones to the ledger.
+    async fn erase_keys(&self, owner: PersonId, erasure: &KeyErasure) -> Result<(), StoreError>;
+
+    /// `(owner, class)` of the class keys whose retention ended by `now_micros`.
+    async fn expired_class_keys(
+        &self,
+        now_micros: i64,
+    ) -> Result<Vec<(PersonId, String)>, StoreError>;
+
+    /// Ledger entries whose data rows are not yet known to be deleted.
+    async fn uncleared_tombstones(&self) -> Result<Vec<Tombstone>, StoreError>;
+
+    /// Records that the data rows of `owner`'s `class` are deleted.
+    async fn mark_cleared(&self, owner: PersonId, class: &str) -> Result<(), StoreError>;
+
+    /// The ledger's entries about `owner`, oldest first.
+    async fn tombstones_of(&self, owner: PersonId) -> Result<Vec<Tombstone>, StoreError>;
 
     /// How many keys are held.
     async fn key_counts(&self) -> Result<KeyCounts, StoreError>;

@@ -341,6 +341,11 @@ async fn rewrap_all_replaces_every_key_and_the_kek_id_together(t: TestStores) {
         .insert_named_key_if_absent("n", b"n")
         .await
         .expect("named key");
+    t.stores
+        .keys
+        .insert_class_key_if_absent(p, "invoices:e:2026", b"c", None)
+        .await
+        .expect("class key");
     let n = t
         .stores
         .keys
@@ -348,12 +353,22 @@ async fn rewrap_all_replaces_every_key_and_the_kek_id_together(t: TestStores) {
             let tag = match owner {
                 KeyOwner::Person(_) => "person",
                 KeyOwner::Named(name) => name,
+                KeyOwner::Class { class, .. } => class,
             };
             Ok([bytes, b"+", tag.as_bytes()].concat())
         })
         .await
         .expect("rewrap");
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
+    assert_eq!(
+        t.stores
+            .keys
+            .class_key(p, "invoices:e:2026")
+            .await
+            .expect("class")
+            .map(|row| row.wrapped),
+        Some(b"c+invoices:e:2026".to_vec())
+    );
     assert_eq!(
         t.stores.keys.kek_id().await.expect("id").as_deref(),
         Some("new")
@@ -365,6 +380,66 @@ async fn rewrap_all_replaces_every_key_and_the_kek_id_together(t: TestStores) {
     assert_eq!(
         t.stores.keys.named_key("n").await.expect("n").as_deref(),
         Some(&b"n+n"[..])
+    );
+}
+
+async fn an_erasure_commit_destroys_restricts_and_records_in_one_transaction(t: TestStores) {
+    use datavow_store::{KeyErasure, Tombstone};
+    let (p, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let keys = &t.stores.keys;
+    keys.insert_person_key(p, b"account")
+        .await
+        .expect("account");
+    keys.insert_person_key(other, b"other")
+        .await
+        .expect("other");
+    keys.insert_class_key_if_absent(p, "lead", b"lead", None)
+        .await
+        .expect("lead");
+    let kept = keys
+        .insert_class_key_if_absent(p, "invoices:e:2026", b"inv", Some(2_000))
+        .await
+        .expect("invoices");
+    assert!(!kept.restricted);
+    let again = keys
+        .insert_class_key_if_absent(p, "invoices:e:2026", b"racer", Some(9))
+        .await
+        .expect("race");
+    assert_eq!(again.wrapped, b"inv".to_vec(), "the first stored key wins");
+    let tombstone = |class: &str| Tombstone {
+        owner: p,
+        class: class.into(),
+        reason: "request".into(),
+        at_micros: 1_000,
+    };
+    keys.erase_keys(
+        p,
+        &KeyErasure {
+            account_key: true,
+            destroy: vec!["lead".into()],
+            restrict: vec!["invoices:e:2026".into()],
+            tombstones: vec![tombstone("account"), tombstone("lead")],
+        },
+    )
+    .await
+    .expect("erase");
+    assert_eq!(keys.person_key(p).await.expect("p"), None);
+    assert!(keys.person_key(other).await.expect("other").is_some());
+    let left = keys.class_keys_of(p).await.expect("classes");
+    assert_eq!(left.len(), 1);
+    assert!(left[0].restricted && left[0].class == "invoices:e:2026");
+    assert_eq!(keys.tombstones_of(p).await.expect("ledger").len(), 2);
+    assert_eq!(keys.uncleared_tombstones().await.expect("pending").len(), 2);
+    keys.mark_cleared(p, "account").await.expect("cleared");
+    let pending = keys.uncleared_tombstones().await.expect("pending");
+    assert_eq!(pending, vec![tombstone("lead")]);
+    assert_eq!(
+        keys.expired_class_keys(1_999).await.expect("expired"),
+        vec![]
+    );
+    assert_eq!(
+        keys.expired_class_keys(2_000).await.expect("expired"),
+        vec![(p, "invoices:e:2026".to_owned())]
     );
 }
 
@@ -655,6 +730,7 @@ async fn writers_racing_to_open_a_new_day_all_land_in_one_partition(t: TestStore
 }
 
 backend_tests!(
+    an_erasure_commit_destroys_restricts_and_records_in_one_transaction,
     an_account_summary_names_the_entity_and_the_last_acknowledged_policy,
     writers_racing_to_open_a_new_day_all_land_in_one_partition,
     browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole,

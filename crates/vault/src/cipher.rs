@@ -162,7 +162,25 @@ fn owner_aad(owner: KeyOwner<'_>) -> Vec<u8> {
             aad.extend_from_slice(b"named\0");
             aad.extend_from_slice(name.as_bytes());
         }
+        KeyOwner::Class { owner, class } => {
+            aad.extend_from_slice(b"class\0");
+            aad.extend_from_slice(owner.as_bytes());
+            aad.push(0);
+            aad.extend_from_slice(class.as_bytes());
+        }
     }
+    aad
+}
+
+/// Associated data of a retained record: its id, owner, class and field, so a
+/// ciphertext moved to another record, owner, class or field fails.
+pub(crate) fn retained_aad(record: &datavow_store::RetainedRecord) -> Vec<u8> {
+    let mut aad = b"datavow/retained/v1\0".to_vec();
+    aad.extend_from_slice(record.id.as_bytes());
+    aad.extend_from_slice(record.owner.as_bytes());
+    aad.extend_from_slice(record.class.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(record.field.as_str().as_bytes());
     aad
 }
 

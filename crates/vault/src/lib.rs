@@ -22,6 +22,7 @@ mod audit;
 mod blind_index;
 mod browser;
 mod cipher;
+mod classes;
 pub mod consent;
 mod grant;
 mod master_key;
@@ -34,6 +35,7 @@ pub use audit::{
 pub use blind_index::IndexKind;
 pub use browser::{address_bytes, AgentDigest, DayKeys, DayReader, LinkTag};
 pub use cipher::{SymmetricKey, Unauthentic};
+pub use classes::{ErasurePlan, OpenedRecord, ACCOUNT_CLASS};
 pub use grant::{Custody, Grant, GrantIssuer};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};
@@ -57,6 +59,8 @@ pub enum VaultError {
     NoConsent(Purpose),
     #[error("a person may act on their own data only")]
     NotYours,
+    #[error("these records are kept only for a legal obligation and may be read only for it")]
+    Restricted,
     #[error("this person's data key has been destroyed: their data is erased")]
     Shredded,
     #[error("no such person")]
@@ -625,6 +629,7 @@ fn owner_label(owner: KeyOwner<'_>) -> String {
     match owner {
         KeyOwner::Person(_) => "a person".into(),
         KeyOwner::Named(name) => format!("`{name}`"),
+        KeyOwner::Class { class, .. } => format!("class `{class}`"),
     }
 }
 

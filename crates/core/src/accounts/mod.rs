@@ -21,7 +21,7 @@ pub mod validate;
 
 pub use own::{
     access_log, change_password, export, profile, request_erasure, set_marketing, update_profile,
-    EntityInfo, Profile,
+    EntityInfo, ErasureReceipt, Profile,
 };
 pub use session::{session_person, sign_in, sign_out};
 pub use sign_up::{contact, sign_up};
@@ -236,10 +236,7 @@ fn invalid(problems: Problems) -> Result<(), AccountError> {
 }
 
 /// Whether any of the texts or the parts of the address hold a card number (P4).
-fn holds_card_number(
-    texts: &[&Option<String>],
-    address: Option<&PostalAddress>,
-) -> bool {
+fn holds_card_number(texts: &[&Option<String>], address: Option<&PostalAddress>) -> bool {
     let address_parts = address
         .into_iter()
         .flat_map(|a| [&a.street, &a.postal_code, &a.city, &a.country]);

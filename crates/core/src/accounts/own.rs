@@ -257,32 +257,40 @@ pub async fn change_password(
     Ok(())
 }
 
-/// Registers the person's request to erase their account (P13, P14). The request has
-/// the policy's deadline; the data-subject-request workflow completes it.
-pub async fn request_erasure(
-    app: &Datavow,
-    me: &SignedIn,
-) -> Result<SubjectRequestRow, AccountError> {
+/// What an erasure request answers: the request as registered, and what the erasure
+/// did (P14).
+#[derive(Debug, Clone)]
+pub struct ErasureReceipt {
+    pub request: SubjectRequestRow,
+    pub result: crate::erasure::ErasureResult,
+}
+
+/// Erases the person's account at their request (P13, P14), at once: the request is
+/// registered (audited before), the erasure runs (see [`crate::erasure`]) and the
+/// request is completed. The person is told what was erased and what is kept, on which
+/// legal ground, until when. Their session ends with their account.
+pub async fn request_erasure(app: &Datavow, me: &SignedIn) -> Result<ErasureReceipt, AccountError> {
     let (grant, person) = (me.grant(app)?, me.person);
     let now = Utc::now();
-    let request = SubjectRequestRow {
+    let mut request = SubjectRequestRow {
         id: uuid::Uuid::new_v4(),
         person_id: Some(person),
         kind: "erasure".into(),
         channel: "dashboard".into(),
         received_at: now,
         deadline_at: app.policy.request_deadline.after(now),
-        status: "open".into(),
+        status: "in_progress".into(),
     };
     let tag = app.vault.subject_tag(&grant, person).await?;
+    let actor = Actor::Person(tag.clone());
     let event = AuditEvent {
-        subject: Some(tag.clone()),
+        subject: Some(tag),
         purpose: Some(Purpose::Requests),
         detail: Some(format!(
             "erasure request {} received via dashboard",
             request.id
         )),
-        ..AuditEvent::new(&Actor::Person(tag), Action::RequestFiled, Outcome::Allowed)
+        ..AuditEvent::new(&actor, Action::RequestFiled, Outcome::Allowed)
     };
     // Audited before the effect; a failure is recorded after it.
     app.audit.append(std::slice::from_ref(&event)).await?;
@@ -295,7 +303,25 @@ pub async fn request_erasure(
             .await?;
         return Err(err.into());
     }
-    Ok(request)
+    let result = crate::erasure::erase(
+        app,
+        person,
+        crate::erasure::Reason::Request,
+        &crate::Principal(actor),
+    )
+    .await
+    .map_err(|err| match err {
+        crate::erasure::ErasureError::Vault(v) => AccountError::Vault(v),
+        crate::erasure::ErasureError::Store(s) => AccountError::Store(s),
+        crate::erasure::ErasureError::NoSuchPerson => AccountError::NotSignedIn,
+    })?;
+    app.stores
+        .accounts
+        .set_request_status(request.id, "completed")
+        .await?;
+    request.status = "completed".into();
+    request.person_id = None;
+    Ok(ErasureReceipt { request, result })
 }
 
 /// Everything held about the person, for download (P13, GDPR Art. 15 and 20).

@@ -214,7 +214,7 @@ pub(crate) async fn linked_records(
 ) -> Result<Vec<LinkedRecord>, VaultError> {
     let tag = match app.vault.link_tag(grant, person).await {
         Ok(tag) => tag,
-        Err(VaultError::Shredded) => return Ok(Vec::new()),
+        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(Vec::new()),
         Err(err) => return Err(err),
     };
     let mut found = Vec::new();

@@ -402,31 +402,66 @@ pub(crate) async fn export(
         .into_response())
 }
 
-/// A registered request.
+/// A class of data kept after erasure, and why (P14).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RequestReceipt {
-    pub request_id: String,
-    pub kind: String,
-    pub deadline: String,
+pub struct KeptBody {
+    /// The retention class, such as `invoices:asergo_europe:2026`.
+    pub class: String,
+    pub categories: Vec<String>,
+    pub legal_ground: String,
+    /// When it is destroyed (RFC 3339), if its period has an end yet.
+    pub until: Option<String>,
+    /// The only purpose that may read it from now on.
+    pub readable_for: String,
 }
 
-/// Asks for the account to be erased; answered within the policy's deadline.
-#[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 202, body = RequestReceipt), (status = 401, body = crate::error::ErrorBody)))]
+/// What an erasure request did: the account is erased at once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureReceiptBody {
+    pub request_id: String,
+    pub kind: String,
+    pub status: String,
+    pub erased_at: String,
+    /// Categories whose data is destroyed, in the database and in every backup.
+    pub erased: Vec<String>,
+    pub kept: Vec<KeptBody>,
+}
+
+/// Erases the account at once (P13, P14) and says what was erased and what is kept,
+/// on which legal ground, until when. The session ends with the account.
+#[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 200, body = ErasureReceiptBody), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn request_erasure(
     State(state): State<AppState>,
     AuthPerson(me): AuthPerson,
 ) -> Result<Response, ApiError> {
-    let request = accounts::request_erasure(&state.app, &me)
+    let receipt = accounts::request_erasure(&state.app, &me)
         .await
         .map_err(account_error)?;
-    let receipt = RequestReceipt {
-        request_id: request.id.to_string(),
-        kind: request.kind,
-        deadline: request
-            .deadline_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    let result = receipt.result;
+    let body = ErasureReceiptBody {
+        request_id: receipt.request.id.to_string(),
+        kind: receipt.request.kind,
+        status: receipt.request.status,
+        erased_at: result.erased_at,
+        erased: result.erased,
+        kept: result
+            .kept
+            .into_iter()
+            .map(|k| KeptBody {
+                class: k.class,
+                categories: k.categories,
+                legal_ground: k.legal_ground,
+                until: k.until,
+                readable_for: k.readable_for,
+            })
+            .collect(),
     };
-    Ok((StatusCode::ACCEPTED, Json(receipt)).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::SET_COOKIE, session_cookie(&state, "", 0))],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// The marketing switch.

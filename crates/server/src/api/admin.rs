@@ -28,6 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/admin/persons/{id}/payment-reference",
             axum::routing::put(set_payment_reference),
         )
+        .route(
+            "/api/v1/admin/persons/{id}/invoices",
+            post(record_invoice).get(invoices),
+        )
 }
 
 /// An operator authenticated by `Authorization: Bearer <token>`.
@@ -91,6 +95,11 @@ pub(crate) fn vault_error(err: VaultError) -> ApiError {
         VaultError::Unreadable(_) | VaultError::NotYours => {
             ApiError::new(StatusCode::FORBIDDEN, "purpose_refused", err.to_string())
         }
+        VaultError::Restricted => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "restricted_to_legal_obligation",
+            err.to_string(),
+        ),
         VaultError::Shredded => ApiError::new(
             StatusCode::GONE,
             "erased",
@@ -319,4 +328,105 @@ pub(crate) async fn set_payment_reference(
         .await
         .map_err(persons_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An invoice to keep for the legal retention period.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceRequest {
+    /// `YYYY-MM-DD`: the year of issue starts the retention period (8 years in
+    /// Germany, 5 in Denmark, from the end of that year).
+    pub issued_on: String,
+    /// The invoice as the billing system has it (text or JSON). Never card data.
+    pub document: String,
+}
+
+/// An invoice held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceBody {
+    pub id: String,
+    /// The retention class: `invoices:ENTITY:YEAR`.
+    pub class: String,
+    pub document: String,
+    pub recorded_at: String,
+}
+
+/// Records an invoice of a person (roles that may use `billing`). It is sealed under its
+/// own key, which outlives the account's erasure for the legal retention period.
+#[utoipa::path(post, path = "/api/v1/admin/persons/{id}/invoices", tag = "operators",
+    params(("id" = String, Path, description = "Person id")),
+    request_body = InvoiceRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, body = InvoiceBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn record_invoice(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<InvoiceRequest>,
+) -> Result<(StatusCode, Json<InvoiceBody>), ApiError> {
+    let person = parse_person_id(&id)?;
+    let issued_on =
+        chrono::NaiveDate::parse_from_str(&request.issued_on, "%Y-%m-%d").map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_date",
+                "issued_on must be a date as YYYY-MM-DD",
+            )
+        })?;
+    let id = persons::record_invoice(&state.app, &operator, person, issued_on, &request.document)
+        .await
+        .map_err(persons_error)?;
+    let held = persons::invoices(&state.app, &operator, person, Purpose::Billing)
+        .await
+        .map_err(persons_error)?;
+    let invoice = held
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| ApiError::internal("a recorded invoice was not found"))?;
+    Ok((StatusCode::CREATED, Json(invoice_body(invoice))))
+}
+
+fn invoice_body(invoice: persons::Invoice) -> InvoiceBody {
+    InvoiceBody {
+        id: invoice.id.to_string(),
+        class: invoice.class,
+        document: invoice.document,
+        recorded_at: invoice.recorded_at,
+    }
+}
+
+/// A person's invoices for a purpose: `billing` while the account exists,
+/// `legal_obligation` always (and only it after the account's erasure).
+#[utoipa::path(get, path = "/api/v1/admin/persons/{id}/invoices", tag = "operators",
+    params(("id" = String, Path, description = "Person id"), ViewQuery),
+    security(("operator_token" = [])),
+    responses(
+        (status = 200, body = [InvoiceBody]),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "The role may not use the purpose, or the invoices are restricted to the legal obligation", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn invoices(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    Path(id): Path<String>,
+    Query(query): Query<ViewQuery>,
+) -> Result<Json<Vec<InvoiceBody>>, ApiError> {
+    let purpose = Purpose::parse(&query.purpose).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_purpose",
+            format!("`{}` is not a purpose of the policy", query.purpose),
+        )
+    })?;
+    let person = parse_person_id(&id)?;
+    let held = persons::invoices(&state.app, &operator, person, purpose)
+        .await
+        .map_err(persons_error)?;
+    Ok(Json(held.into_iter().map(invoice_body).collect()))
 }

@@ -276,21 +276,82 @@ pub(super) async fn erasure_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = page(&headers, None).lang;
-    let confirmed = form.get("confirm").is_some_and(|v| v == "yes");
-    let app = state.app.clone();
-    dashboard_form(&state, &headers, &form, |person| async move {
-        if !confirmed {
-            return Ok(None);
+    let page = page(&headers, None);
+    let Some(person) = signed_in_person(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if !csrf_ok(&headers, &form) {
+        let errors = [page.lang.t("err_csrf").to_owned()];
+        return render_dashboard(&state, &page, &person, None, &errors).await;
+    }
+    if form.get("confirm").is_none_or(|v| v != "yes") {
+        let errors = [page.lang.t("erasure_confirm").to_owned()];
+        return render_dashboard(&state, &page, &person, None, &errors).await;
+    }
+    match accounts::request_erasure(&state.app, &person).await {
+        Ok(receipt) => erased_page(&state, &page, &receipt),
+        Err(err) => {
+            render_dashboard(
+                &state,
+                &page,
+                &person,
+                None,
+                &problem_lines(page.lang, &err),
+            )
+            .await
         }
-        let request = accounts::request_erasure(&app, &person).await?;
-        Ok(Some(format!(
-            "{} {}",
-            lang.t("erasure_requested"),
-            request.deadline_at.format("%Y-%m-%d")
-        )))
-    })
-    .await
+    }
+}
+
+/// What the person is told after their erasure (P14): what is gone, what is kept, on
+/// which legal ground and until when. Their session cookie is cleared.
+fn erased_page(state: &AppState, page: &Page, receipt: &accounts::ErasureReceipt) -> Response {
+    let t = |k| page.lang.t(k);
+    let result = &receipt.result;
+    let body = html! {
+        p role="status" { (t("erased_intro")) }
+        ul id="erased" {
+            @for category in &result.erased { li { (category_label(page.lang, category)) } }
+        }
+        @if result.kept.is_empty() {
+            p { (t("erased_nothing_kept")) }
+        } @else {
+            p { (t("erased_kept")) }
+            ul id="kept" {
+                @for kept in &result.kept {
+                    li {
+                        (kept.categories.iter().map(|c| category_label(page.lang, c)).collect::<Vec<_>>().join(", "))
+                        " — " (kept.legal_ground)
+                        @if let Some(until) = &kept.until { " — " (t("erased_until")) " " (until.get(..10).unwrap_or(until)) }
+                    }
+                }
+            }
+        }
+        p { (t("erased_request")) ": " code { (receipt.request.id) } }
+    };
+    let mut response = respond(
+        page,
+        StatusCode::OK,
+        layout(page, t("erased_title"), false, body),
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(state, "", 0));
+    response
+}
+
+/// A data category's name for people: its field labels where it has some.
+fn category_label(lang: Lang, category: &str) -> String {
+    match category {
+        "identity" => format!("{}, {}", lang.t("name"), lang.t("company")),
+        "contact" => format!("{}, {}", lang.t("email"), lang.t("phone")),
+        "postal_address" => lang.t("postal_address").to_owned(),
+        "business_profile" => format!("{}, {}", lang.t("business_sector"), lang.t("interest")),
+        "age" => lang.t("birth_date").to_owned(),
+        "credentials" => format!("{}, {}", lang.t("user_id"), lang.t("password")),
+        "marketing_consent" => lang.t("marketing").to_owned(),
+        other => other.replace('_', " "),
+    }
 }
 
 pub(super) async fn password_submit(

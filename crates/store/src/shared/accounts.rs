@@ -129,6 +129,16 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), $crate::StoreError> {
+                sqlx::query("UPDATE subject_requests SET status = $1 WHERE id = $2")
+                    .bind(status)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn requests_of(&self, person: $crate::PersonId) -> Result<Vec<$crate::SubjectRequestRow>, $crate::StoreError> {
                 type Row = (
                     uuid::Uuid,

@@ -143,7 +143,22 @@ macro_rules! impl_key_store {
                     sqlx::query_as("SELECT name, wrapped FROM named_keys")
                         .fetch_all(&mut *tx)
                         .await?;
+                let classes: Vec<(uuid::Uuid, String, Vec<u8>)> =
+                    sqlx::query_as("SELECT owner_id, class, wrapped FROM class_keys")
+                        .fetch_all(&mut *tx)
+                        .await?;
                 let mut count = 0u64;
+                for (owner, class, wrapped) in classes {
+                    let rewrapped = rewrap($crate::KeyOwner::Class { owner, class: &class }, &wrapped)
+                        .map_err($crate::StoreError::Rewrap)?;
+                    sqlx::query("UPDATE class_keys SET wrapped = $1 WHERE owner_id = $2 AND class = $3")
+                        .bind(rewrapped)
+                        .bind(owner)
+                        .bind(&class)
+                        .execute(&mut *tx)
+                        .await?;
+                    count += 1;
+                }
                 for (person, wrapped) in people {
                     let rewrapped = rewrap($crate::KeyOwner::Person(person), &wrapped)
                         .map_err($crate::StoreError::Rewrap)?;
@@ -181,10 +196,170 @@ macro_rules! impl_key_store {
                 let named_keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM named_keys")
                     .fetch_one(&self.pool)
                     .await?;
+                let class_keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_keys")
+                    .fetch_one(&self.pool)
+                    .await?;
                 Ok($crate::KeyCounts {
                     person_keys: u64::try_from(person_keys).unwrap_or(0),
                     named_keys: u64::try_from(named_keys).unwrap_or(0),
+                    class_keys: u64::try_from(class_keys).unwrap_or(0),
                 })
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn class_key(
+                &self,
+                owner: $crate::PersonId,
+                class: &str,
+            ) -> Result<Option<$crate::ClassKeyRow>, $crate::StoreError> {
+                let row: Option<$crate::shared::ClassKeyTuple> = sqlx::query_as(
+                    "SELECT class, wrapped, expires_at_micros, restricted FROM class_keys \
+                     WHERE owner_id = $1 AND class = $2",
+                )
+                .bind(owner)
+                .bind(class)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map($crate::shared::class_key_row))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_class_key_if_absent(
+                &self,
+                owner: $crate::PersonId,
+                class: &str,
+                wrapped: &[u8],
+                expires_at_micros: Option<i64>,
+            ) -> Result<$crate::ClassKeyRow, $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO class_keys (owner_id, class, wrapped, expires_at_micros, restricted, created_at) \
+                     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (owner_id, class) DO NOTHING",
+                )
+                .bind(owner)
+                .bind(class)
+                .bind(wrapped)
+                .bind(expires_at_micros)
+                .bind(chrono::Utc::now())
+                .execute(&self.pool)
+                .await?;
+                self.class_key(owner, class)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::Corrupt("a class key vanished as it was stored".into()))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn class_keys_of(
+                &self,
+                owner: $crate::PersonId,
+            ) -> Result<Vec<$crate::ClassKeyRow>, $crate::StoreError> {
+                let rows: Vec<$crate::shared::ClassKeyTuple> = sqlx::query_as(
+                    "SELECT class, wrapped, expires_at_micros, restricted FROM class_keys \
+                     WHERE owner_id = $1 ORDER BY class",
+                )
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::shared::class_key_row).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn erase_keys(
+                &self,
+                owner: $crate::PersonId,
+                erasure: &$crate::KeyErasure,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for tombstone in &erasure.tombstones {
+                    sqlx::query(
+                        "INSERT INTO erasure_ledger (owner_id, class, reason, at_micros, rows_cleared) \
+                         VALUES ($1, $2, $3, $4, FALSE)",
+                    )
+                    .bind(tombstone.owner)
+                    .bind(&tombstone.class)
+                    .bind(&tombstone.reason)
+                    .bind(tombstone.at_micros)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if erasure.account_key {
+                    sqlx::query("DELETE FROM person_keys WHERE person_id = $1")
+                        .bind(owner)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for class in &erasure.destroy {
+                    sqlx::query("DELETE FROM class_keys WHERE owner_id = $1 AND class = $2")
+                        .bind(owner)
+                        .bind(class)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for class in &erasure.restrict {
+                    sqlx::query("UPDATE class_keys SET restricted = TRUE WHERE owner_id = $1 AND class = $2")
+                        .bind(owner)
+                        .bind(class)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn expired_class_keys(
+                &self,
+                now_micros: i64,
+            ) -> Result<Vec<($crate::PersonId, String)>, $crate::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT owner_id, class FROM class_keys \
+                     WHERE expires_at_micros IS NOT NULL AND expires_at_micros <= $1 \
+                     ORDER BY expires_at_micros",
+                )
+                .bind(now_micros)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn uncleared_tombstones(&self) -> Result<Vec<$crate::Tombstone>, $crate::StoreError> {
+                let rows: Vec<$crate::shared::TombstoneTuple> = sqlx::query_as(
+                    "SELECT owner_id, class, reason, at_micros FROM erasure_ledger \
+                     WHERE rows_cleared = FALSE ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::shared::tombstone).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn mark_cleared(
+                &self,
+                owner: $crate::PersonId,
+                class: &str,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "UPDATE erasure_ledger SET rows_cleared = TRUE WHERE owner_id = $1 AND class = $2",
+                )
+                .bind(owner)
+                .bind(class)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn tombstones_of(
+                &self,
+                owner: $crate::PersonId,
+            ) -> Result<Vec<$crate::Tombstone>, $crate::StoreError> {
+                let rows: Vec<$crate::shared::TombstoneTuple> = sqlx::query_as(
+                    "SELECT owner_id, class, reason, at_micros FROM erasure_ledger \
+                     WHERE owner_id = $1 ORDER BY seq",
+                )
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::shared::tombstone).collect())
             }
         }
     };

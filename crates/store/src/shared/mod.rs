@@ -118,3 +118,27 @@ pub(crate) fn operator_row(row: OperatorTuple) -> crate::OperatorRow {
         disabled,
     }
 }
+
+pub(crate) type ClassKeyTuple = (String, Vec<u8>, Option<i64>, bool);
+
+pub(crate) fn class_key_row(row: ClassKeyTuple) -> crate::ClassKeyRow {
+    let (class, wrapped, expires_at_micros, restricted) = row;
+    crate::ClassKeyRow {
+        class,
+        wrapped,
+        expires_at_micros,
+        restricted,
+    }
+}
+
+pub(crate) type TombstoneTuple = (uuid::Uuid, String, String, i64);
+
+pub(crate) fn tombstone(row: TombstoneTuple) -> crate::Tombstone {
+    let (owner, class, reason, at_micros) = row;
+    crate::Tombstone {
+        owner,
+        class,
+        reason,
+        at_micros,
+    }
+}

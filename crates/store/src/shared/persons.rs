@@ -189,6 +189,91 @@ macro_rules! impl_person_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn delete_person(&self, id: $crate::PersonId) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The foreign keys cascade too; deleting explicitly keeps this true
+                // whatever a connection's foreign-key setting.
+                for sql in [
+                    "DELETE FROM sessions WHERE person_id = $1",
+                    "DELETE FROM blind_index WHERE person_id = $1",
+                    "DELETE FROM person_fields WHERE person_id = $1",
+                    "DELETE FROM field_history WHERE person_id = $1",
+                    "DELETE FROM policy_acknowledgements WHERE person_id = $1",
+                    "UPDATE subject_requests SET person_id = NULL WHERE person_id = $1",
+                ] {
+                    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                }
+                let deleted = sqlx::query("DELETE FROM persons WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_retained(
+                &self,
+                record: &$crate::RetainedRecord,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO retained_records (id, owner_id, class, field, ciphertext, created_at_micros) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(record.id)
+                .bind(record.owner)
+                .bind(&record.class)
+                .bind(record.field.as_str())
+                .bind(&record.ciphertext)
+                .bind(record.created_at_micros)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "record id"))?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn retained_of(
+                &self,
+                owner: $crate::PersonId,
+            ) -> Result<Vec<$crate::RetainedRecord>, $crate::StoreError> {
+                let rows: Vec<(uuid::Uuid, uuid::Uuid, String, String, Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT id, owner_id, class, field, ciphertext, created_at_micros \
+                     FROM retained_records WHERE owner_id = $1 ORDER BY created_at_micros, id",
+                )
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, owner, class, field, ciphertext, created_at_micros)| {
+                        Ok($crate::RetainedRecord {
+                            id,
+                            owner,
+                            class,
+                            field: $crate::shared::parse_field(&field)?,
+                            ciphertext,
+                            created_at_micros,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn delete_retained(
+                &self,
+                owner: $crate::PersonId,
+                class: &str,
+            ) -> Result<u64, $crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM retained_records WHERE owner_id = $1 AND class = $2")
+                    .bind(owner)
+                    .bind(class)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
