@@ -34,6 +34,9 @@ pub enum OperatorAct {
     SetPaymentReference,
     /// Record an invoice of a person (billing).
     RecordInvoice,
+    /// Flag a person as a child whose data came without parental consent (P15): their
+    /// data is erased at once. Roles that answer people's requests.
+    FlagChild,
     /// Post browser events from a web tier (collectors).
     PostEvents,
 }
@@ -48,6 +51,7 @@ impl OperatorAct {
             OperatorAct::ReadAccessLog,
             OperatorAct::SetPaymentReference,
             OperatorAct::RecordInvoice,
+            OperatorAct::FlagChild,
             OperatorAct::PostEvents,
         ];
         acts.extend(Purpose::ALL.iter().map(|p| OperatorAct::View(*p)));
@@ -125,6 +129,16 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                 Err(denied(
                     "purpose_not_allowed_for_role",
                     format!("role `{role}` may not manage billing data"),
+                ))
+            }
+        }
+        OperatorAct::FlagChild => {
+            if policy.role_allows(role, Purpose::Requests) {
+                Ok(Purpose::Requests)
+            } else {
+                Err(denied(
+                    "purpose_not_allowed_for_role",
+                    format!("role `{role}` may not act on people's requests"),
                 ))
             }
         }

@@ -343,3 +343,26 @@ pub async fn invoices(
         })
         .collect())
 }
+
+/// Flags `person` as a child whose data was collected without parental consent (P15):
+/// their data is erased at once, with no grace period and nothing kept restricted.
+pub async fn flag_child(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+) -> Result<crate::erasure::ErasureResult, PersonsError> {
+    app.door
+        .operator(&app.policy, operator, OperatorAct::FlagChild)?;
+    crate::erasure::erase(
+        app,
+        person,
+        crate::erasure::Reason::Child,
+        &crate::Principal::operator(operator),
+    )
+    .await
+    .map_err(|err| match err {
+        crate::erasure::ErasureError::NoSuchPerson => PersonsError::NotFound,
+        crate::erasure::ErasureError::Vault(v) => PersonsError::Vault(v),
+        crate::erasure::ErasureError::Store(s) => PersonsError::Store(s),
+    })
+}

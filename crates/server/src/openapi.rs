@@ -30,6 +30,7 @@ use utoipa::OpenApi;
         crate::api::admin::set_payment_reference,
         crate::api::admin::record_invoice,
         crate::api::admin::invoices,
+        crate::api::admin::flag_child,
         crate::api::events::post_events,
     ),
     components(schemas(

@@ -75,6 +75,7 @@ impl Vault {
         field: Field,
         value: &Personal,
     ) -> Result<uuid::Uuid, VaultError> {
+        crate::check_self(grant, owner)?;
         self.covered(grant, field)?;
         let fresh = SymmetricKey::generate();
         let wrapped = self
@@ -128,6 +129,7 @@ impl Vault {
         grant: &Grant,
         owner: PersonId,
     ) -> Result<Vec<OpenedRecord>, VaultError> {
+        crate::check_self(grant, owner)?;
         let records = self.persons.retained_of(owner).await?;
         let mut opened = Vec::with_capacity(records.len());
         let mut keys: std::collections::BTreeMap<String, Option<(SymmetricKey, bool)>> =

@@ -520,11 +520,7 @@ impl Vault {
     /// fetched and kept in the grant. A grant for a person acting on themself opens
     /// nobody else.
     async fn key_for(&self, grant: &Grant, person: PersonId) -> Result<SymmetricKey, VaultError> {
-        if let grant::Acting::SelfOf(own) = &grant.acting {
-            if *own != person {
-                return Err(VaultError::NotYours);
-            }
-        }
+        check_self(grant, person)?;
         if let Some((opened, key)) = grant.opened.get() {
             if *opened == person {
                 return Ok(key.clone());
@@ -630,6 +626,14 @@ fn owner_label(owner: KeyOwner<'_>) -> String {
         KeyOwner::Person(_) => "a person".into(),
         KeyOwner::Named(name) => format!("`{name}`"),
         KeyOwner::Class { class, .. } => format!("class `{class}`"),
+    }
+}
+
+/// A grant for a person acting on themself opens nobody else.
+fn check_self(grant: &Grant, person: PersonId) -> Result<(), VaultError> {
+    match &grant.acting {
+        grant::Acting::SelfOf(own) if *own != person => Err(VaultError::NotYours),
+        _ => Ok(()),
     }
 }
 

@@ -341,6 +341,7 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
     let requests = app.stores.accounts.requests_of(person).await?;
     let access = app.audit.for_subject(&tag, 10_000).await?;
     let browser = crate::browser::linked_records(app, &grant, person).await?;
+    let kept = app.vault.retained(&grant, person).await?;
     let entity = app.policy.entity(&profile.entity.id);
     let held: Vec<serde_json::Value> = [Category::Identity, Category::Contact, Category::PostalAddress, Category::BusinessProfile, Category::Age, Category::Credentials, Category::MarketingConsent, Category::BrowserData]
         .iter()
@@ -386,6 +387,11 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
             "fields": a.entry.fields, "outcome": a.entry.outcome,
         })).collect::<Vec<_>>(),
         "browser_data": browser,
+        "records_kept_for_the_law": kept.iter().map(|r| serde_json::json!({
+            "class": r.class, "field": r.field.as_str(), "value": r.value.expose(),
+            "recorded_at": DateTime::from_timestamp_micros(r.created_at_micros)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        })).collect::<Vec<_>>(),
     }))
 }
 

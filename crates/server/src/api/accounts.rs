@@ -418,7 +418,8 @@ pub struct KeptBody {
 /// What an erasure request did: the account is erased at once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErasureReceiptBody {
-    pub request_id: String,
+    /// The request that asked for it (none for an operator's child flag).
+    pub request_id: Option<String>,
     pub kind: String,
     pub status: String,
     pub erased_at: String,
@@ -427,21 +428,19 @@ pub struct ErasureReceiptBody {
     pub kept: Vec<KeptBody>,
 }
 
-/// Erases the account at once (P13, P14) and says what was erased and what is kept,
-/// on which legal ground, until when. The session ends with the account.
-#[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 200, body = ErasureReceiptBody), (status = 401, body = crate::error::ErrorBody)))]
-pub(crate) async fn request_erasure(
-    State(state): State<AppState>,
-    AuthPerson(me): AuthPerson,
-) -> Result<Response, ApiError> {
-    let receipt = accounts::request_erasure(&state.app, &me)
-        .await
-        .map_err(account_error)?;
-    let result = receipt.result;
-    let body = ErasureReceiptBody {
-        request_id: receipt.request.id.to_string(),
-        kind: receipt.request.kind,
-        status: receipt.request.status,
+/// The answer about an erasure, with the request that asked for it if any.
+pub(crate) fn erasure_body(
+    request: Option<datavow_core::accounts::SubjectRequest>,
+    result: datavow_core::erasure::ErasureResult,
+) -> ErasureReceiptBody {
+    let (request_id, kind, status) = match request {
+        Some(r) => (Some(r.id.to_string()), r.kind, r.status),
+        None => (None, format!("erasure ({})", result.reason.as_str()), "completed".into()),
+    };
+    ErasureReceiptBody {
+        request_id,
+        kind,
+        status,
         erased_at: result.erased_at,
         erased: result.erased,
         kept: result
@@ -455,7 +454,20 @@ pub(crate) async fn request_erasure(
                 readable_for: k.readable_for,
             })
             .collect(),
-    };
+    }
+}
+
+/// Erases the account at once (P13, P14) and says what was erased and what is kept,
+/// on which legal ground, until when. The session ends with the account.
+#[utoipa::path(post, path = "/api/v1/me/erasure", tag = "accounts", responses((status = 200, body = ErasureReceiptBody), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn request_erasure(
+    State(state): State<AppState>,
+    AuthPerson(me): AuthPerson,
+) -> Result<Response, ApiError> {
+    let receipt = accounts::request_erasure(&state.app, &me)
+        .await
+        .map_err(account_error)?;
+    let body = erasure_body(Some(receipt.request), receipt.result);
     Ok((
         StatusCode::OK,
         [(header::SET_COOKIE, session_cookie(&state, "", 0))],

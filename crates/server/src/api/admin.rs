@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/admin/persons/{id}/invoices",
             post(record_invoice).get(invoices),
         )
+        .route("/api/v1/admin/persons/{id}/child", post(flag_child))
 }
 
 /// An operator authenticated by `Authorization: Bearer <token>`.
@@ -429,4 +430,27 @@ pub(crate) async fn invoices(
         .await
         .map_err(persons_error)?;
     Ok(Json(held.into_iter().map(invoice_body).collect()))
+}
+
+/// Flags a person as a child whose data came without parental consent (P15): everything
+/// about them is erased at once, nothing kept restricted. Answers what was erased.
+#[utoipa::path(post, path = "/api/v1/admin/persons/{id}/child", tag = "operators",
+    params(("id" = String, Path, description = "Person id")),
+    security(("operator_token" = [])),
+    responses(
+        (status = 200, body = crate::api::accounts::ErasureReceiptBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn flag_child(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    Path(id): Path<String>,
+) -> Result<Json<crate::api::accounts::ErasureReceiptBody>, ApiError> {
+    let person = parse_person_id(&id)?;
+    let result = persons::flag_child(&state.app, &operator, person)
+        .await
+        .map_err(persons_error)?;
+    Ok(Json(crate::api::accounts::erasure_body(None, result)))
 }
