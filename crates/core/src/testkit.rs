@@ -97,6 +97,22 @@ impl Datavow {
             .expect("the role may use the purpose")
     }
 
+    /// Destroys `person`'s account key only (the commit point of an erasure, without
+    /// deleting their rows): what an old backup of the data holds afterwards.
+    pub async fn destroy_account_key(&self, person: datavow_store::PersonId) -> bool {
+        let plan = datavow_vault::ErasurePlan {
+            reason: "test".into(),
+            account: true,
+            ..Default::default()
+        };
+        !self
+            .vault
+            .erase_keys(&self.custody(), person, &plan)
+            .await
+            .expect("erase keys")
+            .is_empty()
+    }
+
     /// The right to destroy keys, as retention and erasure hold it.
     pub fn custody(&self) -> datavow_vault::Custody {
         self.door.custody(crate::Principal::system("test").actor())

@@ -167,10 +167,7 @@ async fn the_keystore_compaction_job_runs(t: TestStores) {
     let person = app
         .create_person("asergo_europe", &[(Field::Email, "gone@example.de")])
         .await;
-    app.vault()
-        .shred(&app.custody(), person)
-        .await
-        .expect("shred");
+    app.destroy_account_key(person).await;
     for job in datavow_core::jobs::standard_jobs() {
         assert_eq!(run_once(&app, &job).await, RunOutcome::Ran, "{}", job.name);
     }

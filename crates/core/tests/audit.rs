@@ -93,10 +93,7 @@ async fn every_operation_on_personal_data_is_recorded_without_plaintext(t: TestS
         .subject_tag(&app.tool_grant(), person)
         .await
         .expect("tag");
-    app.vault()
-        .shred(&app.custody(), person)
-        .await
-        .expect("shred");
+    app.destroy_account_key(person).await;
 
     let entries = app
         .audit_log()

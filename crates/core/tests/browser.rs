@@ -176,11 +176,7 @@ async fn a_signed_in_visit_is_linked_to_the_person_until_their_key_is_shredded(t
     assert_eq!(mine[0].ip, "192.0.2.10".parse::<IpAddr>().expect("ip"));
     assert_eq!(mine[0].path, "/dashboard");
 
-    assert!(app
-        .vault()
-        .shred(&app.custody(), person)
-        .await
-        .expect("shred"));
+    assert!(app.destroy_account_key(person).await);
     let after = app.linked_records(person).await.expect("linked");
     assert!(after.is_empty(), "the link dies with the key");
     let stored = t.browser_records().await;

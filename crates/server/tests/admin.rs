@@ -220,12 +220,7 @@ async fn an_erased_person_is_gone_for_operators(t: TestStores) {
         .app
         .create_person("asergo_europe", &full_person())
         .await;
-    server
-        .app
-        .vault()
-        .shred(&server.app.custody(), person)
-        .await
-        .expect("shred");
+    server.app.destroy_account_key(person).await;
     let (status, body) = server
         .get(
             &token,

@@ -139,3 +139,75 @@ async fn a_card_number_typed_into_the_sign_up_form_is_refused_and_not_sent_back(
         0
     );
 }
+
+#[tokio::test]
+async fn the_erasure_form_erases_at_once_and_tells_in_german_what_is_kept() {
+    let t = TestStores::sqlite().await;
+    let server = common::start(&t).await;
+    let (status, created) = server
+        .post_json(
+            "/api/v1/accounts",
+            None,
+            &serde_json::json!({"name": "Greta Löschmann", "email": "greta.form@example.de",
+                "postal_address": {"street": "Witzlebenstraße 6", "postal_code": "14057", "city": "Berlin", "country": "DE"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, session) = server
+        .post_json(
+            "/api/v1/session",
+            None,
+            &serde_json::json!({"user_id": created["user_id"], "password": created["password"]}),
+        )
+        .await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    let page = server
+        .client
+        .get(server.url("/dashboard?lang=de"))
+        .header(COOKIE, format!("dv_session={token}"))
+        .send()
+        .await
+        .expect("dashboard");
+    let csrf = csrf_cookie(&page);
+    let cookies = format!("dv_session={token}; dv_csrf={csrf}; dv_lang=de");
+    // Without the confirmation box nothing happens.
+    let html = server
+        .client
+        .post(server.url("/dashboard/erasure"))
+        .header(COOKIE, &cookies)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("post")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Greta"), "still there without confirmation");
+    let response = server
+        .client
+        .post(server.url("/dashboard/erasure"))
+        .header(COOKIE, &cookies)
+        .form(&[("_csrf", csrf.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").starts_with("dv_session=;"));
+    assert!(cleared, "the session cookie is cleared");
+    let html = response.text().await.expect("html");
+    assert!(html.contains("Ihr Konto ist gelöscht"), "{html}");
+    assert!(
+        html.contains("Wir bewahren nichts weiter über Sie auf."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Greta") && !html.contains("greta.form"),
+        "{html}"
+    );
+    let (status, _) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -400,7 +400,9 @@ async fn a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices(t: Test
     let billing = server.token("bill", Role::Billing).await;
     let officer = server.token("olga", Role::PrivacyOfficer).await;
     let (user_id, password, _) = account(&server, &signup("child@example.de", "DE")).await;
-    let person = person_id(&server, &support, "child@example.de").await.expect("found");
+    let person = person_id(&server, &support, "child@example.de")
+        .await
+        .expect("found");
     let (status, _) = server
         .post_json(
             &format!("/api/v1/admin/persons/{person}/invoices"),
@@ -410,19 +412,48 @@ async fn a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices(t: Test
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, receipt) = server
-        .post_json(&format!("/api/v1/admin/persons/{person}/child"), Some(&support), &json!({}))
+        .post_json(
+            &format!("/api/v1/admin/persons/{person}/child"),
+            Some(&support),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{receipt}");
-    assert_eq!(receipt["kept"], json!([]), "a child's data is not restricted, it is deleted");
-    assert!(receipt["erased"].as_array().expect("erased").iter().any(|c| c == "billing_records"), "{receipt}");
-    assert_eq!(sign_in(&server, &user_id, &password).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        receipt["kept"],
+        json!([]),
+        "a child's data is not restricted, it is deleted"
+    );
+    assert!(
+        receipt["erased"]
+            .as_array()
+            .expect("erased")
+            .iter()
+            .any(|c| c == "billing_records"),
+        "{receipt}"
+    );
+    assert_eq!(
+        sign_in(&server, &user_id, &password).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (_, held) = server
-        .get(&officer, &format!("/api/v1/admin/persons/{person}/invoices?purpose=legal_obligation"))
+        .get(
+            &officer,
+            &format!("/api/v1/admin/persons/{person}/invoices?purpose=legal_obligation"),
+        )
         .await;
     assert_eq!(held, json!([]));
     assert!(t.raw_places_containing(b"INV-CHILD-1").await.is_empty());
-    let tombstones = server.app.vault().tombstones_of(person).await.expect("ledger");
-    assert!(tombstones.iter().all(|t| t.reason == "child") && tombstones.len() == 2, "{tombstones:?}");
+    let tombstones = server
+        .app
+        .vault()
+        .tombstones_of(person)
+        .await
+        .expect("ledger");
+    assert!(
+        tombstones.iter().all(|t| t.reason == "child") && tombstones.len() == 2,
+        "{tombstones:?}"
+    );
 }
 
 backend_tests!(

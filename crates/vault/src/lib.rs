@@ -10,8 +10,8 @@
 //!   as associated data, so a ciphertext moved to another person or field fails.
 //! - Look-ups go through blind indexes (HMAC-SHA256 of a normalised value, one key per
 //!   index).
-//! - Shredding destroys a person's data key: every copy of their ciphertext, in the
-//!   database and in every backup, is unreadable at once (P9, P14).
+//! - Erasure destroys keys ([`Vault::erase_keys`]): every copy of the ciphertext, in
+//!   the database and in every backup, is unreadable at once (P9, P14).
 //! - Rotating the master key re-wraps every key in one transaction; sealed data is not
 //!   touched.
 //!
@@ -453,29 +453,6 @@ impl Vault {
     pub async fn actor_of(&self, grant: &Grant, person: PersonId) -> Result<Actor, VaultError> {
         let tag = self.subject_tag(grant, person).await?;
         Ok(grant.actor(Some(&tag)))
-    }
-
-    /// Destroys a person's data key. Their ciphertext, wherever it is, can no longer be
-    /// opened. Audited before the effect. Returns whether a key was destroyed.
-    pub async fn shred(&self, custody: &Custody, person: PersonId) -> Result<bool, VaultError> {
-        let subject = match self.data_key(person).await {
-            Ok(key) => Some(SubjectTag::derive(&key)),
-            Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(false),
-            Err(err) => return Err(err),
-        };
-        // Recorded first: if the log cannot take it, the key stays and nothing is lost
-        // silently. The tag is computed while the key still exists.
-        self.audit
-            .record(AuditEvent {
-                subject,
-                ..AuditEvent::new(&custody.actor, Action::Shred, Outcome::Allowed)
-            })
-            .await?;
-        let shredded = self.keys.delete_person_key(person).await?;
-        if shredded {
-            metrics::counter!("datavow_vault_keys_shredded_total").increment(1);
-        }
-        Ok(shredded)
     }
 
     /// Records that an operation audited before its effect did not take effect.

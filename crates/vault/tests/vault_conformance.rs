@@ -67,10 +67,18 @@ impl Opened {
         self.vault.find(&grant, kind, value).await
     }
 
+    /// Destroys the person's account key, as an erasure's commit point does.
     async fn shred(&self, actor: &Actor, person: PersonId) -> Result<bool, VaultError> {
-        self.vault
-            .shred(&self.issuer.custody(actor.clone()), person)
-            .await
+        let plan = datavow_vault::ErasurePlan {
+            reason: "test".into(),
+            account: true,
+            ..Default::default()
+        };
+        let tombstones = self
+            .vault
+            .erase_keys(&self.issuer.custody(actor.clone()), person, &plan)
+            .await?;
+        Ok(!tombstones.is_empty())
     }
 
     async fn subject_tag(&self, person: PersonId) -> Result<SubjectTag, VaultError> {

@@ -19,11 +19,11 @@ mod sign_up;
 pub mod throttle;
 pub mod validate;
 
+pub use datavow_store::SubjectRequestRow as SubjectRequest;
 pub use own::{
     access_log, change_password, export, profile, request_erasure, set_marketing, update_profile,
     EntityInfo, ErasureReceipt, Profile,
 };
-pub use datavow_store::SubjectRequestRow as SubjectRequest;
 pub use session::{session_person, sign_in, sign_out};
 pub use sign_up::{contact, sign_up};
 

@@ -435,7 +435,11 @@ pub(crate) fn erasure_body(
 ) -> ErasureReceiptBody {
     let (request_id, kind, status) = match request {
         Some(r) => (Some(r.id.to_string()), r.kind, r.status),
-        None => (None, format!("erasure ({})", result.reason.as_str()), "completed".into()),
+        None => (
+            None,
+            format!("erasure ({})", result.reason.as_str()),
+            "completed".into(),
+        ),
     };
     ErasureReceiptBody {
         request_id,
