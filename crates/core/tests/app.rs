@@ -62,6 +62,18 @@ async fn rotating_the_default_key_replaces_master_key_and_keeps_data_readable(t:
         "a person key, two index keys, the audit signing key"
     );
     assert_ne!(std::fs::read_to_string(&key_file).expect("key"), before);
+    // Audited before (begun) and after (how it ended).
+    let outcomes: Vec<String> = app
+        .stores()
+        .audit
+        .entries_after(0, 100)
+        .await
+        .expect("entries")
+        .into_iter()
+        .filter(|e| e.entry.action == "master_key_rotated")
+        .map(|e| e.entry.outcome)
+        .collect();
+    assert_eq!(outcomes, vec!["begun", "allowed"]);
     drop(app);
     let app = Datavow::open(options(&t, None))
         .await

@@ -248,6 +248,59 @@ async fn a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on(t: TestS
     assert!(mine.iter().all(|r| r.path == "/after"));
 }
 
+async fn a_live_stream_audits_the_day_it_writes_to_again_and_again(t: TestStores) {
+    use std::io::Write;
+    let app = datavow_core::testkit::open(&t).await;
+    let (input, mut stream) = std::io::pipe().expect("pipe");
+    let run = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            BrowserIngest::new(&app, None, None)
+                .audit_every(std::time::Duration::from_millis(500))
+                .ingest(
+                    &actor(),
+                    Box::new(std::io::BufReader::new(input)),
+                    Format::Combined,
+                    Arc::default(),
+                )
+                .await
+        })
+    };
+    let day = Utc::now().date_naive();
+    let entries_for_day = || async {
+        app.stores()
+            .audit
+            .entries_after(0, 10_000)
+            .await
+            .expect("entries")
+            .into_iter()
+            .filter(|e| {
+                e.entry.action == "ingest"
+                    && e.entry
+                        .detail
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with(&format!("browser records into day {day} ")))
+            })
+            .count()
+    };
+    // Like `tail -F`: a line now and then, the input never closing.
+    for i in 0..4u64 {
+        stream
+            .write_all(line("192.0.2.30", Utc::now(), "/live", "-", FIREFOX).as_bytes())
+            .expect("write");
+        stream.flush().expect("flush");
+        stored_at_least(&t, i + 1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    let while_running = entries_for_day().await;
+    assert!(
+        while_running >= 3,
+        "a day written to for 2 s with a 0.5 s interval was audited {while_running} times"
+    );
+    drop(stream);
+    run.await.expect("join").expect("ingest");
+}
+
 async fn every_bad_line_is_counted_by_reason_and_the_run_goes_on(t: TestStores) {
     let app = datavow_core::testkit::open(&t).await;
     let now = Utc::now();
@@ -454,6 +507,7 @@ async fn retention_drops_a_day_whole_with_its_key_and_destroys_old_visitor_salts
 }
 
 backend_tests!(
+    a_live_stream_audits_the_day_it_writes_to_again_and_again,
     a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on,
     ingested_logs_keep_no_client_address_or_query_in_clear,
     statistics_see_browsing_but_never_addresses_and_security_sees_both,

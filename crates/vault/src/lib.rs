@@ -1,11 +1,13 @@
 //! # datavow-vault
 //!
 //! The one door to personal data. Nothing else in Datavow encrypts, decrypts or reads
-//! a personal field (P3), and every read names a purpose that the policy must allow for
-//! the field's category (P11).
+//! a personal field (P3), and every read and write takes a [`Grant`] (actor, purpose,
+//! the categories the policy allows that purpose) that only the holder of this vault's
+//! one [`GrantIssuer`] can make (P11).
 //!
-//! - Each person has a random 256-bit data key, wrapped by the master key
-//!   (key-encryption key) and kept in the keystore, apart from the data.
+//! - Each person has a random 256-bit data key (their `account` retention class),
+//!   wrapped by the master key (key-encryption key) and kept in the keystore, apart
+//!   from the data; records that may outlive the account have class keys of their own.
 //! - Fields are sealed with XChaCha20-Poly1305; the person id and field name are bound
 //!   as associated data, so a ciphertext moved to another person or field fails.
 //! - Look-ups go through blind indexes (HMAC-SHA256 of a normalised value, one key per
@@ -15,8 +17,11 @@
 //! - Rotating the master key re-wraps every key in one transaction; sealed data is not
 //!   touched.
 //!
-//! Invariants: a read refused by the policy is an error, never an empty value; no key or
-//! plaintext is ever `Debug`-printable; errors name fields, never values.
+//! Invariants: a read refused by the policy is an error, never an empty value; no
+//! purpose reads a password hash (it is only verified); a purpose that needs consent
+//! reads nobody without it; every write and key destruction is audited before its
+//! effect; no key or plaintext is ever `Debug`-printable; errors name fields, never
+//! values.
 
 mod audit;
 mod blind_index;

@@ -18,6 +18,10 @@ pub async fn status(config: &Config) -> anyhow::Result<ExitCode> {
         "named keys (blind indexes, partitions, signing): {}",
         counts.named_keys
     );
+    println!(
+        "class keys (records kept past an account, such as invoices): {}",
+        counts.class_keys
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -73,6 +73,7 @@ pub struct BrowserIngest {
     app: Datavow,
     ua: Option<Arc<UaParser>>,
     geo: Option<Arc<GeoDb>>,
+    audit_every: std::time::Duration,
 }
 
 impl std::fmt::Debug for BrowserIngest {
@@ -100,7 +101,15 @@ impl BrowserIngest {
             app: app.clone(),
             ua,
             geo,
+            audit_every: pipeline::AUDIT_EVERY,
         }
+    }
+
+    /// How often a run audits again a day partition it keeps writing to (a stream
+    /// such as `tail -F`); a minute unless set.
+    pub fn audit_every(mut self, every: std::time::Duration) -> BrowserIngest {
+        self.audit_every = every;
+        self
     }
 
     /// Reads `input` to its end for `by`. Each day partition written is audited
@@ -147,6 +156,7 @@ impl BrowserIngest {
             grant: Arc::new(grant),
             audit: self.app.audit.clone(),
             actor: actor.clone(),
+            audit_every: self.audit_every,
             store: self.app.stores.browser.clone(),
             ua: self.ua.clone(),
             geo: self.geo.clone(),

@@ -29,8 +29,9 @@ const STREAM_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 const LINK_CACHE: usize = 100_000;
 /// Distinct user agents a worker remembers parsed (real logs have a few thousand).
 const AGENT_CACHE: usize = 20_000;
-/// The longest a run writes to a day partition without a fresh audit entry for it.
-const AUDIT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest a run writes to a day partition without a fresh audit entry for it, by
+/// default.
+pub(crate) const AUDIT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why a parsed record is still not stored.
 pub(crate) const PAST_RETENTION: &str = "older than the retention period";
@@ -44,6 +45,8 @@ pub(crate) struct Pipeline {
     pub grant: Arc<Grant>,
     pub audit: Arc<crate::audit::AuditLog>,
     pub actor: Actor,
+    /// How often a day that keeps being written is audited again.
+    pub audit_every: std::time::Duration,
     pub store: Arc<dyn BrowserStore>,
     pub ua: Option<Arc<UaParser>>,
     pub geo: Option<Arc<GeoDb>>,
@@ -167,7 +170,7 @@ impl Pipeline {
             for (day, blocks) in by_day {
                 let due = audited
                     .get(&day)
-                    .is_none_or(|at| at.elapsed() >= AUDIT_EVERY);
+                    .is_none_or(|at| at.elapsed() >= self.audit_every);
                 if due {
                     let so_far = stored_so_far.get(&day).copied().unwrap_or(0);
                     if let Err(err) = self.audit_day(day, so_far).await {
