@@ -104,6 +104,29 @@ pub(crate) async fn read_access_log(
         .collect())
 }
 
+/// Commits `event`, then runs `effect`; if the effect fails, records that too (outcome
+/// `failed`). How core's own writes (operator changes, requests) are audited before
+/// their effect.
+pub(crate) async fn audited_before<T, E: From<StoreError>>(
+    app: &crate::Datavow,
+    event: AuditEvent,
+    effect: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    app.audit.append(std::slice::from_ref(&event)).await?;
+    match effect.await {
+        Ok(done) => Ok(done),
+        Err(err) => {
+            app.audit
+                .append(&[AuditEvent {
+                    outcome: datavow_vault::Outcome::Failed,
+                    ..event
+                }])
+                .await?;
+            Err(err)
+        }
+    }
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {

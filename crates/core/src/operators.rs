@@ -5,6 +5,7 @@
 //! p = 1) and an API token (256 random bits; only its SHA-256 is stored, so a stolen
 //! database yields no usable token). Every change is audited.
 
+use crate::audit::audited_before;
 use crate::{Datavow, Principal};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -139,7 +140,10 @@ pub async fn add(
         detail: Some(format!("operator {name} added with role {role}")),
         ..AuditEvent::new(&by.actor(), Action::OperatorAdded, Outcome::Allowed)
     };
-    audited_before(app, event, app.stores.operators.insert_operator(&row)).await?;
+    audited_before(app, event, async {
+        Ok::<_, OperatorError>(app.stores.operators.insert_operator(&row).await?)
+    })
+    .await?;
     Ok(Credentials { password, token })
 }
 
@@ -192,31 +196,15 @@ async fn change(
         detail: Some(detail),
         ..AuditEvent::new(&by.actor(), action, Outcome::Allowed)
     };
-    audited_before(
-        app,
-        event,
-        app.stores.operators.update_operator(name, &role, disabled),
-    )
+    audited_before(app, event, async {
+        app.stores
+            .operators
+            .update_operator(name, &role, disabled)
+            .await
+            .map_err(OperatorError::from)
+    })
     .await
-}
-
-/// Commits `event`, then runs `effect`; if the effect fails, records that too.
-async fn audited_before<T>(
-    app: &Datavow,
-    event: AuditEvent,
-    effect: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> Result<(), OperatorError> {
-    app.audit.append(std::slice::from_ref(&event)).await?;
-    if let Err(err) = effect.await {
-        app.audit
-            .append(&[AuditEvent {
-                outcome: Outcome::Failed,
-                ..event
-            }])
-            .await?;
-        return Err(err.into());
-    }
-    Ok(())
+    .map(|_| ())
 }
 
 /// An operator as `datavow operator list` shows them: no password or token hash.

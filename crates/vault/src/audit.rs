@@ -159,6 +159,14 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// The event about `subject`.
+    pub fn with_subject(self, subject: SubjectTag) -> Self {
+        AuditEvent {
+            subject: Some(subject),
+            ..self
+        }
+    }
+
     pub fn new(actor: &Actor, action: Action, outcome: Outcome) -> Self {
         AuditEvent {
             actor: actor.clone(),

@@ -111,13 +111,10 @@ impl Vault {
             detail: Some(format!("record of class {class}")),
             ..AuditEvent::new(&grant.actor(None), Action::Create, Outcome::Allowed)
         };
-        self.audit.record(event.clone()).await?;
-        if let Err(err) = self.persons.insert_retained(&record).await {
-            let mut failed = event;
-            failed.outcome = Outcome::Failed;
-            self.audit.record(failed).await?;
-            return Err(err.into());
-        }
+        self.audited(event, async {
+            Ok(self.persons.insert_retained(&record).await?)
+        })
+        .await?;
         Ok(record.id)
     }
 

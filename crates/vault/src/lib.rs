@@ -210,18 +210,7 @@ impl Vault {
         let id = uuid::Uuid::new_v4();
         let data_key = SymmetricKey::generate();
         let (sealed, index) = self.seal_all(id, &data_key, values);
-        let subject = SubjectTag::derive(&data_key);
-        let event = AuditEvent {
-            purpose: Some(grant.purpose()),
-            subject: Some(subject.clone()),
-            fields: values.iter().map(|(f, _)| *f).collect(),
-            ..AuditEvent::new(
-                &grant.actor(Some(&subject)),
-                Action::Create,
-                Outcome::Allowed,
-            )
-        };
-        self.audit.record(event.clone()).await?;
+        let event = write_event(grant, &data_key, values, Action::Create);
         let stored = async {
             self.keys
                 .insert_person_key(id, &self.master.key().wrap(KeyOwner::Person(id), &data_key))
@@ -240,12 +229,8 @@ impl Vault {
                 return Err(VaultError::from(err));
             }
             Ok(())
-        }
-        .await;
-        if let Err(err) = stored {
-            self.record_failure(event).await?;
-            return Err(err);
-        }
+        };
+        self.audited(event, stored).await?;
         metrics::counter!("datavow_vault_persons_created_total").increment(1);
         Ok(id)
     }
@@ -377,22 +362,11 @@ impl Vault {
         self.check_write(grant, values)?;
         let data_key = self.key_for(grant, person).await?;
         let (sealed, index) = self.seal_all(person, &data_key, values);
-        let subject = SubjectTag::derive(&data_key);
-        let event = AuditEvent {
-            purpose: Some(grant.purpose()),
-            subject: Some(subject.clone()),
-            fields: values.iter().map(|(f, _)| *f).collect(),
-            ..AuditEvent::new(
-                &grant.actor(Some(&subject)),
-                Action::Update,
-                Outcome::Allowed,
-            )
-        };
-        self.audit.record(event.clone()).await?;
-        if let Err(err) = self.persons.update_fields(person, &sealed, &index).await {
-            self.record_failure(event).await?;
-            return Err(err.into());
-        }
+        let event = write_event(grant, &data_key, values, Action::Update);
+        self.audited(event, async {
+            Ok(self.persons.update_fields(person, &sealed, &index).await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -460,10 +434,26 @@ impl Vault {
         Ok(grant.actor(Some(&tag)))
     }
 
-    /// Records that an operation audited before its effect did not take effect.
-    async fn record_failure(&self, mut event: AuditEvent) -> Result<(), VaultError> {
-        event.outcome = Outcome::Failed;
-        Ok(self.audit.record(event).await?)
+    /// Records `event`, then runs `effect`; if the effect fails, records that too. The
+    /// shape of every write: no effect without its entry committed first.
+    async fn audited<T>(
+        &self,
+        event: AuditEvent,
+        effect: impl std::future::Future<Output = Result<T, VaultError>>,
+    ) -> Result<T, VaultError> {
+        self.audit.record(event.clone()).await?;
+        match effect.await {
+            Ok(done) => Ok(done),
+            Err(err) => {
+                self.audit
+                    .record(AuditEvent {
+                        outcome: Outcome::Failed,
+                        ..event
+                    })
+                    .await?;
+                Err(err)
+            }
+        }
     }
 
     /// Whether `grant` covers `field`'s category.
@@ -609,6 +599,22 @@ fn owner_label(owner: KeyOwner<'_>) -> String {
         KeyOwner::Named(name) => format!("`{name}`"),
         KeyOwner::Class { class, .. } => format!("class `{class}`"),
     }
+}
+
+/// The audit entry of a write of `values` under `grant` to the person of `data_key`.
+fn write_event(
+    grant: &Grant,
+    data_key: &SymmetricKey,
+    values: &[(Field, Personal)],
+    action: Action,
+) -> AuditEvent {
+    let subject = SubjectTag::derive(data_key);
+    AuditEvent {
+        purpose: Some(grant.purpose()),
+        fields: values.iter().map(|(f, _)| *f).collect(),
+        ..AuditEvent::new(&grant.actor(Some(&subject)), action, Outcome::Allowed)
+    }
+    .with_subject(subject)
 }
 
 /// A grant for a person acting on themself opens nobody else.

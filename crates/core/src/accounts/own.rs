@@ -292,17 +292,10 @@ pub async fn request_erasure(app: &Datavow, me: &SignedIn) -> Result<ErasureRece
         )),
         ..AuditEvent::new(&actor, Action::RequestFiled, Outcome::Allowed)
     };
-    // Audited before the effect; a failure is recorded after it.
-    app.audit.append(std::slice::from_ref(&event)).await?;
-    if let Err(err) = app.stores.accounts.insert_request(&request).await {
-        app.audit
-            .append(&[AuditEvent {
-                outcome: Outcome::Failed,
-                ..event
-            }])
-            .await?;
-        return Err(err.into());
-    }
+    crate::audit::audited_before(app, event, async {
+        Ok::<_, AccountError>(app.stores.accounts.insert_request(&request).await?)
+    })
+    .await?;
     let result = crate::erasure::erase(
         app,
         person,

@@ -203,6 +203,16 @@ pub struct PersonView {
     pub withheld_categories: Vec<String>,
 }
 
+fn parse_purpose(name: &str) -> Result<Purpose, ApiError> {
+    Purpose::parse(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_purpose",
+            format!("`{name}` is not a purpose of the policy"),
+        )
+    })
+}
+
 fn parse_person_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(id)
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such person"))
@@ -226,13 +236,7 @@ pub(crate) async fn view(
     Path(id): Path<String>,
     Query(query): Query<ViewQuery>,
 ) -> Result<Json<PersonView>, ApiError> {
-    let purpose = Purpose::parse(&query.purpose).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unknown_purpose",
-            format!("`{}` is not a purpose of the policy", query.purpose),
-        )
-    })?;
+    let purpose = parse_purpose(&query.purpose)?;
     let person = parse_person_id(&id)?;
     let view = persons::view(&state.app, &operator, person, purpose)
         .await
@@ -418,13 +422,7 @@ pub(crate) async fn invoices(
     Path(id): Path<String>,
     Query(query): Query<ViewQuery>,
 ) -> Result<Json<Vec<InvoiceBody>>, ApiError> {
-    let purpose = Purpose::parse(&query.purpose).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unknown_purpose",
-            format!("`{}` is not a purpose of the policy", query.purpose),
-        )
-    })?;
+    let purpose = parse_purpose(&query.purpose)?;
     let person = parse_person_id(&id)?;
     let held = persons::invoices(&state.app, &operator, person, purpose)
         .await
