@@ -422,16 +422,28 @@ fn the_demo_prints_credentials_that_sign_in() {
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     for (user_id, password) in &credentials {
-        let status = rt.block_on(async {
-            reqwest::Client::new()
+        let visits = rt.block_on(async {
+            let client = reqwest::Client::new();
+            let response = client
                 .post(format!("http://127.0.0.1:{port}/api/v1/session"))
                 .json(&serde_json::json!({"user_id": user_id, "password": password}))
                 .send()
                 .await
-                .expect("sign in")
-                .status()
+                .expect("sign in");
+            assert_eq!(response.status(), 200, "{user_id} signs in");
+            let session: serde_json::Value = response.json().await.expect("json");
+            let export: serde_json::Value = client
+                .get(format!("http://127.0.0.1:{port}/api/v1/me/export"))
+                .bearer_auth(session["token"].as_str().expect("token"))
+                .send()
+                .await
+                .expect("export")
+                .json()
+                .await
+                .expect("json");
+            export["browser_data"].as_array().map_or(0, Vec::len)
         });
-        assert_eq!(status, 200, "{user_id} signs in");
+        assert!(visits > 0, "{user_id}'s own visits are in their export");
     }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -67,7 +67,8 @@ fn sample_access_log(user_ids: &[String]) -> Vec<u8> {
     let mut log = String::new();
     for i in 0..240u32 {
         let time = now - chrono::Duration::minutes(i64::from(i) * 11);
-        let user = match user_ids.get(i as usize % 6) {
+        // Every third visit is a signed-in customer's, each customer in turn.
+        let user = match user_ids.get((i / 3) as usize % user_ids.len().max(1)) {
             Some(id) if i % 3 == 0 => id.as_str(),
             _ => "-",
         };
