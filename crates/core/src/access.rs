@@ -175,6 +175,9 @@ pub(crate) enum SystemAct {
     /// A command-line tool of the instance's owner (who holds the master key) looking a
     /// person up for the privacy officer (`datavow audit show`).
     PrivacyTool,
+    /// Reading an address, while an erasure runs, to put its keyed hash on the
+    /// marketing suppression list (answering the person's request).
+    Suppress,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -239,7 +242,7 @@ impl Door {
     pub(crate) fn system(&self, actor: Actor, act: SystemAct) -> Result<Grant, Denied> {
         let purpose = match act {
             SystemAct::Ingest => Purpose::Security,
-            SystemAct::PrivacyTool => Purpose::Requests,
+            SystemAct::PrivacyTool | SystemAct::Suppress => Purpose::Requests,
         };
         self.issuer
             .grant(actor, purpose)

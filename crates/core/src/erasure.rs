@@ -86,6 +86,8 @@ pub enum ErasureError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Denied(#[from] crate::access::Denied),
 }
 
 /// The base class of a class key name (`invoices:asergo_europe:2026` → `invoices`).
@@ -165,6 +167,7 @@ pub async fn erase(
             _ => plan.destroy.push(class.class.clone()),
         }
     }
+    suppress_address(app, person, by).await?;
     fault_point(1);
     let written = app.vault.erase_keys(&custody, person, &plan).await?;
     fault_point(2);
@@ -199,6 +202,38 @@ pub async fn erase(
         kept,
         performed_now,
     })
+}
+
+/// Puts the person's email address on the marketing suppression list (a keyed hash)
+/// while their key can still open it: an erased address is never mailed marketing
+/// again, and signs up again opted out (P11). Nothing to do once the key is gone. Done
+/// before the commit point, so a crash in between leaves an intact person who is no
+/// longer mailed marketing: the safe side.
+async fn suppress_address(
+    app: &Datavow,
+    person: PersonId,
+    by: &crate::Principal,
+) -> Result<(), ErasureError> {
+    let grant = app
+        .door
+        .system(by.actor(), crate::access::SystemAct::Suppress)?;
+    let record = match app
+        .vault
+        .read(&grant, person, &[datavow_policy::Field::Email])
+        .await
+    {
+        Ok(record) => record,
+        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(email) = record.get(datavow_policy::Field::Email) {
+        let digest = app.vault.suppression_digest(email.expose()).await?;
+        app.stores
+            .accounts
+            .suppress(&digest, "erased", Utc::now().timestamp_micros())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Steps 3 and 4: deletes the person's rows and those of destroyed classes, then marks

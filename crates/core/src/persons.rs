@@ -364,5 +364,6 @@ pub async fn flag_child(
         crate::erasure::ErasureError::NoSuchPerson => PersonsError::NotFound,
         crate::erasure::ErasureError::Vault(v) => PersonsError::Vault(v),
         crate::erasure::ErasureError::Store(s) => PersonsError::Store(s),
+        crate::erasure::ErasureError::Denied(d) => PersonsError::Denied(d),
     })
 }

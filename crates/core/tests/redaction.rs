@@ -73,6 +73,8 @@ fn inputs_profiles_records_and_the_throttle_print_no_personal_value() {
         birth_date: Some("1981-04-17".into()),
         marketing_opt_in: false,
         marketing_changed_at: None,
+        marketing_changed_how: None,
+        marketing_policy_version: None,
         entity: EntityInfo {
             id: "asergo_europe".into(),
             name: "ASERGO Europe GmbH".into(),

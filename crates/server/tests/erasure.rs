@@ -456,7 +456,83 @@ async fn a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices(t: Test
     );
 }
 
+async fn an_erased_address_signs_up_again_with_marketing_off_until_the_person_opts_in(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let email = "suppressed@example.de";
+    let (_, _, token) = account(&server, &signup(email, "DE")).await;
+    let (_, me) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(me["marketing_opt_in"], true, "{me}");
+    assert_eq!(me["marketing_changed_how"], "sign_up");
+    assert_eq!(me["marketing_policy_version"], server.app.policy.version);
+    let (status, _) = server
+        .post_json("/api/v1/me/erasure", Some(&token), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The new sign-up ticks the box; the address was erased, so marketing stays off.
+    let (_, _, token) = account(&server, &signup(email, "DE")).await;
+    let (_, me) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(me["marketing_opt_in"], false, "{me}");
+    assert_eq!(me["marketing_changed_how"], "suppression_list");
+    assert!(
+        t.raw_places_containing(email.as_bytes()).await.is_empty(),
+        "the list holds no address"
+    );
+    // Opting in again is the person's own choice, and takes the address off the list.
+    let (status, _) = server
+        .post_json(
+            "/api/v1/me/marketing",
+            Some(&token),
+            &json!({"opt_in": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, me) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(
+        (
+            me["marketing_opt_in"].clone(),
+            me["marketing_changed_how"].clone()
+        ),
+        (json!(true), json!("dashboard"))
+    );
+    // An opt-out puts it back on: the next sign-up with it would start out again.
+    let (status, _) = server
+        .post_json(
+            "/api/v1/me/marketing",
+            Some(&token),
+            &json!({"opt_in": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let digest = server
+        .app
+        .vault()
+        .suppression_digest(email)
+        .await
+        .expect("digest");
+    assert!(server
+        .app
+        .stores()
+        .accounts
+        .is_suppressed(&digest)
+        .await
+        .expect("list"));
+    let marketing = server.token("mia", Role::Marketing).await;
+    let support = server.token("sam", Role::Support).await;
+    let person = person_id(&server, &support, email).await.expect("found");
+    let (status, body) = server
+        .get(
+            &marketing,
+            &format!("/api/v1/admin/persons/{person}?purpose=marketing"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
 backend_tests!(
+    an_erased_address_signs_up_again_with_marketing_off_until_the_person_opts_in,
     a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices,
     an_erased_person_is_gone_for_every_door_and_the_email_signs_up_again,
     a_kept_invoice_is_readable_only_for_the_legal_obligation_and_goes_when_its_period_ends,

@@ -82,6 +82,16 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
 
     async fn insert_request(&self, request: &SubjectRequestRow) -> Result<(), StoreError>;
 
+    /// Adds a keyed address digest to the marketing suppression list (idempotent).
+    async fn suppress(&self, digest: &[u8], reason: &str, at_micros: i64)
+        -> Result<(), StoreError>;
+
+    /// Whether a digest is on the suppression list.
+    async fn is_suppressed(&self, digest: &[u8]) -> Result<bool, StoreError>;
+
+    /// Takes a digest off the list (the person opted in again). Returns whether it was on.
+    async fn unsuppress(&self, digest: &[u8]) -> Result<bool, StoreError>;
+
     /// Sets a request's status (such as `completed`).
     async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), StoreError>;
 

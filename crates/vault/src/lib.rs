@@ -108,6 +108,9 @@ pub struct Vault {
     audit: Arc<dyn AuditSink>,
 }
 
+/// Name of the marketing suppression list's digest key in the keystore.
+const SUPPRESSION_KEY: &str = "mail:suppression";
+
 /// Name of the audit checkpoint signing key in the keystore.
 const AUDIT_SIGNING_KEY: &str = "audit:signing";
 
@@ -416,6 +419,14 @@ impl Vault {
             })
             .await?;
         Ok(found)
+    }
+
+    /// The keyed digest of an email address on the marketing suppression list: the
+    /// address normalised as for look-ups, under its own key (`mail:suppression`), so
+    /// the list holds no address and matches no blind-index entry.
+    pub async fn suppression_digest(&self, email: &str) -> Result<Vec<u8>, VaultError> {
+        let key = self.named_key(SUPPRESSION_KEY).await?;
+        Ok(IndexKind::Email.digest(&key, email))
     }
 
     /// The audit tag of a person under `grant`, while their key exists.

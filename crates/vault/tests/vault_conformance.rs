@@ -537,12 +537,12 @@ async fn a_purpose_that_needs_consent_reads_only_people_who_opted_in(t: TestStor
     let mut opted_in = sample("in1");
     opted_in.push((
         Field::MarketingConsent,
-        datavow_vault::consent::value(true, now),
+        datavow_vault::consent::value(true, now, datavow_vault::consent::How::SignUp, "v1"),
     ));
     let mut opted_out = sample("out");
     opted_out.push((
         Field::MarketingConsent,
-        datavow_vault::consent::value(false, now),
+        datavow_vault::consent::value(false, now, datavow_vault::consent::How::Dashboard, "v1"),
     ));
     let silent = sample("sil");
     let marketing = v.grant(&actor(), Purpose::Marketing);

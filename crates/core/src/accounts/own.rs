@@ -18,6 +18,12 @@ pub struct Profile {
     pub birth_date: Option<String>,
     pub marketing_opt_in: bool,
     pub marketing_changed_at: Option<String>,
+    /// How the last choice was made: `sign_up`, `dashboard`, `unsubscribe_link`,
+    /// `operator`, or `suppression_list` (out because the address was opted out or
+    /// erased before).
+    pub marketing_changed_how: Option<String>,
+    /// The policy version in force when the last choice was made.
+    pub marketing_policy_version: Option<String>,
     pub entity: EntityInfo,
     pub policy_version_acknowledged: Option<String>,
     pub policy_version_current: String,
@@ -35,6 +41,8 @@ datavow_policy::redacted_debug!(Profile {
     birth_date,
     marketing_opt_in,
     marketing_changed_at,
+    marketing_changed_how,
+    marketing_policy_version,
     entity,
     policy_version_acknowledged,
     policy_version_current
@@ -82,7 +90,7 @@ pub(super) async fn profile_with(
     let summary = summary?.ok_or(AccountError::NotSignedIn)?;
     let get = |f: Field| record.get(f).map(|v| v.expose().to_owned());
     let consent = get(Field::MarketingConsent).unwrap_or_default();
-    let (opted_in, changed) = consent::parse(&consent);
+    let choice = consent::parse(&consent);
     let entity = app.policy.entity(&summary.entity);
     Ok(Profile {
         user_id: get(Field::UserId).unwrap_or_default(),
@@ -94,8 +102,10 @@ pub(super) async fn profile_with(
         business_sector: get(Field::BusinessSector),
         interest: get(Field::Interest),
         birth_date: get(Field::BirthDate),
-        marketing_opt_in: opted_in,
-        marketing_changed_at: changed.map(str::to_owned),
+        marketing_opt_in: choice.opted_in,
+        marketing_changed_at: choice.at,
+        marketing_changed_how: choice.how,
+        marketing_policy_version: choice.policy,
         entity: EntityInfo {
             id: summary.entity.clone(),
             name: entity.map(|e| e.name.clone()).unwrap_or_default(),
@@ -173,15 +183,33 @@ pub async fn update_profile(
     Ok(())
 }
 
-/// Turns marketing on or off, effective at once (P11).
+/// Turns marketing on or off, effective at once (P11). Opting out puts the address on
+/// the suppression list (as a keyed hash); opting in again takes it off.
 pub async fn set_marketing(app: &Datavow, me: &SignedIn, opt_in: bool) -> Result<(), AccountError> {
+    let (grant, person) = (me.grant(app)?, me.person);
+    let now = Utc::now();
     app.vault
         .update(
-            &me.grant(app)?,
-            me.person,
-            &[(Field::MarketingConsent, consent::value(opt_in, Utc::now()))],
+            &grant,
+            person,
+            &[(
+                Field::MarketingConsent,
+                consent::value(opt_in, now, consent::How::Dashboard, &app.policy.version),
+            )],
         )
         .await?;
+    let record = app.vault.read(&grant, person, &[Field::Email]).await?;
+    if let Some(email) = record.get(Field::Email) {
+        let digest = app.vault.suppression_digest(email.expose()).await?;
+        if opt_in {
+            app.stores.accounts.unsuppress(&digest).await?;
+        } else {
+            app.stores
+                .accounts
+                .suppress(&digest, "opted_out", now.timestamp_micros())
+                .await?;
+        }
+    }
     Ok(())
 }
 
@@ -307,6 +335,7 @@ pub async fn request_erasure(app: &Datavow, me: &SignedIn) -> Result<ErasureRece
         crate::erasure::ErasureError::Vault(v) => AccountError::Vault(v),
         crate::erasure::ErasureError::Store(s) => AccountError::Store(s),
         crate::erasure::ErasureError::NoSuchPerson => AccountError::NotSignedIn,
+        crate::erasure::ErasureError::Denied(d) => AccountError::Denied(d),
     })?;
     app.stores
         .accounts
@@ -361,7 +390,10 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
             "birth_date": profile.birth_date,
             "password": "held only as an Argon2id hash, which is not exported",
         },
-        "marketing": {"opted_in": profile.marketing_opt_in, "changed_at": profile.marketing_changed_at},
+        "marketing": {
+            "opted_in": profile.marketing_opt_in, "changed_at": profile.marketing_changed_at,
+            "how": profile.marketing_changed_how, "policy_version": profile.marketing_policy_version,
+        },
         "categories_held": held,
         "policy": {
             "current_version": app.policy.version,

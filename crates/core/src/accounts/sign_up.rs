@@ -74,9 +74,22 @@ pub async fn sign_up(app: &Datavow, input: &SignUpInput) -> Result<NewAccount, A
         values.push((Field::BirthDate, Personal::new(birth.to_string())));
     }
     values.push((Field::PasswordHash, Personal::new(phc)));
+    // An address on the suppression list (opted out or erased before) starts out, even
+    // if the box was ticked: opting in again is a choice made in the dashboard.
+    let suppressed = match values.iter().find(|(f, _)| *f == Field::Email) {
+        Some((_, email)) => {
+            let digest = app.vault.suppression_digest(email.expose()).await?;
+            app.stores.accounts.is_suppressed(&digest).await?
+        }
+        None => false,
+    };
+    let (opt_in, how) = match (input.marketing_opt_in.unwrap_or(false), suppressed) {
+        (true, true) => (false, consent::How::Suppressed),
+        (wanted, _) => (wanted, consent::How::SignUp),
+    };
     values.push((
         Field::MarketingConsent,
-        consent::value(input.marketing_opt_in.unwrap_or(false), now),
+        consent::value(opt_in, now, how, &app.policy.version),
     ));
     let grant = app.door.visitor(VisitorAct::SignUp)?;
     // A userID collision is astronomically rare but possible: retry with a new one.

@@ -129,6 +129,40 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn suppress(&self, digest: &[u8], reason: &str, at_micros: i64) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO marketing_suppression (digest, reason, suppressed_at_micros) VALUES ($1, $2, $3) \
+                     ON CONFLICT (digest) DO NOTHING",
+                )
+                .bind(digest)
+                .bind(reason)
+                .bind(at_micros)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn is_suppressed(&self, digest: &[u8]) -> Result<bool, $crate::StoreError> {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT suppressed_at_micros FROM marketing_suppression WHERE digest = $1")
+                        .bind(digest)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(found.is_some())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn unsuppress(&self, digest: &[u8]) -> Result<bool, $crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM marketing_suppression WHERE digest = $1")
+                    .bind(digest)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), $crate::StoreError> {
                 sqlx::query("UPDATE subject_requests SET status = $1 WHERE id = $2")
                     .bind(status)
