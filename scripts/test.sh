@@ -73,6 +73,21 @@ if [ ! -f /usr/share/uap-core/tests/test_ua.yaml ]; then
   echo "test.sh: the user-agent accuracy test will be skipped (uap-core missing)" >&2
 fi
 
+# The mail tests run Debian's aiosmtpd (a real SMTP server) and verify DKIM with dkimpy.
+if ! /usr/bin/python3 -c 'import aiosmtpd, dkim' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing python3-aiosmtpd and python3-dkim from Debian's packages"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd python3-dkim openssl >/dev/null; } || true
+  fi
+fi
+if ! /usr/bin/python3 -c 'import aiosmtpd, dkim' >/dev/null 2>&1; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "test.sh: python3-aiosmtpd and python3-dkim (Debian packages) could not be installed" >&2
+    exit 1
+  fi
+  echo "test.sh: the mail tests will be skipped (python3-aiosmtpd or python3-dkim missing)" >&2
+fi
+
 # The locale test reads the CC0 IP-to-country database from npm.
 geo_db=tests/geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 if [ ! -f "$geo_db" ] && command -v npm >/dev/null 2>&1; then

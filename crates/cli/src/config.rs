@@ -24,6 +24,12 @@ const ENV_KEYS: &[&str] = &[
     "geoip_database",
     "user_agent_regexes",
     "trusted_proxies",
+    "smtp_url",
+    "smtp_url_file",
+    "mail_from",
+    "public_url",
+    "dkim_key_file",
+    "dkim_selector",
 ];
 
 /// How log lines are written.
@@ -58,6 +64,17 @@ pub struct Config {
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed, separated by
     /// commas or spaces.
     pub trusted_proxies: Option<String>,
+    /// `smtp://host:port` (STARTTLS when offered) or `smtps://host:port`, with
+    /// `user:password@` for authentication. Without it Datavow sends no mail.
+    pub smtp_url: Option<SecretString>,
+    pub smtp_url_file: Option<PathBuf>,
+    /// The sender of every message, `Name <address>` or an address.
+    pub mail_from: Option<String>,
+    /// The base of links in messages: where people reach this Datavow over https.
+    pub public_url: Option<String>,
+    /// An RSA private key (PKCS#1 PEM) to DKIM-sign mail with, and its selector.
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: Option<String>,
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
@@ -132,9 +149,55 @@ impl Config {
                 config.database_url = Some(SecretString::from(text.trim().to_owned()));
             }
         }
+        if config.smtp_url.is_none() {
+            if let Some(path) = &config.smtp_url_file {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFile {
+                    key: "smtp_url",
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                config.smtp_url = Some(SecretString::from(text.trim().to_owned()));
+            }
+        }
         config.listen_addr()?;
         config.trusted_proxy_addrs()?;
+        config.mail_settings()?;
         Ok(config)
+    }
+
+    /// The mail settings, if `smtp_url` is set: then `mail_from` and `public_url` are
+    /// needed too, and a DKIM key needs its selector.
+    pub fn mail_settings(&self) -> Result<Option<datavow_core::mail::MailSettings>, ConfigError> {
+        let Some(smtp_url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let (Some(mail_from), Some(public_url)) = (&self.mail_from, &self.public_url) else {
+            return Err(ConfigError::Invalid(
+                "smtp_url is set: set mail_from (the sender) and public_url (the https:// base of links) too".into(),
+            ));
+        };
+        let dkim = match (&self.dkim_key_file, &self.dkim_selector) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid(
+                    "dkim_key_file is set: set dkim_selector too".into(),
+                ))
+            }
+            (Some(file), Some(selector)) => {
+                let pem = std::fs::read_to_string(file).map_err(|e| ConfigError::SecretFile {
+                    key: "dkim_key_file",
+                    path: file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Some((selector.clone(), SecretString::from(pem)))
+            }
+        };
+        Ok(Some(datavow_core::mail::MailSettings {
+            smtp_url: smtp_url.clone(),
+            mail_from: mail_from.clone(),
+            public_url: public_url.clone(),
+            dkim,
+        }))
     }
 
     /// The parsed trusted proxy addresses.

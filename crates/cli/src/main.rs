@@ -90,6 +90,29 @@ enum Command {
     /// Verify and read the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Marketing mail to the people who opted in.
+    #[command(subcommand)]
+    Marketing(MarketingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MarketingCommand {
+    /// Queue a campaign to everyone who opted in, each in their language, and hand
+    /// what is due to the SMTP server.
+    Send {
+        /// The subject line.
+        #[arg(long)]
+        subject: String,
+        /// The English body; FILE.de and FILE.da beside it, if present, are the German
+        /// and Danish ones.
+        #[arg(long, value_name = "FILE")]
+        body: PathBuf,
+        /// Only people of this business sector.
+        #[arg(long, value_name = "SECTOR")]
+        segment: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Access-log formats `datavow ingest` reads.
@@ -207,6 +230,7 @@ impl Cli {
             Command::Audit(AuditCommand::Verify { store } | AuditCommand::Show { store, .. }) => {
                 Some(store)
             }
+            Command::Marketing(MarketingCommand::Send { store, .. }) => Some(store),
             Command::Policy(_) => None,
         };
         if let Some(store) = store {
@@ -271,6 +295,12 @@ fn main() -> ExitCode {
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
                 commands::audit::show(&config, &subject, limit).await
             }
+            Command::Marketing(MarketingCommand::Send {
+                subject,
+                body,
+                segment,
+                ..
+            }) => commands::marketing::send(&config, subject, &body, segment).await,
         }
     });
     if folds_logs_after {

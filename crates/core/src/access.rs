@@ -39,6 +39,9 @@ pub enum OperatorAct {
     FlagChild,
     /// Post browser events from a web tier (collectors).
     PostEvents,
+    /// See the mail queue's dead letters (roles that answer requests or manage
+    /// accounts; no content or address is shown).
+    ReadMailQueue,
 }
 
 impl OperatorAct {
@@ -53,6 +56,7 @@ impl OperatorAct {
             OperatorAct::RecordInvoice,
             OperatorAct::FlagChild,
             OperatorAct::PostEvents,
+            OperatorAct::ReadMailQueue,
         ];
         acts.extend(Purpose::ALL.iter().map(|p| OperatorAct::View(*p)));
         acts
@@ -142,6 +146,15 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                 ))
             }
         }
+        OperatorAct::ReadMailQueue => [Purpose::Requests, Purpose::AccountManagement]
+            .into_iter()
+            .find(|p| policy.role_allows(role, *p))
+            .ok_or_else(|| {
+                denied(
+                    "purpose_not_allowed_for_role",
+                    format!("role `{role}` may not see the mail queue"),
+                )
+            }),
         OperatorAct::PostEvents => {
             if role == Role::Collector {
                 Ok(Purpose::Security)
@@ -164,6 +177,8 @@ pub(crate) enum VisitorAct {
     SignIn,
     /// Send a contact-form enquiry (leads).
     Contact,
+    /// Ask for, and use, an account recovery link (the service).
+    Recovery,
 }
 
 /// Datavow's own work on personal data.
@@ -178,6 +193,13 @@ pub(crate) enum SystemAct {
     /// Reading an address, while an erasure runs, to put its keyed hash on the
     /// marketing suppression list (answering the person's request).
     Suppress,
+    /// A campaign sent by the instance's owner at the shell (`datavow marketing send`):
+    /// the marketing purpose, so only people who opted in are read.
+    Marketing,
+    /// Opening queued messages to hand them to the SMTP server.
+    Mail,
+    /// A person's unsubscribe link (their request to stop marketing).
+    Unsubscribe,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -230,7 +252,7 @@ impl Door {
     pub(crate) fn visitor(&self, act: VisitorAct) -> Result<Grant, Denied> {
         let purpose = match act {
             VisitorAct::SignUp => Purpose::AccountManagement,
-            VisitorAct::SignIn => Purpose::Service,
+            VisitorAct::SignIn | VisitorAct::Recovery => Purpose::Service,
             VisitorAct::Contact => Purpose::Leads,
         };
         self.issuer
@@ -242,7 +264,11 @@ impl Door {
     pub(crate) fn system(&self, actor: Actor, act: SystemAct) -> Result<Grant, Denied> {
         let purpose = match act {
             SystemAct::Ingest => Purpose::Security,
-            SystemAct::PrivacyTool | SystemAct::Suppress => Purpose::Requests,
+            SystemAct::PrivacyTool
+            | SystemAct::Suppress
+            | SystemAct::Mail
+            | SystemAct::Unsubscribe => Purpose::Requests,
+            SystemAct::Marketing => Purpose::Marketing,
         };
         self.issuer
             .grant(actor, purpose)

@@ -17,6 +17,8 @@ pub struct OpenOptions {
     pub policy: Arc<Policy>,
     /// `DATAVOW_MASTER_KEY_FILE`, if set.
     pub master_key_file: Option<PathBuf>,
+    /// How to send mail; `None` sends nothing (and says so where mail is asked for).
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 /// Why an instance could not be opened. Each message says what to do.
@@ -30,6 +32,8 @@ pub enum OpenError {
     Vault(#[from] VaultError),
     #[error("could not finish an interrupted erasure: {0}")]
     Erasure(String),
+    #[error("{0}")]
+    Mail(String),
 }
 
 /// An open Datavow instance. Its stores and vault are reachable only from inside
@@ -42,6 +46,7 @@ pub struct Datavow {
     pub(crate) door: Arc<Door>,
     pub(crate) audit: Arc<AuditLog>,
     pub(crate) accounts: Arc<crate::accounts::AccountsRuntime>,
+    pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
     pub key_source: KeySource,
     master: MasterKey,
 }
@@ -50,6 +55,12 @@ impl Datavow {
     /// Opens the stores (running migrations), loads or creates the master key and
     /// opens the vault.
     pub async fn open(options: OpenOptions) -> Result<Datavow, OpenError> {
+        let mailer = match &options.mail {
+            Some(settings) => Some(Arc::new(
+                crate::mail::Mailer::new(settings).map_err(|e| OpenError::Mail(e.to_string()))?,
+            )),
+            None => None,
+        };
         let stores = datavow_store::open(&options.location).await?;
         let key_source = master_key::source(options.master_key_file.as_deref(), &options.data_dir);
         let mut master = master_key::load(&key_source)?;
@@ -80,6 +91,7 @@ impl Datavow {
             door: Arc::new(Door::new(issuer)),
             audit,
             accounts: crate::accounts::runtime(),
+            mailer,
             key_source,
             master,
         };
@@ -126,6 +138,11 @@ impl Datavow {
             .await
             .map_err(master_key::RotateError::Store)?;
         result
+    }
+
+    /// Whether mail is configured.
+    pub fn mail_configured(&self) -> bool {
+        self.mailer.is_some()
     }
 
     /// Which database backend holds the data.

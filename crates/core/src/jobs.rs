@@ -79,6 +79,24 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "mail-delivery",
+            Duration::from_secs(5),
+            |app: Datavow| async move {
+                if app.mail_configured() {
+                    let pass = crate::mail::deliver_due(&app, chrono::Utc::now()).await?;
+                    if pass != crate::mail::DeliverySummary::default() {
+                        tracing::info!(
+                            sent = pass.sent,
+                            retried = pass.retried,
+                            dead = pass.dead,
+                            "mail delivery"
+                        );
+                    }
+                }
+                Ok(())
+            },
+        ),
+        Job::new(
             "expired-sessions",
             Duration::from_secs(600),
             |app: Datavow| async move {

@@ -15,6 +15,7 @@
 //!   holds the vault's grant issuer.
 //! - [`persons`]: what operators do to a person's data.
 //! - [`erasure`]: the one erasure operation (keys per retention class, ledger).
+//! - [`mail`]: the outgoing queue, marketing with one-click opt-out, account recovery.
 //!
 //! The edges (`datavow-server`, `datavow-cli`) depend on this crate only: the stores
 //! and the vault are private to it, and personal data leaves only through functions
@@ -27,6 +28,7 @@ pub mod audit;
 pub mod browser;
 pub mod erasure;
 pub mod jobs;
+pub mod mail;
 pub mod master_key;
 pub mod operators;
 pub mod persons;

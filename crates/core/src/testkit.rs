@@ -14,6 +14,7 @@ pub fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions 
         location: t.location.clone(),
         policy: Arc::new(Policy::bundled().expect("bundled policy")),
         master_key_file,
+        mail: None,
     }
 }
 

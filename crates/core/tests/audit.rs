@@ -471,6 +471,7 @@ async fn a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again(t: Tes
         location: t.location.clone(),
         policy: Arc::new(policy),
         master_key_file: None,
+        mail: None,
     })
     .await
     .expect("open with the new policy");

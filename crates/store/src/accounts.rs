@@ -92,8 +92,75 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     /// Takes a digest off the list (the person opted in again). Returns whether it was on.
     async fn unsuppress(&self, digest: &[u8]) -> Result<bool, StoreError>;
 
+    /// Queues a message for sending.
+    async fn enqueue_mail(&self, mail: &QueuedMail) -> Result<(), StoreError>;
+
+    /// Queued messages whose next attempt is due at `now_micros`, oldest first.
+    async fn due_mail(&self, now_micros: i64, limit: i64) -> Result<Vec<QueuedMail>, StoreError>;
+
+    /// Records that the SMTP server took a message.
+    async fn mail_sent(&self, id: uuid::Uuid, at_micros: i64) -> Result<(), StoreError>;
+
+    /// Records a failed attempt: the next one at `next_attempt_micros`, or none (`dead`).
+    async fn mail_failed(
+        &self,
+        id: uuid::Uuid,
+        next_attempt_micros: i64,
+        error: &str,
+        dead: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Messages given up on (the dead-letter list), newest first.
+    async fn dead_mail(&self, limit: i64) -> Result<Vec<QueuedMail>, StoreError>;
+
+    /// Stores the SHA-256 of an account recovery token.
+    async fn insert_recovery_token(
+        &self,
+        token_hash: &[u8],
+        person: PersonId,
+        expires_at_micros: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The person of an unused, unexpired recovery token; with `consume`, marks it used
+    /// in the same statement, so a token works once.
+    async fn recovery_token(
+        &self,
+        token_hash: &[u8],
+        now_micros: i64,
+        consume: bool,
+    ) -> Result<Option<PersonId>, StoreError>;
+
     /// Sets a request's status (such as `completed`).
     async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), StoreError>;
 
     async fn requests_of(&self, person: PersonId) -> Result<Vec<SubjectRequestRow>, StoreError>;
+}
+
+/// A message in the outgoing queue. `sealed` is the whole message, sealed under the
+/// recipient's key; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: uuid::Uuid,
+    pub person: PersonId,
+    /// `marketing`, `recovery`, …
+    pub kind: String,
+    pub sealed: Vec<u8>,
+    /// `queued`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_micros: i64,
+    /// Why the last attempt failed (the SMTP server's answer; no message content).
+    pub last_error: Option<String>,
+    pub created_at_micros: i64,
+}
+
+impl std::fmt::Debug for QueuedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedMail")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }

@@ -32,7 +32,7 @@ mod sqlite_reads;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use accounts::{AccountStore, AccountSummary, Acknowledgement, SubjectRequestRow};
+pub use accounts::{AccountStore, AccountSummary, Acknowledgement, QueuedMail, SubjectRequestRow};
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };
@@ -173,6 +173,9 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// blind-index entries, sessions, acknowledgements; their requests stay, unlinked),
     /// in one transaction. Returns whether the person was there.
     async fn delete_person(&self, id: PersonId) -> Result<bool, StoreError>;
+
+    /// The ids of every account (not leads), oldest first.
+    async fn account_ids(&self) -> Result<Vec<PersonId>, StoreError>;
 
     /// Stores a record of a retention class that may outlive the account.
     async fn insert_retained(&self, record: &RetainedRecord) -> Result<(), StoreError>;

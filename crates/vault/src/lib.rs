@@ -30,6 +30,7 @@ mod cipher;
 mod classes;
 pub mod consent;
 mod grant;
+mod mail;
 mod master_key;
 mod personal;
 

@@ -108,6 +108,13 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         geoip_database: config.geoip_database.clone(),
         user_agent_regexes: config.user_agent_regexes.clone(),
         trusted_proxies: None,
+        // The demo sends mail only where the operator configured a server for it.
+        smtp_url: config.smtp_url.clone(),
+        smtp_url_file: None,
+        mail_from: config.mail_from.clone(),
+        public_url: config.public_url.clone(),
+        dkim_key_file: config.dkim_key_file.clone(),
+        dkim_selector: config.dkim_selector.clone(),
     };
     let app = super::open(&demo_config).await?;
     let base = format!("http://{}", demo_config.listen);

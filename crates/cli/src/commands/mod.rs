@@ -5,6 +5,7 @@ pub mod audit;
 pub mod demo;
 pub mod ingest;
 pub mod keys;
+pub mod marketing;
 pub mod operator;
 pub mod policy;
 pub mod serve;
@@ -42,6 +43,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Datavow> {
         location,
         policy: load_policy(config)?,
         master_key_file: config.master_key_file.clone(),
+        mail: config.mail_settings()?,
     })
     .await
     .context("cannot open the data store")?;

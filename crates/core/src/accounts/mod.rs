@@ -24,6 +24,7 @@ pub use own::{
     access_log, change_password, export, profile, request_erasure, set_marketing, update_profile,
     EntityInfo, ErasureReceipt, Profile,
 };
+pub(crate) use session::reset_password;
 pub use session::{session_person, sign_in, sign_out};
 pub use sign_up::{contact, sign_up};
 

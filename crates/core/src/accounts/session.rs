@@ -112,3 +112,34 @@ pub async fn session_person(app: &Datavow, token: &str) -> Result<Option<SignedI
 pub async fn sign_out(app: &Datavow, token: &str) -> Result<(), AccountError> {
     Ok(app.stores.accounts.delete_session(&sha256(token)).await?)
 }
+
+/// Replaces `person`'s password with a new generated one and ends every session (account
+/// recovery). Returns their userID and the new password, to be shown once.
+pub(crate) async fn reset_password(
+    app: &Datavow,
+    grant: &datavow_vault::Grant,
+    person: PersonId,
+) -> Result<(String, SecretString), AccountError> {
+    let password = SecretString::from(credentials::generate_password());
+    let to_hash = password.clone();
+    let phc = app
+        .accounts
+        .hash_work(move || {
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            argon2()
+                .hash_password(to_hash.expose_secret().as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    app.vault
+        .update(grant, person, &[(Field::PasswordHash, Personal::new(phc))])
+        .await?;
+    app.stores.accounts.delete_sessions_of(person).await?;
+    let record = app.vault.read(grant, person, &[Field::UserId]).await?;
+    let user_id = record
+        .get(Field::UserId)
+        .map(|u| u.expose().to_owned())
+        .unwrap_or_default();
+    Ok((user_id, password))
+}

@@ -33,6 +33,8 @@ pub(crate) fn routes() -> Router<AppState> {
             post(record_invoice).get(invoices),
         )
         .route("/api/v1/admin/persons/{id}/child", post(flag_child))
+        .route("/api/v1/admin/mail/dead-letters", get(dead_letters))
+        .route("/api/v1/admin/marketing/campaigns", post(send_campaign))
 }
 
 /// An operator authenticated by `Authorization: Bearer <token>`.
@@ -451,4 +453,59 @@ pub(crate) async fn flag_child(
         .await
         .map_err(persons_error)?;
     Ok(Json(crate::api::accounts::erasure_body(None, result)))
+}
+
+/// A marketing campaign: a subject and a body per language (English required).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRequest {
+    pub subject: String,
+    /// `{"en": "...", "de": "...", "da": "..."}`; each person gets their language.
+    pub bodies: BTreeMap<String, String>,
+    /// Only people of this business sector.
+    pub segment: Option<String>,
+}
+
+/// Queues a campaign to everyone who opted in (the marketing role). Counts only.
+#[utoipa::path(post, path = "/api/v1/admin/marketing/campaigns", tag = "operators",
+    request_body = CampaignRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 202, description = "Queued and skipped counts"),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 503, description = "Mail is not configured", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn send_campaign(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    ApiJson(request): ApiJson<CampaignRequest>,
+) -> Result<(StatusCode, Json<datavow_core::mail::SendSummary>), ApiError> {
+    let campaign = datavow_core::mail::Campaign {
+        subject: request.subject,
+        bodies: request.bodies,
+        segment: request.segment,
+    };
+    let summary = datavow_core::mail::send_marketing(
+        &state.app,
+        datavow_core::mail::Sender::Operator(&operator),
+        &campaign,
+    )
+    .await
+    .map_err(crate::api::recovery::mail_error)?;
+    Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// Messages given up on after every retry: no content, no address.
+#[utoipa::path(get, path = "/api/v1/admin/mail/dead-letters", tag = "operators",
+    security(("operator_token" = [])),
+    responses((status = 200, description = "id, kind, attempts, last error, when queued"), (status = 403, body = crate::error::ErrorBody)))]
+pub(crate) async fn dead_letters(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+) -> Result<Json<Vec<datavow_core::mail::DeadLetter>>, ApiError> {
+    Ok(Json(
+        datavow_core::mail::dead_letters(&state.app, &operator)
+            .await
+            .map_err(crate::api::recovery::mail_error)?,
+    ))
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub(crate) mod events;
 pub mod locale;
+pub mod recovery;
 
 use crate::AppState;
 use axum::Router;
@@ -15,4 +16,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(events::routes())
         .merge(locale::routes())
+        .merge(recovery::routes())
 }

@@ -130,6 +130,45 @@ static TEXTS: &[(&str, [&str; 3])] = &[
         "Vi sletter din konto og dine data, undtagen det loven kræver, at vi gemmer (regnskabs- og skatteoplysninger), som så ikke bruges til andet.",
     ]),
     ("erasure_confirm", ["Yes, delete my account", "Ja, mein Konto löschen", "Ja, slet min konto"]),
+    ("unsubscribe", ["Unsubscribe", "Abmelden", "Afmeld"]),
+    ("unsubscribe_explain", [
+        "Stop all marketing from us to this address. It takes effect at once.",
+        "Keine Werbung mehr von uns an diese Adresse. Das gilt sofort.",
+        "Stop al markedsføring fra os til denne adresse. Det gælder med det samme.",
+    ]),
+    ("unsubscribed", [
+        "You are unsubscribed: we send you no more marketing.",
+        "Sie sind abgemeldet: Wir senden Ihnen keine Werbung mehr.",
+        "Du er afmeldt: vi sender dig ikke mere markedsføring.",
+    ]),
+    ("link_invalid", [
+        "This link is not valid: it was altered, already used, or has expired.",
+        "Dieser Link ist ungültig: Er wurde verändert, schon benutzt oder ist abgelaufen.",
+        "Dette link er ugyldigt: det er ændret, allerede brugt eller udløbet.",
+    ]),
+    ("recover", ["Lost your password?", "Passwort verloren?", "Mistet din adgangskode?"]),
+    ("recover_explain", [
+        "Give the email address of your account. We send a link there that gives you a new password.",
+        "Geben Sie die E-Mail-Adresse Ihres Kontos an. Wir senden dorthin einen Link, der Ihnen ein neues Passwort gibt.",
+        "Angiv e-mailadressen på din konto. Vi sender et link dertil, som giver dig en ny adgangskode.",
+    ]),
+    ("recover_send", ["Send the link", "Link senden", "Send linket"]),
+    ("recover_sent", [
+        "If this address belongs to an account, a link is on its way. It works once, for 30 minutes.",
+        "Wenn diese Adresse zu einem Konto gehört, ist ein Link unterwegs. Er gilt einmal und 30 Minuten lang.",
+        "Hvis adressen hører til en konto, er et link på vej. Det virker én gang og i 30 minutter.",
+    ]),
+    ("recover_link_explain", [
+        "Get a new generated password. Every other session of your account ends.",
+        "Erhalten Sie ein neues, erzeugtes Passwort. Alle anderen Sitzungen Ihres Kontos enden.",
+        "Få en ny genereret adgangskode. Alle andre sessioner på din konto slutter.",
+    ]),
+    ("recover_new_password", ["Give me a new password", "Neues Passwort erzeugen", "Giv mig en ny adgangskode"]),
+    ("recover_done", [
+        "Your new password is shown this once. Write it down or keep it in a password manager.",
+        "Ihr neues Passwort wird nur dieses eine Mal angezeigt. Notieren Sie es oder legen Sie es im Passwortmanager ab.",
+        "Din nye adgangskode vises kun denne ene gang. Skriv den ned eller gem den i en adgangskodeadministrator.",
+    ]),
     ("erased_title", ["Your account is deleted", "Ihr Konto ist gelöscht", "Din konto er slettet"]),
     ("erased_intro", [
         "We erased your account and this data, in our database and in every backup:",

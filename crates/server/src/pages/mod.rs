@@ -11,11 +11,13 @@ mod account;
 mod admin;
 mod contact;
 pub mod i18n;
+mod mail;
 mod me;
 mod privacy;
 
 use account::*;
 use contact::*;
+use mail::*;
 use me::*;
 use privacy::*;
 
@@ -54,6 +56,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/password", post(password_submit))
         .route("/contact", get(contact_page).post(contact_submit))
         .route("/privacy", get(privacy))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe_submit),
+        )
+        .route("/recover", get(recover_page).post(recover_submit))
+        .route(
+            "/recover/{token}",
+            get(recover_link_page).post(recover_link_submit),
+        )
 }
 
 /// What every page needs: the language and the CSRF token (new cookies to set).

@@ -15,11 +15,21 @@ pub struct Server {
 
 /// Opens an instance over the test stores and serves it on 127.0.0.1:0.
 pub async fn start(t: &TestStores) -> Server {
-    let app = datavow_core::testkit::open(t).await;
+    start_with(t, |_| None).await
+}
+
+/// [`start`] with mail settings made from the server's own base URL.
+pub async fn start_with(
+    t: &TestStores,
+    mail: impl FnOnce(&str) -> Option<datavow_core::mail::MailSettings>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let mut options = datavow_core::testkit::options(t, None);
+    options.mail = mail(&base);
+    let app = Datavow::open(options).await.expect("open Datavow");
     tokio::spawn(datavow_server::serve(
         app.clone(),
         listener,

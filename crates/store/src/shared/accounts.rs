@@ -163,6 +163,124 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn enqueue_mail(&self, m: &$crate::QueuedMail) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO mail_queue (id, person_id, kind, sealed, status, attempts, next_attempt_micros, last_error, created_at_micros) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(m.id)
+                .bind(m.person)
+                .bind(&m.kind)
+                .bind(&m.sealed)
+                .bind(&m.status)
+                .bind(m.attempts)
+                .bind(m.next_attempt_micros)
+                .bind(&m.last_error)
+                .bind(m.created_at_micros)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn due_mail(&self, now_micros: i64, limit: i64) -> Result<Vec<$crate::QueuedMail>, $crate::StoreError> {
+                let rows: Vec<$crate::shared::MailTuple> = sqlx::query_as(
+                    "SELECT id, person_id, kind, sealed, status, attempts, next_attempt_micros, last_error, created_at_micros \
+                     FROM mail_queue WHERE status = 'queued' AND next_attempt_micros <= $1 \
+                     ORDER BY next_attempt_micros, created_at_micros LIMIT $2",
+                )
+                .bind(now_micros)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::shared::queued_mail).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn mail_sent(&self, id: uuid::Uuid, at_micros: i64) -> Result<(), $crate::StoreError> {
+                // The content is not kept once the SMTP server has it.
+                sqlx::query("UPDATE mail_queue SET status = 'sent', sent_at_micros = $1, sealed = $2 WHERE id = $3")
+                    .bind(at_micros)
+                    .bind(Vec::<u8>::new())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn mail_failed(
+                &self,
+                id: uuid::Uuid,
+                next_attempt_micros: i64,
+                error: &str,
+                dead: bool,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "UPDATE mail_queue SET attempts = attempts + 1, next_attempt_micros = $1, last_error = $2, \
+                     status = $3 WHERE id = $4",
+                )
+                .bind(next_attempt_micros)
+                .bind(error)
+                .bind(if dead { "dead" } else { "queued" })
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn dead_mail(&self, limit: i64) -> Result<Vec<$crate::QueuedMail>, $crate::StoreError> {
+                let rows: Vec<$crate::shared::MailTuple> = sqlx::query_as(
+                    "SELECT id, person_id, kind, sealed, status, attempts, next_attempt_micros, last_error, created_at_micros \
+                     FROM mail_queue WHERE status = 'dead' ORDER BY created_at_micros DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::shared::queued_mail).collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_recovery_token(
+                &self,
+                token_hash: &[u8],
+                person: $crate::PersonId,
+                expires_at_micros: i64,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO recovery_tokens (token_hash, person_id, expires_at_micros, used) VALUES ($1, $2, $3, FALSE)",
+                )
+                .bind(token_hash)
+                .bind(person)
+                .bind(expires_at_micros)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn recovery_token(
+                &self,
+                token_hash: &[u8],
+                now_micros: i64,
+                consume: bool,
+            ) -> Result<Option<$crate::PersonId>, $crate::StoreError> {
+                let sql = if consume {
+                    "UPDATE recovery_tokens SET used = TRUE \
+                     WHERE token_hash = $1 AND used = FALSE AND expires_at_micros > $2 RETURNING person_id"
+                } else {
+                    "SELECT person_id FROM recovery_tokens \
+                     WHERE token_hash = $1 AND used = FALSE AND expires_at_micros > $2"
+                };
+                Ok(sqlx::query_scalar(sql)
+                    .bind(token_hash)
+                    .bind(now_micros)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), $crate::StoreError> {
                 sqlx::query("UPDATE subject_requests SET status = $1 WHERE id = $2")
                     .bind(status)

@@ -142,3 +142,40 @@ pub(crate) fn tombstone(row: TombstoneTuple) -> crate::Tombstone {
         at_micros,
     }
 }
+
+pub(crate) type MailTuple = (
+    uuid::Uuid,
+    uuid::Uuid,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+);
+
+pub(crate) fn queued_mail(row: MailTuple) -> crate::QueuedMail {
+    let (
+        id,
+        person,
+        kind,
+        sealed,
+        status,
+        attempts,
+        next_attempt_micros,
+        last_error,
+        created_at_micros,
+    ) = row;
+    crate::QueuedMail {
+        id,
+        person,
+        kind,
+        sealed,
+        status,
+        attempts,
+        next_attempt_micros,
+        last_error,
+        created_at_micros,
+    }
+}

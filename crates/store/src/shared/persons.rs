@@ -200,6 +200,8 @@ macro_rules! impl_person_store {
                     "DELETE FROM field_history WHERE person_id = $1",
                     "DELETE FROM policy_acknowledgements WHERE person_id = $1",
                     "UPDATE subject_requests SET person_id = NULL WHERE person_id = $1",
+                    "DELETE FROM mail_queue WHERE person_id = $1",
+                    "DELETE FROM recovery_tokens WHERE person_id = $1",
                 ] {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await?;
                 }
@@ -210,6 +212,13 @@ macro_rules! impl_person_store {
                     .rows_affected();
                 tx.commit().await?;
                 Ok(deleted > 0)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn account_ids(&self) -> Result<Vec<$crate::PersonId>, $crate::StoreError> {
+                Ok(sqlx::query_scalar("SELECT id FROM persons WHERE kind = 'account' ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             #[tracing::instrument(skip_all)]

@@ -1,0 +1,673 @@
+//! Mail (P11, P13): marketing to people who opted in, with a one-click opt-out in every
+//! message (RFC 8058), and transactional mail (account recovery) — all through one
+//! queue in the store and one SMTP transport (`lettre`, rustls).
+//!
+//! - A message is composed, DKIM-signed when a key is configured (the signature covers
+//!   `List-Unsubscribe` and `List-Unsubscribe-Post`), sealed under its recipient's key
+//!   and queued; [`deliver_due`] (the `mail-delivery` job, one node at a time) hands it
+//!   to the SMTP server, retrying with backoff (30 s doubling to 1 h) and giving up
+//!   after [`MAX_ATTEMPTS`] into the dead-letter list. A queued message survives
+//!   restarts and an SMTP server that is down; an erased recipient's mail is dropped.
+//! - Marketing goes only to people the vault lets the marketing purpose read (their
+//!   consent is "in") whose address is not on the suppression list; each gets their
+//!   language (their controlling entity's country: de for Germany, da for Denmark, en
+//!   otherwise).
+//! - An unsubscribe link carries a signed per-person token; [`unsubscribe`] needs no
+//!   sign-in, is idempotent, and the opt-out is stored before it answers.
+//! - Account recovery sends a link valid once for [`RECOVERY_LIFETIME`]; asking for one
+//!   answers alike whether or not the address has an account.
+//!
+//! Invariants: no message content or address is logged; the SMTP server's refusals are
+//! kept as the reason of a failed attempt (they name no content).
+
+use crate::access::{OperatorAct, SystemAct, VisitorAct};
+use crate::accounts::AccountError;
+use crate::operators::Operator;
+use crate::{Datavow, Principal};
+use chrono::{DateTime, Utc};
+use datavow_policy::{Field, Purpose};
+use datavow_store::{PersonId, QueuedMail, StoreError};
+use datavow_vault::{consent, Grant, IndexKind, VaultError};
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Attempts before a message goes to the dead-letter list.
+pub const MAX_ATTEMPTS: i64 = 12;
+/// How long an account recovery link works.
+pub const RECOVERY_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// Where and how mail is sent (settings `smtp_url`, `mail_from`, `public_url`,
+/// `dkim_key_file`, `dkim_selector`).
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://host:port` (implicit TLS),
+    /// with `user:password@` for authentication.
+    pub smtp_url: SecretString,
+    /// `Name <address>` or an address.
+    pub mail_from: String,
+    /// The base of links in messages, such as `https://privacy.example.com`.
+    pub public_url: String,
+    /// A PKCS#1 PEM RSA key and its selector; the domain is `mail_from`'s.
+    pub dkim: Option<(String, SecretString)>,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
+            .field("dkim", &self.dkim.as_ref().map(|(selector, _)| selector))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why mail could not be sent or set up. No message content or address.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail is not configured: set smtp_url, mail_from and public_url")]
+    NotConfigured,
+    #[error("mail settings: {0}")]
+    Settings(String),
+    #[error("this link is not valid (it was altered, used, or has expired)")]
+    BadToken,
+    #[error("the campaign needs an English body; German and Danish ones are optional")]
+    NoEnglishBody,
+    #[error(transparent)]
+    Denied(#[from] crate::access::Denied),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+/// The SMTP transport, the sender and the DKIM key of an instance.
+pub(crate) struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    public_url: String,
+    dkim: Option<DkimConfig>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("public_url", &self.public_url)
+            .field("dkim", &self.dkim.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// Checks the settings; nothing is sent yet.
+    pub(crate) fn new(settings: &MailSettings) -> Result<Mailer, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(
+            settings.smtp_url.expose_secret(),
+        )
+        .map_err(|_| {
+            MailError::Settings(
+                "smtp_url must be smtp://host:port or smtps://host:port, with user:password@ for authentication".into(),
+            )
+        })?
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|_| MailError::Settings("mail_from is not an email address".into()))?;
+        let public_url = settings.public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            return Err(MailError::Settings(
+                "public_url must be the https:// address people reach Datavow at".into(),
+            ));
+        }
+        let dkim = match &settings.dkim {
+            None => None,
+            Some((selector, pem)) => {
+                let key = DkimSigningKey::new(pem.expose_secret(), DkimSigningAlgorithm::Rsa)
+                    .map_err(|_| {
+                        MailError::Settings(
+                            "dkim_key_file must hold an RSA private key in PKCS#1 PEM (BEGIN RSA PRIVATE KEY)".into(),
+                        )
+                    })?;
+                let headers = [
+                    "From",
+                    "To",
+                    "Subject",
+                    "Date",
+                    "Message-ID",
+                    "List-Unsubscribe",
+                    "List-Unsubscribe-Post",
+                ]
+                .into_iter()
+                .map(HeaderName::new_from_ascii_str)
+                .collect();
+                Some(DkimConfig::new(
+                    selector.clone(),
+                    from.email.domain().to_owned(),
+                    key,
+                    headers,
+                    DkimCanonicalization {
+                        header: DkimCanonicalizationType::Relaxed,
+                        body: DkimCanonicalizationType::Relaxed,
+                    },
+                ))
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            public_url,
+            dkim,
+        })
+    }
+}
+
+/// A person's language for mail: their controlling entity's country.
+fn language(app: &Datavow, entity: &str) -> &'static str {
+    match app.policy.entity(entity).map(|e| e.country.to_string()) {
+        Some(c) if c == "DE" => "de",
+        Some(c) if c == "DK" => "da",
+        _ => "en",
+    }
+}
+
+/// Texts of the messages Datavow writes itself, per language.
+fn text(lang: &str, key: &str) -> &'static str {
+    match (lang, key) {
+        ("de", "greeting") => "Guten Tag",
+        ("da", "greeting") => "Hej",
+        (_, "greeting") => "Hello",
+        ("de", "footer") => "Sie erhalten diese Nachricht, weil Sie Werbung von uns zugestimmt haben. Abmelden mit einem Klick:",
+        ("da", "footer") => "Du modtager denne besked, fordi du har sagt ja til markedsføring fra os. Afmeld med ét klik:",
+        (_, "footer") => "You receive this because you agreed to hear from us. Unsubscribe with one click:",
+        ("de", "recovery_subject") => "Ihr Link für ein neues Passwort",
+        ("da", "recovery_subject") => "Dit link til en ny adgangskode",
+        (_, "recovery_subject") => "Your link to a new password",
+        ("de", "recovery_body") => "Öffnen Sie diesen Link, um ein neues Passwort zu erhalten. Er gilt einmal und 30 Minuten lang. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.",
+        ("da", "recovery_body") => "Åbn dette link for at få en ny adgangskode. Det virker én gang og i 30 minutter. Hvis du ikke har bedt om det, så se bort fra denne besked.",
+        (_, "recovery_body") => "Open this link to get a new password. It works once, for 30 minutes. If you did not ask for it, ignore this message.",
+        _ => "",
+    }
+}
+
+/// A marketing campaign: a subject and a body per language (English required).
+#[derive(Debug, Clone, Default)]
+pub struct Campaign {
+    pub subject: String,
+    /// `en`, `de`, `da` → body text.
+    pub bodies: BTreeMap<String, String>,
+    /// Only people whose business sector is this one.
+    pub segment: Option<String>,
+}
+
+/// What a send did. Counts only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SendSummary {
+    pub queued: u64,
+    /// Without consent, on the suppression list, outside the segment, or erased.
+    pub skipped: u64,
+}
+
+/// Who sends a campaign: a marketing operator, or the instance's owner at the shell.
+#[derive(Debug, Clone)]
+pub enum Sender<'a> {
+    Operator(&'a Operator),
+    Owner(&'a Principal),
+}
+
+fn mailer(app: &Datavow) -> Result<&Mailer, MailError> {
+    app.mailer.as_deref().ok_or(MailError::NotConfigured)
+}
+
+/// Composes, signs, seals and queues one message to `person` (whose grant is open).
+#[allow(clippy::too_many_arguments)]
+async fn queue(
+    app: &Datavow,
+    grant: &Grant,
+    person: PersonId,
+    kind: &str,
+    to: Mailbox,
+    subject: &str,
+    body: String,
+    unsubscribe: Option<&str>,
+) -> Result<(), MailError> {
+    let mailer = mailer(app)?;
+    let mut builder = Message::builder()
+        .from(mailer.from.clone())
+        .to(to.clone())
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(token) = unsubscribe {
+        let link = format!("{}/unsubscribe/{token}", mailer.public_url);
+        let mailto = format!("mailto:{}?subject=unsubscribe%20{token}", mailer.from.email);
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{link}>, <{mailto}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    let mut message = builder
+        .body(body)
+        .map_err(|e| MailError::Settings(format!("the message could not be built: {e}")))?;
+    if let Some(dkim) = &mailer.dkim {
+        message.sign(dkim);
+    }
+    // The envelope's recipient travels sealed with the message.
+    let mut payload = to.email.to_string().into_bytes();
+    payload.push(b'\n');
+    payload.extend_from_slice(&message.formatted());
+    let id = uuid::Uuid::new_v4();
+    let sealed = app.vault.seal_message(grant, person, id, &payload).await?;
+    let now = Utc::now().timestamp_micros();
+    app.stores
+        .accounts
+        .enqueue_mail(&QueuedMail {
+            id,
+            person,
+            kind: kind.to_owned(),
+            sealed,
+            status: "queued".into(),
+            attempts: 0,
+            next_attempt_micros: now,
+            last_error: None,
+            created_at_micros: now,
+        })
+        .await?;
+    metrics::counter!("datavow_mail_queued_total", "kind" => kind.to_owned()).increment(1);
+    Ok(())
+}
+
+/// Queues `campaign` to every person who may get it (see the module documentation).
+pub async fn send_marketing(
+    app: &Datavow,
+    sender: Sender<'_>,
+    campaign: &Campaign,
+) -> Result<SendSummary, MailError> {
+    mailer(app)?;
+    let english = campaign.bodies.get("en").ok_or(MailError::NoEnglishBody)?;
+    let grant = match sender {
+        Sender::Operator(op) => {
+            app.door
+                .operator(&app.policy, op, OperatorAct::View(Purpose::Marketing))?
+        }
+        Sender::Owner(by) => app.door.system(by.actor(), SystemAct::Marketing)?,
+    };
+    let fields = [
+        Field::Name,
+        Field::Email,
+        Field::BusinessSector,
+        Field::MarketingConsent,
+    ];
+    let mut summary = SendSummary::default();
+    for person in app.stores.persons.account_ids().await? {
+        let record = match app.vault.read(&grant, person, &fields).await {
+            Ok(record) => record,
+            Err(VaultError::NoConsent(_) | VaultError::Shredded | VaultError::NoSuchPerson) => {
+                summary.skipped += 1;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let get = |f: Field| record.get(f).map(|v| v.expose().to_owned());
+        let (Some(email), name) = (get(Field::Email), get(Field::Name)) else {
+            summary.skipped += 1;
+            continue;
+        };
+        let digest = app.vault.suppression_digest(&email).await?;
+        let outside = campaign
+            .segment
+            .as_ref()
+            .is_some_and(|s| get(Field::BusinessSector).as_deref() != Some(s.as_str()));
+        if outside || app.stores.accounts.is_suppressed(&digest).await? {
+            summary.skipped += 1;
+            continue;
+        }
+        let Ok(address) = email.parse() else {
+            summary.skipped += 1;
+            continue;
+        };
+        let entity = app
+            .stores
+            .persons
+            .person(person)
+            .await?
+            .map(|row| row.entity)
+            .unwrap_or_default();
+        let lang = language(app, &entity);
+        let body = campaign.bodies.get(lang).unwrap_or(english);
+        let token = app.vault.unsubscribe_token(person).await?;
+        let mailer = mailer(app)?;
+        let text = format!(
+            "{} {},\n\n{}\n\n-- \n{}\n{}/unsubscribe/{token}\n",
+            text(lang, "greeting"),
+            name.as_deref().unwrap_or_default(),
+            body.trim_end(),
+            text(lang, "footer"),
+            mailer.public_url,
+        );
+        let to = Mailbox::new(name, address);
+        queue(
+            app,
+            &grant,
+            person,
+            "marketing",
+            to,
+            &campaign.subject,
+            text,
+            Some(&token),
+        )
+        .await?;
+        summary.queued += 1;
+    }
+    Ok(summary)
+}
+
+/// What a delivery pass did. Counts only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliverySummary {
+    pub sent: u64,
+    pub retried: u64,
+    pub dead: u64,
+}
+
+/// The wait before attempt `attempts + 1`: 30 s doubling, at most an hour.
+fn backoff(attempts: i64) -> chrono::Duration {
+    let seconds = 30_i64.saturating_mul(1 << attempts.clamp(0, 7));
+    chrono::Duration::seconds(seconds.min(3600))
+}
+
+/// Hands every message due at `now` to the SMTP server (up to 500 a pass). A refusal
+/// or an unreachable server schedules a retry; after [`MAX_ATTEMPTS`] the message is
+/// dead. A message whose recipient was erased is dead at once, unread.
+pub async fn deliver_due(app: &Datavow, now: DateTime<Utc>) -> Result<DeliverySummary, MailError> {
+    let mailer = mailer(app)?;
+    let grant = app
+        .door
+        .system(Principal::system("mail-delivery").actor(), SystemAct::Mail)?;
+    let mut summary = DeliverySummary::default();
+    for mail in app
+        .stores
+        .accounts
+        .due_mail(now.timestamp_micros(), 500)
+        .await?
+    {
+        let payload = match app
+            .vault
+            .open_message(&grant, mail.person, mail.id, &mail.sealed)
+            .await
+        {
+            Ok(payload) => payload,
+            Err(VaultError::Shredded | VaultError::NoSuchPerson) => {
+                app.stores
+                    .accounts
+                    .mail_failed(
+                        mail.id,
+                        now.timestamp_micros(),
+                        "the recipient was erased",
+                        true,
+                    )
+                    .await?;
+                summary.dead += 1;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let result = match payload.iter().position(|b| *b == b'\n') {
+            Some(split) => {
+                let to = String::from_utf8_lossy(&payload[..split]).parse();
+                let envelope = to.ok().and_then(|to: lettre::Address| {
+                    lettre::address::Envelope::new(Some(mailer.from.email.clone()), vec![to]).ok()
+                });
+                match envelope {
+                    Some(envelope) => mailer
+                        .transport
+                        .send_raw(&envelope, &payload[split + 1..])
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| smtp_reason(&e)),
+                    None => Err("the stored recipient is not an address".to_owned()),
+                }
+            }
+            None => Err("the stored message is malformed".to_owned()),
+        };
+        match result {
+            Ok(()) => {
+                app.stores
+                    .accounts
+                    .mail_sent(mail.id, Utc::now().timestamp_micros())
+                    .await?;
+                summary.sent += 1;
+                metrics::counter!("datavow_mail_sent_total").increment(1);
+            }
+            Err(reason) => {
+                let dead = mail.attempts + 1 >= MAX_ATTEMPTS;
+                let next = (now + backoff(mail.attempts)).timestamp_micros();
+                app.stores
+                    .accounts
+                    .mail_failed(mail.id, next, &reason, dead)
+                    .await?;
+                if dead {
+                    summary.dead += 1;
+                    tracing::warn!(mail = %mail.id, attempts = mail.attempts + 1, reason, "mail given up: in the dead-letter list");
+                } else {
+                    summary.retried += 1;
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// The reason of a failed SMTP attempt, without content: the server's code, or that
+/// it could not be reached.
+fn smtp_reason(err: &lettre::transport::smtp::Error) -> String {
+    match err.status() {
+        Some(code) => format!("refused by the SMTP server ({code})"),
+        None if err.is_timeout() => "the SMTP server did not answer in time".into(),
+        None => "the SMTP server could not be reached".into(),
+    }
+}
+
+/// A message given up on, as operators see it: no content, no address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetter {
+    pub id: String,
+    pub kind: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// RFC 3339.
+    pub queued_at: String,
+}
+
+/// The dead-letter list (roles that answer people's requests).
+pub async fn dead_letters(
+    app: &Datavow,
+    operator: &Operator,
+) -> Result<Vec<DeadLetter>, MailError> {
+    app.door
+        .operator(&app.policy, operator, OperatorAct::ReadMailQueue)?;
+    Ok(app
+        .stores
+        .accounts
+        .dead_mail(500)
+        .await?
+        .into_iter()
+        .map(|m| DeadLetter {
+            id: m.id.to_string(),
+            kind: m.kind,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            queued_at: DateTime::from_timestamp_micros(m.created_at_micros)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Opts the person an unsubscribe token names out of marketing, at once, and puts
+/// their address on the suppression list. Idempotent. No sign-in.
+pub async fn unsubscribe(app: &Datavow, token: &str) -> Result<(), MailError> {
+    let person = app
+        .vault
+        .unsubscribe_person(token)
+        .await?
+        .ok_or(MailError::BadToken)?;
+    let grant = app.door.system(
+        Principal::system("unsubscribe-link").actor(),
+        SystemAct::Unsubscribe,
+    )?;
+    let record = match app
+        .vault
+        .read(&grant, person, &[Field::Email, Field::MarketingConsent])
+        .await
+    {
+        Ok(record) => record,
+        // An erased person gets nothing anyway; the answer is the same.
+        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let already_out = record
+        .get(Field::MarketingConsent)
+        .is_none_or(|c| !consent::is_given(c.expose()));
+    let now = Utc::now();
+    if !already_out {
+        app.vault
+            .update(
+                &grant,
+                person,
+                &[(
+                    Field::MarketingConsent,
+                    consent::value(
+                        false,
+                        now,
+                        consent::How::UnsubscribeLink,
+                        &app.policy.version,
+                    ),
+                )],
+            )
+            .await?;
+    }
+    if let Some(email) = record.get(Field::Email) {
+        let digest = app.vault.suppression_digest(email.expose()).await?;
+        app.stores
+            .accounts
+            .suppress(&digest, "unsubscribe_link", now.timestamp_micros())
+            .await?;
+    }
+    metrics::counter!("datavow_unsubscribes_total").increment(1);
+    Ok(())
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Sends an account recovery link to `email` if it belongs to an account; does nothing
+/// otherwise. Callers answer alike either way (and should not wait for this).
+pub async fn request_recovery(app: &Datavow, email: &str) -> Result<(), MailError> {
+    mailer(app)?;
+    let grant = app.door.visitor(VisitorAct::Recovery)?;
+    let Some(person) = app.vault.find(&grant, IndexKind::Email, email).await? else {
+        return Ok(());
+    };
+    let record = match app
+        .vault
+        .read(&grant, person, &[Field::Name, Field::Email])
+        .await
+    {
+        Ok(record) => record,
+        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let (Some(address), name) = (
+        record
+            .get(Field::Email)
+            .and_then(|e| e.expose().parse().ok()),
+        record.get(Field::Name).map(|n| n.expose().to_owned()),
+    ) else {
+        return Ok(());
+    };
+    let token = format!("dvr_{}", crate::operators::random_text(43));
+    let expires = Utc::now() + chrono::Duration::from_std(RECOVERY_LIFETIME).unwrap_or_default();
+    app.stores
+        .accounts
+        .insert_recovery_token(&token_hash(&token), person, expires.timestamp_micros())
+        .await?;
+    let entity = app
+        .stores
+        .persons
+        .person(person)
+        .await?
+        .map(|row| row.entity)
+        .unwrap_or_default();
+    let lang = language(app, &entity);
+    let link = format!("{}/recover/{token}", mailer(app)?.public_url);
+    let body = format!(
+        "{} {},\n\n{}\n\n{link}\n",
+        text(lang, "greeting"),
+        name.as_deref().unwrap_or_default(),
+        text(lang, "recovery_body"),
+    );
+    queue(
+        app,
+        &grant,
+        person,
+        "recovery",
+        Mailbox::new(name, address),
+        text(lang, "recovery_subject"),
+        body,
+        None,
+    )
+    .await
+}
+
+/// Whether a recovery link is still good (for the page that offers to use it).
+pub async fn recovery_is_valid(app: &Datavow, token: &str) -> Result<bool, MailError> {
+    Ok(app
+        .stores
+        .accounts
+        .recovery_token(&token_hash(token), Utc::now().timestamp_micros(), false)
+        .await?
+        .is_some())
+}
+
+/// New credentials from a recovery link, shown once.
+pub struct Recovered {
+    pub user_id: String,
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recovered([personal])")
+    }
+}
+
+/// Uses a recovery link, once: a new generated password replaces the old one, every
+/// session of the account ends, and the userID and password are shown this once.
+pub async fn complete_recovery(app: &Datavow, token: &str) -> Result<Recovered, MailError> {
+    let person = app
+        .stores
+        .accounts
+        .recovery_token(&token_hash(token), Utc::now().timestamp_micros(), true)
+        .await?
+        .ok_or(MailError::BadToken)?;
+    let grant = app.door.visitor(VisitorAct::Recovery)?;
+    let (user_id, password) = crate::accounts::reset_password(app, &grant, person).await?;
+    Ok(Recovered { user_id, password })
+}
