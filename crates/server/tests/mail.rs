@@ -31,6 +31,7 @@ struct Smtp {
 }
 
 /// Whether Debian's aiosmtpd and dkim can run here; CI installs them (scripts/test.sh).
+#[allow(clippy::print_stderr)]
 fn smtp_tools_available() -> bool {
     let ok = Command::new("/usr/bin/python3")
         .args(["-c", "import aiosmtpd, dkim"])
