@@ -39,6 +39,8 @@ pub enum OperatorAct {
     FlagChild,
     /// Post browser events from a web tier (collectors).
     PostEvents,
+    /// Record a person's marketing choice given to an operator (by phone or letter).
+    RecordConsent,
     /// See the mail queue's dead letters (roles that answer requests or manage
     /// accounts; no content or address is shown).
     ReadMailQueue,
@@ -57,6 +59,7 @@ impl OperatorAct {
             OperatorAct::FlagChild,
             OperatorAct::PostEvents,
             OperatorAct::ReadMailQueue,
+            OperatorAct::RecordConsent,
         ];
         acts.extend(Purpose::ALL.iter().map(|p| OperatorAct::View(*p)));
         acts
@@ -136,7 +139,7 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                 ))
             }
         }
-        OperatorAct::FlagChild => {
+        OperatorAct::FlagChild | OperatorAct::RecordConsent => {
             if policy.role_allows(role, Purpose::Requests) {
                 Ok(Purpose::Requests)
             } else {

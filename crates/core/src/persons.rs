@@ -367,3 +367,42 @@ pub async fn flag_child(
         crate::erasure::ErasureError::Denied(d) => PersonsError::Denied(d),
     })
 }
+
+/// Records a person's marketing choice that reached an operator (roles that answer
+/// people's requests): stored as made by an operator, under the policy in force;
+/// opting out puts the address on the suppression list, opting in takes it off.
+pub async fn set_marketing(
+    app: &Datavow,
+    operator: &Operator,
+    person: PersonId,
+    opt_in: bool,
+) -> Result<(), PersonsError> {
+    use datavow_vault::consent;
+    let grant = app
+        .door
+        .operator(&app.policy, operator, OperatorAct::RecordConsent)?;
+    let now = chrono::Utc::now();
+    app.vault
+        .update(
+            &grant,
+            person,
+            &[(
+                Field::MarketingConsent,
+                consent::value(opt_in, now, consent::How::Operator, &app.policy.version),
+            )],
+        )
+        .await?;
+    let record = app.vault.read(&grant, person, &[Field::Email]).await?;
+    if let Some(email) = record.get(Field::Email) {
+        let digest = app.vault.suppression_digest(email.expose()).await?;
+        if opt_in {
+            app.stores.accounts.unsuppress(&digest).await?;
+        } else {
+            app.stores
+                .accounts
+                .suppress(&digest, "opted_out", now.timestamp_micros())
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -747,3 +747,61 @@ async fn a_billing_operator_sets_a_processor_reference_and_never_a_card_number(t
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn the_marketing_page_is_for_the_marketing_role_and_says_when_mail_is_not_set_up() {
+    let t = TestStores::sqlite().await;
+    let server = start(&t).await;
+    let marketing = server.token("mia", Role::Marketing).await;
+    let support = server.token("sam", Role::Support).await;
+    let response = server
+        .client
+        .get(server.url("/admin/marketing"))
+        .basic_auth("sam", Some(&support))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = server
+        .client
+        .get(server.url("/admin/marketing"))
+        .basic_auth("mia", Some(&marketing))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(response.status(), StatusCode::OK);
+    let csrf = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_admin_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("csrf cookie")
+        .to_owned();
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("name=\"body_de\"") && !html.contains("<script"),
+        "{html}"
+    );
+    let value = csrf.trim_start_matches("dv_admin_csrf=").to_owned();
+    let response = server
+        .client
+        .post(server.url("/admin/marketing"))
+        .basic_auth("mia", Some(&marketing))
+        .header("cookie", &csrf)
+        .form(&[
+            ("_csrf", value.as_str()),
+            ("subject", "Hello"),
+            ("body_en", "News"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response
+        .text()
+        .await
+        .expect("html")
+        .contains("Mail is not configured"));
+}

@@ -292,6 +292,44 @@ async fn marketing_reaches_only_people_who_opted_in_and_one_click_stops_the_next
     let second = send_and_collect(&server, &smtp, "Campaign two").await;
     assert_eq!(second.len(), 1, "the unsubscribed person gets nothing");
     assert!(second[0].contains("in.dk@example.dk"));
+    let support = server.token("sam", Role::Support).await;
+    let (_, found) = server
+        .search(&support, r#"{"email":"in.de@example.de"}"#)
+        .await;
+    let person = serde_json::from_str::<serde_json::Value>(&found).expect("json")["person_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, view) = server
+        .get(
+            &support,
+            &format!("/api/v1/admin/persons/{person}?purpose=requests"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        view["fields"]["marketing_consent"]
+            .as_str()
+            .expect("consent")
+            .contains("how=unsubscribe_link"),
+        "{view}"
+    );
+    // The person says on the phone they want it again; support records it.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/admin/persons/{person}/marketing"),
+            Some(&support),
+            Some(r#"{"opt_in": true}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let third = send_and_collect(&server, &smtp, "Campaign three").await;
+    assert_eq!(
+        third.len(),
+        2,
+        "both again, the German one by the operator's record"
+    );
     let report = server.app.audit_log().verify().await.expect("verify");
     assert_eq!(report.broken, None);
 }

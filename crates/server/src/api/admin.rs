@@ -34,6 +34,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admin/persons/{id}/child", post(flag_child))
         .route("/api/v1/admin/mail/dead-letters", get(dead_letters))
+        .route(
+            "/api/v1/admin/persons/{id}/marketing",
+            axum::routing::put(set_marketing),
+        )
         .route("/api/v1/admin/marketing/campaigns", post(send_campaign))
 }
 
@@ -508,4 +512,31 @@ pub(crate) async fn dead_letters(
             .await
             .map_err(crate::api::recovery::mail_error)?,
     ))
+}
+
+/// A person's marketing choice, as they told an operator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketingChoice {
+    pub opt_in: bool,
+}
+
+/// Records a marketing choice a person made by phone or letter (roles that answer
+/// requests); stored as made by an operator.
+#[utoipa::path(put, path = "/api/v1/admin/persons/{id}/marketing", tag = "operators",
+    params(("id" = String, Path, description = "Person id")),
+    request_body = MarketingChoice,
+    security(("operator_token" = [])),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn set_marketing(
+    State(state): State<AppState>,
+    AuthOperator(operator): AuthOperator,
+    Path(id): Path<String>,
+    ApiJson(choice): ApiJson<MarketingChoice>,
+) -> Result<StatusCode, ApiError> {
+    let person = parse_person_id(&id)?;
+    persons::set_marketing(&state.app, &operator, person, choice.opt_in)
+        .await
+        .map_err(persons_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }

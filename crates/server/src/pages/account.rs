@@ -166,6 +166,7 @@ pub(super) fn signin_form(page: &Page, errors: &[String]) -> Markup {
             input id="password" name="password" type="password" autocomplete="current-password";
             button type="submit" { (lang.t("sign_in")) }
         }
+        p { a href="/recover" { (lang.t("recover")) } }
     }
 }
 

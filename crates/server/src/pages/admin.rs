@@ -25,6 +25,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin", get(search_page))
         .route("/admin/person", post(person_page))
+        .route(
+            "/admin/marketing",
+            get(marketing_page).post(marketing_submit),
+        )
 }
 
 fn challenge() -> Response {
@@ -81,7 +85,10 @@ fn page(title: &str, operator: &Operator, body: Markup) -> Markup {
                 style { "body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:.3rem;text-align:left}label{display:block;margin-top:.6rem}.withheld{color:#666}" }
             }
             body {
-                p { "Signed in as " strong { (operator.name) } " (" (operator.role) ")" " · " a href="/admin" { "Search" } }
+                p {
+                    "Signed in as " strong { (operator.name) } " (" (operator.role) ")" " · " a href="/admin" { "Search" }
+                    @if operator.role == datavow_policy::Role::Marketing { " · " a href="/admin/marketing" { "Marketing" } }
+                }
                 h1 { (title) }
                 (body)
             }
@@ -261,6 +268,125 @@ async fn person_page(
         }
     };
     Ok(with_cookie(page("Person", &op, body), StatusCode::OK, set))
+}
+
+fn marketing_form(csrf: &str, notice: Option<&str>) -> Markup {
+    html! {
+        @if let Some(notice) = notice { p role="status" { strong { (notice) } } }
+        p { "The campaign goes only to people who opted in, each in their language (German for Germany, Danish for Denmark, English otherwise), with a one-click unsubscribe link. People who opted out or were erased get nothing." }
+        form method="post" action="/admin/marketing" {
+            input type="hidden" name="_csrf" value=(csrf);
+            label for="subject" { "Subject" }
+            input id="subject" name="subject" type="text" required;
+            label for="body_en" { "Text in English (required)" }
+            textarea id="body_en" name="body_en" rows="6" required {}
+            label for="body_de" { "Text in German" }
+            textarea id="body_de" name="body_de" rows="6" {}
+            label for="body_da" { "Text in Danish" }
+            textarea id="body_da" name="body_da" rows="6" {}
+            label for="segment" { "Only this business sector (optional)" }
+            input id="segment" name="segment" type="text";
+            p { button type="submit" { "Queue the campaign" } }
+        }
+    }
+}
+
+async fn marketing_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(op) = operator(&state, &headers).await? else {
+        return Ok(challenge());
+    };
+    let (token, set) = csrf(&headers);
+    if let Err(denied) = access::decide(
+        &state.app.policy,
+        op.role,
+        OperatorAct::View(Purpose::Marketing),
+    ) {
+        let body = html! { p role="alert" { (denied.message) } };
+        return Ok(with_cookie(
+            page("Marketing", &op, body),
+            StatusCode::FORBIDDEN,
+            set,
+        ));
+    }
+    Ok(with_cookie(
+        page("Marketing", &op, marketing_form(&token, None)),
+        StatusCode::OK,
+        set,
+    ))
+}
+
+async fn marketing_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let Some(op) = operator(&state, &headers).await? else {
+        return Ok(challenge());
+    };
+    let (token, set) = csrf(&headers);
+    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.get("_csrf")) {
+        (Some(c), Some(f)) => c.len() == 32 && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    };
+    let value = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let respond = |status, notice: &str| {
+        with_cookie(
+            page("Marketing", &op, marketing_form(&token, Some(notice))),
+            status,
+            set.clone(),
+        )
+    };
+    if !csrf_ok {
+        return Ok(respond(
+            StatusCode::FORBIDDEN,
+            "The form expired; send it again.",
+        ));
+    }
+    let (Some(subject), Some(english)) = (value("subject"), value("body_en")) else {
+        return Ok(respond(
+            StatusCode::BAD_REQUEST,
+            "A subject and an English text are needed.",
+        ));
+    };
+    let mut bodies = std::collections::BTreeMap::from([("en".to_owned(), english)]);
+    for lang in ["de", "da"] {
+        if let Some(text) = value(&format!("body_{lang}")) {
+            bodies.insert(lang.to_owned(), text);
+        }
+    }
+    let campaign = datavow_core::mail::Campaign {
+        subject,
+        bodies,
+        segment: value("segment"),
+    };
+    match datavow_core::mail::send_marketing(
+        &state.app,
+        datavow_core::mail::Sender::Operator(&op),
+        &campaign,
+    )
+    .await
+    {
+        Ok(summary) => Ok(respond(
+            StatusCode::OK,
+            &format!(
+                "Queued for {} people; {} skipped (no consent, unsubscribed, erased or outside the segment).",
+                summary.queued, summary.skipped
+            ),
+        )),
+        Err(datavow_core::mail::MailError::Denied(d)) => Ok(respond(StatusCode::FORBIDDEN, &d.message)),
+        Err(datavow_core::mail::MailError::NotConfigured) => Ok(respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Mail is not configured: set smtp_url, mail_from and public_url.",
+        )),
+        Err(err) => Err(crate::api::recovery::mail_error(err)),
+    }
 }
 
 /// A value for a table cell: a postal address as one line of its parts.
