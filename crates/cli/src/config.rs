@@ -30,6 +30,7 @@ const ENV_KEYS: &[&str] = &[
     "public_url",
     "dkim_key_file",
     "dkim_selector",
+    "smtp_ca_file",
 ];
 
 /// How log lines are written.
@@ -75,6 +76,8 @@ pub struct Config {
     /// An RSA private key (PKCS#1 PEM) to DKIM-sign mail with, and its selector.
     pub dkim_key_file: Option<PathBuf>,
     pub dkim_selector: Option<String>,
+    /// A PEM certificate to trust for the SMTP server (an internal relay's own CA).
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
@@ -192,11 +195,24 @@ impl Config {
                 Some((selector.clone(), SecretString::from(pem)))
             }
         };
+        let smtp_ca_pem = match &self.smtp_ca_file {
+            Some(file) => {
+                Some(
+                    std::fs::read_to_string(file).map_err(|e| ConfigError::SecretFile {
+                        key: "smtp_ca_file",
+                        path: file.display().to_string(),
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
         Ok(Some(datavow_core::mail::MailSettings {
             smtp_url: smtp_url.clone(),
             mail_from: mail_from.clone(),
             public_url: public_url.clone(),
             dkim,
+            smtp_ca_pem,
         }))
     }
 

@@ -50,6 +50,7 @@ fn main() {
             mail_from: "Bench <bench@example.org>".into(),
             public_url: "https://privacy.example.org".into(),
             dkim: None,
+            smtp_ca_pem: None,
         });
         let app = datavow_core::Datavow::open(options).await.expect("open");
         let consent = "opted_in@2026-01-01T00:00:00Z;how=sign_up;policy=bench";

@@ -58,6 +58,9 @@ pub struct MailSettings {
     pub public_url: String,
     /// A PKCS#1 PEM RSA key and its selector; the domain is `mail_from`'s.
     pub dkim: Option<(String, SecretString)>,
+    /// A PEM certificate to trust for the SMTP server besides the public roots (an
+    /// internal relay with its own certificate authority).
+    pub smtp_ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for MailSettings {
@@ -111,16 +114,32 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// Checks the settings; nothing is sent yet.
     pub(crate) fn new(settings: &MailSettings) -> Result<Mailer, MailError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(
-            settings.smtp_url.expose_secret(),
-        )
-        .map_err(|_| {
-            MailError::Settings(
-                "smtp_url must be smtp://host:port or smtps://host:port, with user:password@ for authentication".into(),
-            )
-        })?
-        .timeout(Some(Duration::from_secs(20)))
-        .build();
+        let url = settings.smtp_url.expose_secret();
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|_| {
+                MailError::Settings(
+                    "smtp_url must be smtp://host:port or smtps://host:port, with user:password@ for authentication".into(),
+                )
+            })?
+            .timeout(Some(Duration::from_secs(20)));
+        if let Some(pem) = &settings.smtp_ca_pem {
+            use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+            let certificate = Certificate::from_pem(pem.as_bytes())
+                .map_err(|_| MailError::Settings("smtp_ca_file is not a PEM certificate".into()))?;
+            let parameters = TlsParameters::builder(smtp_host(url))
+                .add_root_certificate(certificate)
+                .build_rustls()
+                .map_err(|_| {
+                    MailError::Settings("smtp_ca_file could not be used for TLS".into())
+                })?;
+            // smtps:// is TLS from the first byte; smtp:// must upgrade with STARTTLS.
+            builder = builder.tls(if url.starts_with("smtps://") {
+                Tls::Wrapper(parameters)
+            } else {
+                Tls::Required(parameters)
+            });
+        }
+        let transport = builder.build();
         let from: Mailbox = settings
             .mail_from
             .parse()
@@ -171,6 +190,16 @@ impl Mailer {
             dkim,
         })
     }
+}
+
+/// The host of an SMTP URL (after any `user:password@`, before the port).
+fn smtp_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split([':', '/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A person's language for mail: their controlling entity's country.
@@ -706,4 +735,25 @@ pub async fn complete_recovery(app: &Datavow, token: &str) -> Result<Recovered, 
     let grant = app.door.visitor(VisitorAct::Recovery)?;
     let (user_id, password) = crate::accounts::reset_password(app, &grant, person).await?;
     Ok(Recovered { user_id, password })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_smtp_host_is_read_past_credentials_and_port() {
+        assert_eq!(
+            super::smtp_host("smtps://u:p%40ss@mail.example.com:465"),
+            "mail.example.com"
+        );
+        assert_eq!(super::smtp_host("smtp://127.0.0.1:2525"), "127.0.0.1");
+        assert_eq!(super::smtp_host("smtp://relay?tls=required"), "relay");
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time_but_never_more_than_an_hour() {
+        let waits: Vec<i64> = (0..10).map(|a| super::backoff(a).num_seconds()).collect();
+        assert_eq!(waits[0], 30);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(*waits.last().expect("last"), 3600);
+    }
 }

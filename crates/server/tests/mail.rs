@@ -27,6 +27,8 @@ struct Smtp {
     port: u16,
     maildir: PathBuf,
     child: Option<Child>,
+    /// Extra arguments, such as a TLS certificate.
+    tls: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -50,6 +52,10 @@ fn smtp_tools_available() -> bool {
 
 impl Smtp {
     fn on_free_port() -> Smtp {
+        Smtp::with_tls(Vec::new())
+    }
+
+    fn with_tls(tls: Vec<String>) -> Smtp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("bind")
             .local_addr()
@@ -60,6 +66,7 @@ impl Smtp {
             port,
             maildir: dir.path().join("maildir"),
             child: None,
+            tls,
             _dir: dir,
         };
         smtp.start();
@@ -75,6 +82,7 @@ impl Smtp {
                 "-l",
                 &format!("127.0.0.1:{}", self.port),
             ])
+            .args(&self.tls)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
             .stdout(Stdio::null())
@@ -110,10 +118,19 @@ impl Smtp {
 
     fn settings(&self, base: &str, dkim: Option<(String, SecretString)>) -> MailSettings {
         MailSettings {
-            smtp_url: SecretString::from(format!("smtp://127.0.0.1:{}", self.port)),
+            smtp_url: SecretString::from(format!(
+                "{}://127.0.0.1:{}",
+                if self.tls.iter().any(|a| a == "--smtpscert") {
+                    "smtps"
+                } else {
+                    "smtp"
+                },
+                self.port
+            )),
             mail_from: "ASERGO Privacy <privacy@asergo.example>".into(),
             public_url: base.to_owned(),
             dkim,
+            smtp_ca_pem: None,
         }
     }
 }
@@ -558,7 +575,152 @@ async fn a_lost_password_is_replaced_through_a_link_that_works_once(t: TestStore
     );
 }
 
+/// A certificate authority and a server certificate it signed for 127.0.0.1:
+/// (authority's certificate, server certificate, server key).
+fn authority_and_server_certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl")
+            .success();
+        assert!(ok, "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Test relay CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "smtp.key",
+        "-out",
+        "smtp.csr",
+    ]);
+    std::fs::write(
+        file("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "smtp.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "smtp.crt",
+    ]);
+    (file("ca.crt"), file("smtp.crt"), file("smtp.key"))
+}
+
+async fn mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_is_trusted(
+    t: TestStores,
+) {
+    if !smtp_tools_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (authority, cert, key) = authority_and_server_certificate(dir.path());
+    let pem = std::fs::read_to_string(&authority).expect("pem");
+    let path = |p: &Path| p.display().to_string();
+    for (round, (mode, args)) in [
+        (
+            "STARTTLS",
+            vec![
+                "--tlscert".to_owned(),
+                path(&cert),
+                "--tlskey".to_owned(),
+                path(&key),
+            ],
+        ),
+        (
+            "implicit TLS",
+            vec![
+                "--smtpscert".to_owned(),
+                path(&cert),
+                "--smtpskey".to_owned(),
+                path(&key),
+            ],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let smtp = Smtp::with_tls(args);
+        // Without the certificate's authority the connection is refused: nothing leaves.
+        let untrusted = start_with(&t, |base| Some(smtp.settings(base, None))).await;
+        let email = format!("tls.{}@example.de", mode.len());
+        account(&untrusted, &email, "DE", true).await;
+        let by = Principal::system("test");
+        mail::send_marketing(&untrusted.app, Sender::Owner(&by), &campaign(mode))
+            .await
+            .expect("queue");
+        let pass = mail::deliver_due(&untrusted.app, Utc::now())
+            .await
+            .expect("deliver");
+        assert_eq!(
+            pass.sent, 0,
+            "{mode}: an unknown certificate is not trusted"
+        );
+        // With it, the queued message goes.
+        let mut options = datavow_core::testkit::options(&t, None);
+        options.mail = Some(MailSettings {
+            smtp_ca_pem: Some(pem.clone()),
+            ..smtp.settings(&untrusted.base, None)
+        });
+        let trusted = datavow_core::Datavow::open(options).await.expect("reopen");
+        let later = Utc::now() + chrono::Duration::minutes(2);
+        let pass = mail::deliver_due(&trusted, later).await.expect("deliver");
+        let left = trusted
+            .stores()
+            .accounts
+            .due_mail(i64::MAX, 10)
+            .await
+            .expect("queue");
+        // Each round's campaign goes to every account opted in so far, one per round.
+        assert_eq!(
+            pass.sent,
+            round as u64 + 1,
+            "{mode}: {:?}",
+            left.iter()
+                .map(|m| m.last_error.clone())
+                .collect::<Vec<_>>()
+        );
+        assert!(smtp.messages().iter().any(|m| m.contains(&email)), "{mode}");
+    }
+}
+
 backend_tests!(
+    mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_is_trusted,
     marketing_reaches_only_people_who_opted_in_and_one_click_stops_the_next_send,
     the_dkim_signature_verifies_and_covers_the_unsubscribe_headers,
     a_message_queued_while_the_smtp_server_is_down_arrives_when_it_is_back,

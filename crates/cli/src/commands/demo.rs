@@ -115,6 +115,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         public_url: config.public_url.clone(),
         dkim_key_file: config.dkim_key_file.clone(),
         dkim_selector: config.dkim_selector.clone(),
+        smtp_ca_file: config.smtp_ca_file.clone(),
     };
     let app = super::open(&demo_config).await?;
     let base = format!("http://{}", demo_config.listen);
