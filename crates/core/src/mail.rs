@@ -203,12 +203,19 @@ fn smtp_host(url: &str) -> String {
 }
 
 /// A person's language for mail: their controlling entity's country.
-fn language(app: &Datavow, entity: &str) -> &'static str {
-    match app.policy.entity(entity).map(|e| e.country.to_string()) {
-        Some(c) if c == "DE" => "de",
-        Some(c) if c == "DK" => "da",
+async fn language(app: &Datavow, person: PersonId) -> Result<&'static str, MailError> {
+    let entity = app
+        .stores
+        .persons
+        .person(person)
+        .await?
+        .map(|row| row.entity);
+    let country = entity.and_then(|e| app.policy.entity(&e).map(|e| e.country.to_string()));
+    Ok(match country.as_deref() {
+        Some("DE") => "de",
+        Some("DK") => "da",
         _ => "en",
-    }
+    })
 }
 
 /// Texts of the messages Datavow writes itself, per language.
@@ -370,14 +377,7 @@ pub async fn send_marketing(
             summary.skipped += 1;
             continue;
         };
-        let entity = app
-            .stores
-            .persons
-            .person(person)
-            .await?
-            .map(|row| row.entity)
-            .unwrap_or_default();
-        let lang = language(app, &entity);
+        let lang = language(app, person).await?;
         let body = campaign.bodies.get(lang).unwrap_or(english);
         let token = app.vault.unsubscribe_token(person).await?;
         let mailer = mailer(app)?;
@@ -609,30 +609,24 @@ pub async fn unsubscribe(app: &Datavow, token: &str) -> Result<(), MailError> {
     let already_out = record
         .get(Field::MarketingConsent)
         .is_none_or(|c| !consent::is_given(c.expose()));
-    let now = Utc::now();
-    if !already_out {
-        app.vault
-            .update(
-                &grant,
-                person,
-                &[(
-                    Field::MarketingConsent,
-                    consent::value(
-                        false,
-                        now,
-                        consent::How::UnsubscribeLink,
-                        &app.policy.version,
-                    ),
-                )],
-            )
-            .await?;
-    }
-    if let Some(email) = record.get(Field::Email) {
-        let digest = app.vault.suppression_digest(email.expose()).await?;
-        app.stores
-            .accounts
-            .suppress(&digest, "unsubscribe_link", now.timestamp_micros())
-            .await?;
+    if already_out {
+        // Keep the first opt-out's record; make sure the address is suppressed.
+        if let Some(email) = record.get(Field::Email) {
+            let digest = app.vault.suppression_digest(email.expose()).await?;
+            app.stores
+                .accounts
+                .suppress(&digest, "unsubscribe_link", Utc::now().timestamp_micros())
+                .await?;
+        }
+    } else {
+        crate::accounts::record_marketing_choice(
+            app,
+            &grant,
+            person,
+            false,
+            consent::How::UnsubscribeLink,
+        )
+        .await?;
     }
     metrics::counter!("datavow_unsubscribes_total").increment(1);
     Ok(())
@@ -673,14 +667,7 @@ pub async fn request_recovery(app: &Datavow, email: &str) -> Result<(), MailErro
         .accounts
         .insert_recovery_token(&token_hash(&token), person, expires.timestamp_micros())
         .await?;
-    let entity = app
-        .stores
-        .persons
-        .person(person)
-        .await?
-        .map(|row| row.entity)
-        .unwrap_or_default();
-    let lang = language(app, &entity);
+    let lang = language(app, person).await?;
     let link = format!("{}/recover/{token}", mailer(app)?.public_url);
     let body = format!(
         "{} {},\n\n{}\n\n{link}\n",

@@ -377,32 +377,16 @@ pub async fn set_marketing(
     person: PersonId,
     opt_in: bool,
 ) -> Result<(), PersonsError> {
-    use datavow_vault::consent;
     let grant = app
         .door
         .operator(&app.policy, operator, OperatorAct::RecordConsent)?;
-    let now = chrono::Utc::now();
-    app.vault
-        .update(
-            &grant,
-            person,
-            &[(
-                Field::MarketingConsent,
-                consent::value(opt_in, now, consent::How::Operator, &app.policy.version),
-            )],
-        )
-        .await?;
-    let record = app.vault.read(&grant, person, &[Field::Email]).await?;
-    if let Some(email) = record.get(Field::Email) {
-        let digest = app.vault.suppression_digest(email.expose()).await?;
-        if opt_in {
-            app.stores.accounts.unsuppress(&digest).await?;
-        } else {
-            app.stores
-                .accounts
-                .suppress(&digest, "opted_out", now.timestamp_micros())
-                .await?;
-        }
-    }
+    crate::accounts::record_marketing_choice(
+        app,
+        &grant,
+        person,
+        opt_in,
+        datavow_vault::consent::How::Operator,
+    )
+    .await?;
     Ok(())
 }

@@ -303,6 +303,63 @@ fn validate_profile(
     ProfileValues { values, country }
 }
 
+/// A new generated password and its Argon2id hash (PHC string), hashed on the bounded
+/// pool. The password is shown once by the caller and never stored.
+async fn generated_password(app: &Datavow) -> Result<(SecretString, String), AccountError> {
+    let password = SecretString::from(credentials::generate_password());
+    let to_hash = password.clone();
+    let phc = app
+        .accounts
+        .hash_work(move || {
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            argon2()
+                .hash_password(to_hash.expose_secret().as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    Ok((password, phc))
+}
+
+/// Records a marketing choice made `how`, under the policy in force, and keeps the
+/// suppression list in step: out puts the address's keyed hash on it, in takes it off.
+pub(crate) async fn record_marketing_choice(
+    app: &Datavow,
+    grant: &datavow_vault::Grant,
+    person: PersonId,
+    opt_in: bool,
+    how: consent::How,
+) -> Result<(), AccountError> {
+    let now = Utc::now();
+    app.vault
+        .update(
+            grant,
+            person,
+            &[(
+                Field::MarketingConsent,
+                consent::value(opt_in, now, how, &app.policy.version),
+            )],
+        )
+        .await?;
+    let record = app.vault.read(grant, person, &[Field::Email]).await?;
+    if let Some(email) = record.get(Field::Email) {
+        let digest = app.vault.suppression_digest(email.expose()).await?;
+        if opt_in {
+            app.stores.accounts.unsuppress(&digest).await?;
+        } else {
+            let reason = match how {
+                consent::How::UnsubscribeLink => "unsubscribe_link",
+                _ => "opted_out",
+            };
+            app.stores
+                .accounts
+                .suppress(&digest, reason, now.timestamp_micros())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Shared runtime, created once per instance.
 pub fn runtime() -> Arc<AccountsRuntime> {
     Arc::new(AccountsRuntime::default())

@@ -186,31 +186,14 @@ pub async fn update_profile(
 /// Turns marketing on or off, effective at once (P11). Opting out puts the address on
 /// the suppression list (as a keyed hash); opting in again takes it off.
 pub async fn set_marketing(app: &Datavow, me: &SignedIn, opt_in: bool) -> Result<(), AccountError> {
-    let (grant, person) = (me.grant(app)?, me.person);
-    let now = Utc::now();
-    app.vault
-        .update(
-            &grant,
-            person,
-            &[(
-                Field::MarketingConsent,
-                consent::value(opt_in, now, consent::How::Dashboard, &app.policy.version),
-            )],
-        )
-        .await?;
-    let record = app.vault.read(&grant, person, &[Field::Email]).await?;
-    if let Some(email) = record.get(Field::Email) {
-        let digest = app.vault.suppression_digest(email.expose()).await?;
-        if opt_in {
-            app.stores.accounts.unsuppress(&digest).await?;
-        } else {
-            app.stores
-                .accounts
-                .suppress(&digest, "opted_out", now.timestamp_micros())
-                .await?;
-        }
-    }
-    Ok(())
+    record_marketing_choice(
+        app,
+        &me.grant(app)?,
+        me.person,
+        opt_in,
+        consent::How::Dashboard,
+    )
+    .await
 }
 
 /// Changes the password: the current one must be right; the new one has at least 12

@@ -120,18 +120,7 @@ pub(crate) async fn reset_password(
     grant: &datavow_vault::Grant,
     person: PersonId,
 ) -> Result<(String, SecretString), AccountError> {
-    let password = SecretString::from(credentials::generate_password());
-    let to_hash = password.clone();
-    let phc = app
-        .accounts
-        .hash_work(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            argon2()
-                .hash_password(to_hash.expose_secret().as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await?
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    let (password, phc) = generated_password(app).await?;
     app.vault
         .update(grant, person, &[(Field::PasswordHash, Personal::new(phc))])
         .await?;

@@ -57,18 +57,7 @@ pub async fn sign_up(app: &Datavow, input: &SignUpInput) -> Result<NewAccount, A
     }
     let entity = entity.unwrap_or_default();
     let now = Utc::now();
-    let password = SecretString::from(credentials::generate_password());
-    let to_hash = password.clone();
-    let phc = app
-        .accounts
-        .hash_work(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            argon2()
-                .hash_password(to_hash.expose_secret().as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await?
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    let (password, phc) = generated_password(app).await?;
     let mut values = profile.values;
     if let Some(birth) = birth {
         values.push((Field::BirthDate, Personal::new(birth.to_string())));

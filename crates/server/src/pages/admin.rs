@@ -110,6 +110,14 @@ fn csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
+/// Whether the form's CSRF token is the cookie's (double submit).
+fn csrf_matches(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), form.get("_csrf")) {
+        (Some(c), Some(f)) => c.len() == 32 && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    }
+}
+
 fn with_cookie(markup: Markup, status: StatusCode, set: Option<HeaderValue>) -> Response {
     let mut response = (
         status,
@@ -187,10 +195,7 @@ async fn person_page(
             set.clone(),
         )
     };
-    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.get("_csrf")) {
-        (Some(c), Some(f)) => c.len() == 32 && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-        _ => false,
-    };
+    let csrf_ok = csrf_matches(&headers, &form);
     if !csrf_ok {
         return Ok(fail(
             StatusCode::FORBIDDEN,
@@ -327,10 +332,7 @@ async fn marketing_submit(
         return Ok(challenge());
     };
     let (token, set) = csrf(&headers);
-    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.get("_csrf")) {
-        (Some(c), Some(f)) => c.len() == 32 && bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-        _ => false,
-    };
+    let csrf_ok = csrf_matches(&headers, &form);
     let value = |k: &str| {
         form.get(k)
             .map(|v| v.trim().to_owned())
