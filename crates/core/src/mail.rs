@@ -636,10 +636,30 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// Recovery links sent per address within the throttle's window (15 minutes).
+pub const RECOVERY_PER_ADDRESS: u32 = 3;
+/// Recovery requests taken per client address within the window.
+pub const RECOVERY_PER_CLIENT: u32 = 10;
+
 /// Sends an account recovery link to `email` if it belongs to an account; does nothing
-/// otherwise. Callers answer alike either way (and should not wait for this).
-pub async fn request_recovery(app: &Datavow, email: &str) -> Result<(), MailError> {
+/// otherwise, and nothing once the address or the asking `client` has asked too often
+/// (so nobody can flood a person's mailbox). Callers answer alike either way (and should
+/// not wait for this).
+pub async fn request_recovery(app: &Datavow, email: &str, client: &str) -> Result<(), MailError> {
     mailer(app)?;
+    let address_key = format!(
+        "recovery:address:{}",
+        hex::encode(token_hash(&IndexKind::Email.normalise(email)))
+    );
+    let client_key = format!("recovery:client:{client}");
+    let throttle = &app.accounts.throttle;
+    if throttle.wait(&address_key, RECOVERY_PER_ADDRESS).is_some()
+        || throttle.wait(&client_key, RECOVERY_PER_CLIENT).is_some()
+    {
+        return Ok(());
+    }
+    throttle.fail(&address_key);
+    throttle.fail(&client_key);
     let grant = app.door.visitor(VisitorAct::Recovery)?;
     let Some(person) = app.vault.find(&grant, IndexKind::Email, email).await? else {
         return Ok(());

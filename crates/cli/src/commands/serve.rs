@@ -26,6 +26,11 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(address = %addr, backend = ?app.backend(), policy = %app.policy.origin, "datavow is serving");
+    if !app.mail_configured() {
+        tracing::info!(
+            "no smtp_url: Datavow sends no mail (marketing, account recovery links); set smtp_url, mail_from and public_url to send it"
+        );
+    }
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let job_runner = tokio::spawn(jobs::run_until(
         app.clone(),

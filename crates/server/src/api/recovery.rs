@@ -2,7 +2,7 @@
 //! for a new generated password. The first answer is the same whether or not the
 //! address has an account, and comes before any work is done for it.
 
-use crate::api::accounts::account_error;
+use crate::api::accounts::{account_error, ClientAddr};
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
@@ -23,10 +23,10 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Looks the address up and sends the link in the background, so the answer's timing
 /// says nothing about whether the address has an account.
-pub(crate) fn send_in_background(state: &AppState, email: String) {
+pub(crate) fn send_in_background(state: &AppState, email: String, client: ClientAddr) {
     let app = state.app.clone();
     tokio::spawn(async move {
-        if let Err(err) = mail::request_recovery(&app, &email).await {
+        if let Err(err) = mail::request_recovery(&app, &email, &client.key()).await {
             tracing::warn!(error = %err, "account recovery mail not queued");
         }
     });
@@ -52,6 +52,7 @@ pub struct RecoveryAccepted {
     responses((status = 202, body = RecoveryAccepted), (status = 503, description = "Mail is not configured", body = crate::error::ErrorBody)))]
 pub(crate) async fn request(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(body): ApiJson<RecoveryRequest>,
 ) -> Result<(StatusCode, Json<RecoveryAccepted>), ApiError> {
     if !state.app.mail_configured() {
@@ -61,7 +62,7 @@ pub(crate) async fn request(
             "this Datavow sends no mail; ask the privacy contact",
         ));
     }
-    send_in_background(&state, body.email);
+    send_in_background(&state, body.email, client);
     Ok((
         StatusCode::ACCEPTED,
         Json(RecoveryAccepted {

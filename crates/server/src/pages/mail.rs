@@ -81,6 +81,7 @@ pub(super) async fn recover_page(headers: HeaderMap, Query(q): Query<LangQuery>)
 
 pub(super) async fn recover_submit(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -90,7 +91,7 @@ pub(super) async fn recover_submit(
         return message_page(&page, StatusCode::FORBIDDEN, t("recover"), t("err_csrf"));
     }
     if let Some(email) = field(&form, "email") {
-        crate::api::recovery::send_in_background(&state, email);
+        crate::api::recovery::send_in_background(&state, email, client);
     }
     message_page(&page, StatusCode::ACCEPTED, t("recover"), t("recover_sent"))
 }
