@@ -102,7 +102,9 @@ fn rfc3339(micros: i64) -> Option<String> {
 }
 
 /// A test hook for the crash tests: with `DATAVOW_FAULT_ERASURE_STEP=N`, the process
-/// aborts at step N of an erasure, as a power cut would stop it.
+/// aborts at step N of an erasure, as a power cut would stop it. Only in debug builds
+/// (the test binaries); a release build has no such switch.
+#[cfg(debug_assertions)]
 fn fault_point(step: u32) {
     static STEP: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
     let at = STEP.get_or_init(|| {
@@ -114,6 +116,9 @@ fn fault_point(step: u32) {
         std::process::abort();
     }
 }
+
+#[cfg(not(debug_assertions))]
+fn fault_point(_step: u32) {}
 
 /// Erases `person` for `reason`, acting as `by`. See the module documentation.
 pub async fn erase(
