@@ -538,3 +538,36 @@ backend_tests!(
     a_kept_invoice_is_readable_only_for_the_legal_obligation_and_goes_when_its_period_ends,
     a_repeated_erasure_changes_nothing_and_answers_the_same,
 );
+
+#[tokio::test]
+async fn another_site_cannot_erase_an_account_with_its_visitor_s_cookie() {
+    let t = TestStores::sqlite().await;
+    let server = start(&t).await;
+    let (user_id, password, token) = account(&server, &signup("csrf@example.de", "DE")).await;
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let post = |origin: Option<&str>| {
+        let mut request = server
+            .client
+            .post(server.url("/api/v1/me/erasure"))
+            .header("cookie", format!("dv_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("confirm=yes");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let response = post(origin).await.expect("post");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "cross_site_request");
+    }
+    assert_eq!(
+        sign_in(&server, &user_id, &password).await.0,
+        StatusCode::OK,
+        "nothing erased"
+    );
+    let response = post(Some(&format!("http://{host}"))).await.expect("post");
+    assert_eq!(response.status(), StatusCode::OK, "from this site it works");
+}

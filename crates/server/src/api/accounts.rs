@@ -127,12 +127,49 @@ impl FromRequestParts<AppState> for AuthPerson {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = session_token(&parts.headers).ok_or_else(not_signed_in)?;
+        if !parts.method.is_safe() && !has_bearer(&parts.headers) && !same_origin(&parts.headers) {
+            // A browser's cookie on a request another site started: refused, whatever
+            // the cookie's SameSite setting did (an erasure happens at once).
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                "a request changing your account must come from this site, or carry a bearer token",
+            ));
+        }
         match accounts::session_person(&state.app, &token).await {
             Ok(Some(person)) => Ok(AuthPerson(person)),
             Ok(None) => Err(not_signed_in()),
             Err(err) => Err(account_error(err)),
         }
     }
+}
+
+fn has_bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "))
+}
+
+/// Whether a cookie-borne request that changes something came from this site: its
+/// `Origin` (or, without one, its `Referer`) names this host, or the browser says
+/// `Sec-Fetch-Site: same-origin`. A request with none of these (not a browser's) is
+/// refused too.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    source.is_some_and(|s| {
+        let rest = s.split_once("://").map_or("", |(_, r)| r);
+        rest.split('/').next() == Some(host)
+    })
 }
 
 /// The caller's address (behind a trusted proxy, the forwarded client's), for the
