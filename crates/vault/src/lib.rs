@@ -260,10 +260,15 @@ impl Vault {
                 .find_map(|f| self.covered(grant, *f).err())
                 .map(VaultError::Refused),
         };
+        // The person's sealed fields, fetched once: the consent check reads them too.
+        let stored = match refusal {
+            None => self.persons.sealed_fields(person).await?,
+            Some(_) => Vec::new(),
+        };
         let refusal = match refusal {
             Some(r) => Some(r),
             None if self.policy.purpose(purpose).requires_consent
-                && !self.has_consent(person, &data_key).await? =>
+                && !consent_given(&data_key, person, &stored)? =>
             {
                 Some(VaultError::NoConsent(purpose))
             }
@@ -283,11 +288,10 @@ impl Vault {
             return Err(refused);
         }
         let mut record = PersonalRecord::default();
-        for sealed in self.persons.sealed_fields(person).await? {
-            if !fields.contains(&sealed.field) {
-                continue;
+        for sealed in &stored {
+            if fields.contains(&sealed.field) {
+                record.insert(sealed.field, open_sealed(&data_key, person, sealed)?);
             }
-            record.insert(sealed.field, open_sealed(&data_key, person, &sealed)?);
         }
         // Recorded before the values leave the vault: no audit entry, no data.
         self.audit
@@ -489,17 +493,6 @@ impl Vault {
         Ok(())
     }
 
-    /// Whether the person's recorded marketing consent is "in".
-    async fn has_consent(&self, person: PersonId, key: &SymmetricKey) -> Result<bool, VaultError> {
-        for sealed in self.persons.sealed_fields(person).await? {
-            if sealed.field == Field::MarketingConsent {
-                let value = open_sealed(key, person, &sealed)?;
-                return Ok(consent::is_given(value.expose()));
-            }
-        }
-        Ok(false)
-    }
-
     /// The data key of `person` for `grant`: the one the grant already opened, or
     /// fetched and kept in the grant. A grant for a person acting on themself opens
     /// nobody else.
@@ -634,6 +627,20 @@ fn check_self(grant: &Grant, person: PersonId) -> Result<(), VaultError> {
     match &grant.acting {
         grant::Acting::SelfOf(own) if *own != person => Err(VaultError::NotYours),
         _ => Ok(()),
+    }
+}
+
+/// Whether the person's recorded marketing consent, among their sealed fields, is "in".
+fn consent_given(
+    key: &SymmetricKey,
+    person: PersonId,
+    stored: &[SealedField],
+) -> Result<bool, VaultError> {
+    match stored.iter().find(|s| s.field == Field::MarketingConsent) {
+        Some(sealed) => Ok(consent::is_given(
+            open_sealed(key, person, sealed)?.expose(),
+        )),
+        None => Ok(false),
     }
 }
 
