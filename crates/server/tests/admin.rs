@@ -18,6 +18,22 @@ use common::start;
 /// The stored password hash of [`full_person`]: never in any operator's answer.
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaG9mYXBhc3N3b3Jk";
 
+/// The admin pages' CSRF cookie (`name=value`, to send back) and its value (for the
+/// form), from a page's answer.
+fn admin_csrf(response: &reqwest::Response) -> (String, String) {
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_admin_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("csrf cookie")
+        .to_owned();
+    let value = cookie.trim_start_matches("dv_admin_csrf=").to_owned();
+    (cookie, value)
+}
+
 /// A person with a value in every category a person record holds, opted in to marketing.
 fn full_person() -> Vec<(Field, &'static str)> {
     vec![
@@ -324,16 +340,7 @@ async fn page_view(
     if response.status() != StatusCode::OK {
         return (response.status(), response.text().await.expect("html"));
     }
-    let csrf = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_admin_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
-    let value = csrf.trim_start_matches("dv_admin_csrf=").to_owned();
+    let (csrf, value) = admin_csrf(&response);
     let response = server
         .client
         .post(server.url("/admin/person"))
@@ -646,16 +653,7 @@ async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_a
         .await
         .expect("page");
     assert_eq!(response.status(), StatusCode::OK);
-    let csrf = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_admin_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
-    let value = csrf.trim_start_matches("dv_admin_csrf=").to_owned();
+    let (csrf, value) = admin_csrf(&response);
     let view = |purpose: &'static str| {
         server
             .client
@@ -770,21 +768,12 @@ async fn the_marketing_page_is_for_the_marketing_role_and_says_when_mail_is_not_
         .await
         .expect("page");
     assert_eq!(response.status(), StatusCode::OK);
-    let csrf = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_admin_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
+    let (csrf, value) = admin_csrf(&response);
     let html = response.text().await.expect("html");
     assert!(
         html.contains("name=\"body_de\"") && !html.contains("<script"),
         "{html}"
     );
-    let value = csrf.trim_start_matches("dv_admin_csrf=").to_owned();
     let response = server
         .client
         .post(server.url("/admin/marketing"))

@@ -205,11 +205,7 @@ async fn person_page(
     let Some(purpose) = form.get("purpose").and_then(|p| Purpose::parse(p)) else {
         return Ok(fail(StatusCode::BAD_REQUEST, "Choose a purpose."));
     };
-    let value = |k: &str| {
-        form.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let value = |k: &str| super::field(&form, k);
     let key = match (value("email"), value("user_id")) {
         (Some(email), None) => PersonKey::Email(email),
         (None, Some(id)) => PersonKey::UserId(id),
@@ -333,11 +329,7 @@ async fn marketing_submit(
     };
     let (token, set) = csrf(&headers);
     let csrf_ok = csrf_matches(&headers, &form);
-    let value = |k: &str| {
-        form.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let value = |k: &str| super::field(&form, k);
     let respond = |status, notice: &str| {
         with_cookie(
             page("Marketing", &op, marketing_form(&token, Some(notice))),
