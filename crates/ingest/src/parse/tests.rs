@@ -87,11 +87,11 @@ fn a_very_long_line_is_rejected_not_parsed() {
 }
 
 #[test]
-fn a_card_number_anywhere_in_a_line_rejects_it_even_in_a_query_string() {
+fn a_card_number_in_a_kept_field_rejects_the_line() {
     for line in [
-        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay?card=4111111111111111 HTTP/1.1" 200 5 "-" "-""#,
-        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay?card=4111%201111%201111%201111 HTTP/1.1" 200 5 "-" "-""#,
-        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "https://shop.example/?cc=5555-5555-5555-4444" "-""#,
+        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay/4111111111111111 HTTP/1.1" 200 5 "-" "-""#,
+        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay/4111%201111%201111%201111 HTTP/1.1" 200 5 "-" "-""#,
+        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "https://shop.example/5555-5555-5555-4444" "-""#,
         r#"10.0.0.1 - 4111111111111111 [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "-""#,
         r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "Agent/1.0 (4012 8888 8888 1881)""#,
     ] {
@@ -104,6 +104,19 @@ fn a_card_number_anywhere_in_a_line_rejects_it_even_in_a_query_string() {
 }
 
 #[test]
+fn a_card_number_only_in_a_query_string_is_cut_off_with_it_and_the_record_kept() {
+    for line in [
+        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay?card=4111111111111111 HTTP/1.1" 200 5 "-" "-""#,
+        r#"10.0.0.1 - - [25/Nov/2026:08:00:01 +0000] "GET /pay?card=4111%201111%201111%201111 HTTP/1.1" 200 5 "https://shop.example/?cc=5555-5555-5555-4444" "-""#,
+    ] {
+        let record = parse_combined(line.as_bytes()).expect("kept");
+        assert_eq!(record.path, "/pay", "{line}");
+        let kept = format!("{:?}{:?}", record.path, record.referrer);
+        assert!(!kept.contains("1111") && !kept.contains("4444"), "{kept}");
+    }
+}
+
+#[test]
 fn json_lines_with_nginx_field_names_are_read() {
     let line = r#"{"remote_addr":"2001:db8::7","time_iso8601":"2026-11-25T08:00:01+01:00","method":"POST","request_uri":"/login?next=/dashboard","status":"302","body_bytes_sent":"0","http_referer":"https://asergo.com/?utm=x","http_user_agent":"curl/8.4.0"}"#;
     let r = parse_json(line.as_bytes()).expect("parses");
@@ -111,8 +124,15 @@ fn json_lines_with_nginx_field_names_are_read() {
     assert_eq!((r.status, r.bytes), (302, Some(0)));
     assert_eq!(r.referrer.as_deref(), Some("https://asergo.com/"));
     assert_eq!(r.user_agent.as_deref(), Some("curl/8.4.0"));
-    assert_eq!(parse_json(b"{\"ip\":\"1.2.3.4\"}"), Err(Reject::BadJson));
-    assert_eq!(parse_json(b"[1,2"), Err(Reject::BadJson));
+    assert_eq!(
+        parse_json(b"{\"ip\":\"1.2.3.4\"}"),
+        Err(Reject::Shape(crate::Format::Json))
+    );
+    assert_eq!(parse_json(b"{not json"), Err(Reject::NotJson));
+    assert_eq!(
+        parse_json(b"[1,2]"),
+        Err(Reject::Shape(crate::Format::Json))
+    );
 }
 
 #[test]

@@ -1,15 +1,26 @@
-//! Parsers for the nginx/Apache "combined" format and for JSON lines.
+//! The line parsers, one module per family of formats, and what they share: the
+//! record they make, the reasons they give, and [`finish`], the last step of every one
+//! of them (query strings and fragments cut, then the card guard over what is kept).
 //!
-//! Combined: `host ident user [day/Mon/year:HH:MM:SS zone] "request" status bytes
-//! "referrer" "user agent"`. Quoted fields may hold `\"` (Apache) or `\x22` (nginx).
-//! JSON lines carry the same fields by name (see [`parse_json`]).
-//!
-//! Written by hand rather than with a regex: a single pass over the bytes with no
-//! allocation for fields that are dropped keeps ingest fast, and the format is small.
+//! Written by hand rather than with regexes: a single pass over the bytes with no
+//! allocation for fields that are dropped keeps ingest fast (see `docs/PERFORMANCE.md`),
+//! and each format is small.
+
+mod clf;
+mod elb;
+mod json;
+mod template;
+mod w3c;
+
+pub use clf::{parse_combined, Clf};
+pub use json::{parse_json, JsonShape};
+pub use template::{Template, TemplateError};
+pub use w3c::W3c;
+
+pub(crate) use elb::parse_elb;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use datavow_policy::card_guard::contains_card_number;
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -57,7 +68,12 @@ pub enum Reject {
     BadBytes,
     MissingField,
     CardNumber,
-    BadJson,
+    NotJson,
+    /// The line is well-formed but not of the shape the format expects (a JSON object
+    /// without the format's fields, a W3C line with too few fields).
+    Shape(crate::Format),
+    /// A `#` line of a W3C log: a header, not a record.
+    Directive,
 }
 
 impl Reject {
@@ -75,7 +91,9 @@ impl Reject {
             Reject::BadBytes => "bad byte count",
             Reject::MissingField => "missing field",
             Reject::CardNumber => "card number in line (dropped unseen)",
-            Reject::BadJson => "bad JSON",
+            Reject::NotJson => "not JSON",
+            Reject::Shape(format) => format.expected(),
+            Reject::Directive => "header line",
         }
     }
 }
@@ -275,28 +293,66 @@ fn request_words(request: &str) -> Result<(&str, &str), Reject> {
     Ok((method, target))
 }
 
-/// Parses one line of the nginx/Apache combined format.
-pub fn parse_combined(line: &[u8]) -> Result<LogRecord<'_>, Reject> {
-    let text = admit(line)?;
-    // The card guard reads every field but the address and the time, which are parsed
-    // strictly below (a line whose address or time is no such thing is dropped whole).
-    // They are a quarter of a line and most of its digits.
-    let (host, rest) = text.split_once(' ').ok_or(Reject::MissingField)?;
-    let ip = parse_ip(host)?;
-    let open = rest.find('[').ok_or(Reject::BadTime)?;
-    refuse_cards(&rest[..open])?;
-    // `ident user ` before the time; the user may not contain spaces.
-    let user = rest[..open]
-        .split_whitespace()
-        .nth(1)
-        .map(Cow::Borrowed)
-        .and_then(optional);
-    let close = rest[open..].find(']').ok_or(Reject::BadTime)? + open;
-    let time = parse_time(&rest[open + 1..close])?;
-    let rest = rest[close + 1..].trim_start();
-    refuse_cards(rest)?;
-    let (request, rest) = quoted(rest)?;
-    let (method, target) = match request {
+/// The last step of every parser: the path and referrer lose their query string and
+/// fragment, then the card guard reads every text that is kept. A card number in a
+/// query string (or in a field that is dropped) goes nowhere, so the record is kept;
+/// one anywhere else rejects the line.
+fn finish(mut record: LogRecord<'_>) -> Result<LogRecord<'_>, Reject> {
+    record.path = strip_query(record.path);
+    record.referrer = record.referrer.map(strip_query);
+    refuse_cards(&record.method)?;
+    refuse_cards(&record.path)?;
+    for text in [
+        &record.referrer,
+        &record.user_agent,
+        &record.user,
+        &record.language,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        refuse_cards(text)?;
+    }
+    Ok(record)
+}
+
+/// A time as RFC 3339 (`2026-11-25T08:00:01.123Z`) or as the combined format's
+/// `25/Nov/2026:08:00:01 +0000`.
+fn parse_any_time(text: &str) -> Result<DateTime<FixedOffset>, Reject> {
+    DateTime::parse_from_rfc3339(text).or_else(|_| parse_time(text))
+}
+
+/// Seconds since the epoch with a fraction (`1795980006.3636644`, nginx's `$msec`,
+/// Caddy's `ts`), in UTC, to the microsecond (what a double holds of such a number).
+fn epoch_seconds(seconds: f64) -> Result<DateTime<FixedOffset>, Reject> {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(Reject::BadTime);
+    }
+    let whole = seconds.trunc();
+    let micros = ((seconds - whole) * 1e6).round().min(999_999.0) as u32;
+    DateTime::from_timestamp(whole as i64, micros * 1000)
+        .map(|t| t.fixed_offset())
+        .ok_or(Reject::BadTime)
+}
+
+/// The path of a request target that may be a whole URL (`http://host:80/a?b`, as
+/// load balancers and proxies log it): from the first `/` after the authority.
+fn path_of(target: Cow<'_, str>) -> Cow<'_, str> {
+    let Some(scheme_end) = target.find("://") else {
+        return target;
+    };
+    let after = scheme_end + 3;
+    let start = target[after..].find('/').map(|i| after + i);
+    match (target, start) {
+        (Cow::Borrowed(t), Some(s)) => Cow::Borrowed(&t[s..]),
+        (Cow::Owned(t), Some(s)) => Cow::Owned(t[s..].to_owned()),
+        (_, None) => Cow::Borrowed("/"),
+    }
+}
+
+/// The method and target of a request line, as borrowed or owned as the line was.
+fn split_request(request: Cow<'_, str>) -> Result<(Cow<'_, str>, Cow<'_, str>), Reject> {
+    Ok(match request {
         Cow::Borrowed(r) => {
             let (m, t) = request_words(r)?;
             (Cow::Borrowed(m), Cow::Borrowed(t))
@@ -305,98 +361,23 @@ pub fn parse_combined(line: &[u8]) -> Result<LogRecord<'_>, Reject> {
             let (m, t) = request_words(&r)?;
             (Cow::Owned(m.to_owned()), Cow::Owned(t.to_owned()))
         }
-    };
-    let mut fields = rest.trim_start().splitn(3, ' ');
-    let status: u16 = fields
-        .next()
-        .and_then(|s| s.parse().ok())
-        .filter(|s| (100..=599).contains(s))
-        .ok_or(Reject::BadStatus)?;
-    let bytes = match fields.next() {
-        Some("-") => None,
-        Some(n) => Some(n.parse().map_err(|_| Reject::BadBytes)?),
-        None => return Err(Reject::MissingField),
-    };
-    let rest = fields.next().unwrap_or("").trim_start();
-    let (referrer, rest) = quoted(rest)?;
-    let (user_agent, _) = quoted(rest.trim_start())?;
-    Ok(LogRecord {
-        ip,
-        time,
-        method,
-        path: strip_query(target),
-        status,
-        bytes,
-        referrer: optional(referrer).map(strip_query),
-        user_agent: optional(user_agent),
-        user,
-        language: None,
     })
 }
 
-#[derive(Deserialize)]
-struct JsonLine<'a> {
-    #[serde(borrow, alias = "remote_addr", alias = "client_ip")]
-    ip: Cow<'a, str>,
-    /// RFC 3339, or the combined format's `10/Oct/2000:13:55:36 -0700`.
-    #[serde(
-        borrow,
-        alias = "time_local",
-        alias = "time_iso8601",
-        alias = "timestamp"
-    )]
-    time: Cow<'a, str>,
-    #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "request_uri", alias = "uri")]
-    path: Cow<'a, str>,
-    status: serde_json::Value,
-    #[serde(alias = "body_bytes_sent")]
-    bytes: Option<serde_json::Value>,
-    #[serde(borrow, alias = "http_referer", alias = "referer")]
-    referrer: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "http_user_agent")]
-    user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "remote_user", alias = "user")]
-    user_id: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "accept_language", alias = "http_accept_language")]
-    language: Option<Cow<'a, str>>,
+/// A number that may come as a JSON number or string; `-` and empty are none.
+fn count(text: &str) -> Result<Option<u64>, Reject> {
+    match text {
+        "-" | "" => Ok(None),
+        n => n.parse().map(Some).map_err(|_| Reject::BadBytes),
+    }
 }
 
-/// Parses one JSON line with the fields `ip`, `time`, `method`, `path`, `status`,
-/// `bytes`, `referrer`, `user_agent` (nginx's `remote_addr`, `time_local`,
-/// `request_uri`, `body_bytes_sent`, `http_referer`, `http_user_agent` too).
-pub fn parse_json(line: &[u8]) -> Result<LogRecord<'_>, Reject> {
-    let text = admit(line)?;
-    refuse_cards(text)?;
-    let raw: JsonLine = serde_json::from_str(text).map_err(|_| Reject::BadJson)?;
-    let time = DateTime::parse_from_rfc3339(&raw.time).or_else(|_| parse_time(&raw.time))?;
-    let number = |v: &serde_json::Value| match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.parse().ok(),
-        _ => None,
-    };
-    let status = number(&raw.status)
-        .and_then(|s| u16::try_from(s).ok())
+/// An HTTP status, 100 to 599.
+fn status(text: &str) -> Result<u16, Reject> {
+    text.parse()
+        .ok()
         .filter(|s| (100..=599).contains(s))
-        .ok_or(Reject::BadStatus)?;
-    let bytes = match &raw.bytes {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) if s == "-" => None,
-        Some(v) => Some(number(v).ok_or(Reject::BadBytes)?),
-    };
-    Ok(LogRecord {
-        ip: parse_ip(&raw.ip)?,
-        time,
-        method: raw.method.unwrap_or_else(|| "GET".into()),
-        path: strip_query(raw.path),
-        status,
-        bytes,
-        referrer: raw.referrer.and_then(optional).map(strip_query),
-        user_agent: raw.user_agent.and_then(optional),
-        user: raw.user_id.and_then(optional),
-        language: raw.language.and_then(|l| first_language(&l)),
-    })
+        .ok_or(Reject::BadStatus)
 }
 
 #[cfg(test)]
