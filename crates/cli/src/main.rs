@@ -24,9 +24,10 @@ struct Cli {
     /// A TOML configuration file (keys as in DATAVOW_* variables, lower case).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Log format on standard error.
-    #[arg(long, global = true, value_enum)]
-    log_format: Option<LogFormat>,
+    /// Datavow's own log lines on standard error: `text` or `json` (the config key
+    /// `log_format`). Not to be confused with `ingest --log-format`.
+    #[arg(long, global = true, value_enum, value_name = "STYLE")]
+    log_style: Option<LogFormat>,
     /// Log level filter, such as `info` or `datavow=debug`.
     #[arg(long, global = true, value_name = "FILTER")]
     log_level: Option<String>,
@@ -71,9 +72,15 @@ enum Command {
     Ingest {
         #[command(flatten)]
         store: StoreArgs,
-        /// The log's format.
-        #[arg(long, value_enum, default_value = "combined")]
+        /// The log's format; `auto` recognises it from the first lines and says which
+        /// it chose.
+        #[arg(long, value_enum, default_value = "auto")]
         format: IngestFormat,
+        /// The web server's own format string instead of a named format: an nginx
+        /// `log_format` ('$remote_addr - $remote_user [$time_local] "$request" …') or an
+        /// Apache `LogFormat` ('%h %l %u %t "%r" %>s %b …').
+        #[arg(long, value_name = "STRING", conflicts_with = "format")]
+        log_format: Option<String>,
         /// The log file; standard input when `-` or absent.
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
@@ -118,10 +125,48 @@ enum MarketingCommand {
 /// Access-log formats `datavow ingest` reads.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum IngestFormat {
-    /// nginx/Apache "combined".
+    /// Recognised from the first lines among the others.
+    Auto,
+    /// nginx's and Apache's `combined` (Traefik's CLF too).
     Combined,
-    /// One JSON object per line (nginx `escape=json` logs, web-tier events).
+    /// `combined` after the virtual host (Apache's `vhost_combined`).
+    Vcombined,
+    /// NCSA common: no referrer, no user agent.
+    Common,
+    /// `common` after the virtual host.
+    Vcommon,
+    /// One flat JSON object per line (nginx `escape=json` logs, web-tier events).
     Json,
+    /// Caddy 2's JSON access log.
+    Caddy,
+    /// Traefik's JSON access log.
+    Traefik,
+    /// W3C extended (IIS and others), read by its `#Fields:` header.
+    W3c,
+    /// Amazon CloudFront's standard logs.
+    Cloudfront,
+    /// AWS Application and Classic Load Balancers.
+    Elb,
+}
+
+impl IngestFormat {
+    fn input(self) -> datavow_core::browser::InputFormat {
+        use datavow_core::browser::{Format, InputFormat};
+        let named = match self {
+            IngestFormat::Auto => return InputFormat::AUTO,
+            IngestFormat::Combined => Format::Combined,
+            IngestFormat::Vcombined => Format::VCombined,
+            IngestFormat::Common => Format::Common,
+            IngestFormat::Vcommon => Format::VCommon,
+            IngestFormat::Json => Format::Json,
+            IngestFormat::Caddy => Format::Caddy,
+            IngestFormat::Traefik => Format::Traefik,
+            IngestFormat::W3c => Format::W3c,
+            IngestFormat::Cloudfront => Format::Cloudfront,
+            IngestFormat::Elb => Format::Elb,
+        };
+        InputFormat::named(named).unwrap_or(InputFormat::AUTO)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,7 +251,7 @@ enum KeysCommand {
 impl Cli {
     fn flags(&self) -> Flags {
         let mut flags = Flags {
-            log_format: self.log_format,
+            log_format: self.log_style,
             log_level: self.log_level.clone(),
             ..Flags::default()
         };
@@ -265,10 +310,16 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => commands::serve::run(&config).await,
             Command::Demo { data_dir, .. } => commands::demo::run(&config, data_dir).await,
-            Command::Ingest { format, file, .. } => {
-                let format = match format {
-                    IngestFormat::Combined => datavow_core::browser::Format::Combined,
-                    IngestFormat::Json => datavow_core::browser::Format::Json,
+            Command::Ingest {
+                format,
+                log_format,
+                file,
+                ..
+            } => {
+                let format = match log_format {
+                    Some(string) => datavow_core::browser::InputFormat::custom(&string)
+                        .map_err(|err| anyhow::anyhow!("--log-format: {err}"))?,
+                    None => format.input(),
                 };
                 commands::ingest::run(&config, format, file).await
             }

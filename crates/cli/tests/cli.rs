@@ -220,7 +220,7 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_on_sigterm_leaving_complete_
 fn json_logs_are_one_json_object_per_line() {
     let dir = tempfile::tempdir().expect("dir");
     let out = run(datavow()
-        .args(["--log-format", "json", "keys", "status", "--data-dir"])
+        .args(["--log-style", "json", "keys", "status", "--data-dir"])
         .arg(dir.path().join("d")));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
@@ -555,7 +555,7 @@ fn ingest_reads_json_lines_from_standard_input() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("stored:     1"), "{stdout}");
-    assert!(stdout.contains("1  bad JSON"), "{stdout}");
+    assert!(stdout.contains("1  not JSON"), "{stdout}");
 }
 
 #[test]

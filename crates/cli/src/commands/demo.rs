@@ -152,7 +152,9 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         .ingest(
             &actor_for_demo(),
             Box::new(std::io::Cursor::new(sample_access_log(&user_ids))),
-            datavow_core::browser::Format::Combined,
+            datavow_core::browser::InputFormat::Given(datavow_core::browser::LineParser::Clf(
+                datavow_core::browser::Clf::COMBINED,
+            )),
             std::sync::Arc::default(),
         )
         .await?;

@@ -1,10 +1,11 @@
-//! `datavow ingest [--format combined|json] [FILE|-]`: reads an access log into the
-//! browser-data store and prints what became of every line. A progress bar is drawn on
+//! `datavow ingest [--format F | --log-format STRING] [FILE|-]`: reads an access log
+//! into the browser-data store and prints the format it read and what became of every
+//! line. A progress bar is drawn on
 //! standard error when it is a terminal, never when output is piped.
 
 use crate::config::Config;
 use anyhow::Context;
-use datavow_core::browser::{BrowserIngest, Format, IngestSummary};
+use datavow_core::browser::{BrowserIngest, IngestSummary, InputFormat};
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ const READ_BUFFER: usize = 64 * 1024;
 /// Ingests `file` (standard input for `-` or none).
 pub async fn run(
     config: &Config,
-    format: Format,
+    format: InputFormat,
     file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let (input, size): (Box<dyn std::io::BufRead + Send>, Option<u64>) = match file.as_deref() {
@@ -112,6 +113,11 @@ fn grouped(n: u64) -> String {
 #[allow(clippy::print_stdout, reason = "the summary is the command's output")]
 fn print_summary(summary: &IngestSummary, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
+    match (summary.format, summary.recognised) {
+        (Some(format), true) => println!("format:     {format} (recognised from the first lines)"),
+        (Some(format), false) => println!("format:     {format}"),
+        (None, _) => {}
+    }
     println!("lines read: {}", grouped(summary.read));
     println!("stored:     {}", grouped(summary.stored));
     println!("rejected:   {}", grouped(summary.rejected_total()));

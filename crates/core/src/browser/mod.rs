@@ -14,7 +14,7 @@ mod block;
 mod pipeline;
 
 pub use block::{decode_addresses, BlockMeta, Row};
-pub use datavow_ingest::Browser;
+pub use datavow_ingest::{Browser, Clf, Format, LineParser, Template, TemplateError};
 pub use pipeline::IngestError;
 
 use crate::access::SystemAct;
@@ -42,18 +42,37 @@ pub(crate) const BROWSER_FIELDS: [Field; 6] = [
     Field::Language,
 ];
 
-/// The input format of `datavow ingest`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// nginx/Apache "combined".
-    Combined,
-    /// One JSON object per line.
-    Json,
+/// How a run reads its input's lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFormat {
+    /// The format is recognised from the first lines, among these.
+    Recognise(&'static [Format]),
+    /// Every line is read with this parser.
+    Given(LineParser),
+}
+
+impl InputFormat {
+    /// Any named format, recognised from the first lines.
+    pub const AUTO: InputFormat = InputFormat::Recognise(&Format::NAMED);
+
+    /// A named format; `None` for [`Format::Custom`], which needs its format string.
+    pub fn named(format: Format) -> Option<InputFormat> {
+        LineParser::named(format).map(InputFormat::Given)
+    }
+
+    /// A web server's format string (nginx `log_format` or Apache `LogFormat`).
+    pub fn custom(format_string: &str) -> Result<InputFormat, TemplateError> {
+        Template::new(format_string).map(|t| InputFormat::Given(LineParser::custom(t)))
+    }
 }
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IngestSummary {
+    /// The format the lines were read in (`None` for an input without a line).
+    pub format: Option<&'static str>,
+    /// Whether that format was recognised from the first lines rather than given.
+    pub recognised: bool,
     pub read: u64,
     pub stored: u64,
     /// Lines not stored, by reason.
@@ -119,7 +138,7 @@ impl BrowserIngest {
         &self,
         by: &Principal,
         input: Box<dyn BufRead + Send>,
-        format: Format,
+        format: InputFormat,
         progress: Arc<AtomicU64>,
     ) -> Result<IngestSummary, IngestError> {
         let actor = by.actor();
@@ -127,8 +146,8 @@ impl BrowserIngest {
         self.run(actor, grant, input, format, progress).await
     }
 
-    /// [`BrowserIngest::ingest`] for a web tier posting events: the operator's role
-    /// must allow it.
+    /// [`BrowserIngest::ingest`] for a web tier posting events, one JSON object per
+    /// line in any of the JSON shapes: the operator's role must allow it.
     pub async fn ingest_posted(
         &self,
         operator: &crate::operators::Operator,
@@ -139,7 +158,8 @@ impl BrowserIngest {
             operator,
             crate::access::OperatorAct::PostEvents,
         )?;
-        self.run(operator.actor(), grant, input, Format::Json, Arc::default())
+        let format = InputFormat::Recognise(&Format::JSON);
+        self.run(operator.actor(), grant, input, format, Arc::default())
             .await
     }
 
@@ -148,7 +168,7 @@ impl BrowserIngest {
         actor: datavow_vault::Actor,
         grant: Grant,
         input: Box<dyn BufRead + Send>,
-        format: Format,
+        format: InputFormat,
         progress: Arc<AtomicU64>,
     ) -> Result<IngestSummary, IngestError> {
         let pipeline = pipeline::Pipeline {

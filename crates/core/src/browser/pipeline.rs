@@ -4,11 +4,11 @@
 //! Every queue between them is bounded, so memory stays flat whatever the input's size.
 
 use super::block::{encode_addresses, BlockBuilder, NewRow};
-use super::{Format, IngestSummary};
+use super::{InputFormat, IngestSummary};
 use crate::accounts::credentials::could_be_user_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{
-    parse_combined, parse_json, Browser, GeoDb, LogRecord, Reject, UaParser, MAX_LINE,
+    recognise, Browser, Format, GeoDb, LineParser, LogRecord, Reject, UaParser, MAX_LINE,
 };
 use datavow_store::{BrowserStore, EventBlock};
 use datavow_vault::{
@@ -54,11 +54,19 @@ pub(crate) struct Pipeline {
     pub oldest: DateTime<Utc>,
 }
 
-/// Lines cut from the input.
+/// Lines cut from the input, with the parser that reads them.
 struct Chunk {
     buf: Vec<u8>,
     ends: Vec<usize>,
     too_long: u64,
+    parser: Option<LineParser>,
+}
+
+impl Chunk {
+    fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter()).map(|(s, &e)| &self.buf[s..e])
+    }
 }
 
 /// One worker's counts.
@@ -100,6 +108,11 @@ pub enum IngestError {
     Denied(#[from] crate::access::Denied),
     #[error("an ingest thread stopped unexpectedly; records up to that point are stored")]
     Thread,
+    #[error(
+        "the first lines are in none of the formats {0}; name the format with --format, or \
+         give the web server's format string with --log-format"
+    )]
+    Unrecognised(String),
 }
 
 impl Pipeline {
@@ -107,7 +120,7 @@ impl Pipeline {
     pub(crate) async fn run(
         &self,
         input: Box<dyn BufRead + Send>,
-        format: Format,
+        format: InputFormat,
         progress: Arc<AtomicU64>,
     ) -> Result<IngestSummary, IngestError> {
         let workers = std::thread::available_parallelism()
@@ -124,7 +137,8 @@ impl Pipeline {
 
         let reader = {
             let stop = stop.clone();
-            std::thread::spawn(move || read_chunks(input, &chunk_tx, &progress, &stop))
+            let chunker = Chunker::new(format);
+            std::thread::spawn(move || read_chunks(input, chunker, &chunk_tx, &progress, &stop))
         };
         let mut threads = Vec::with_capacity(workers);
         for _ in 0..workers {
@@ -132,7 +146,7 @@ impl Pipeline {
             let (keys, handle, stop, failure) =
                 (keys.clone(), handle.clone(), stop.clone(), failure.clone());
             threads.push(std::thread::spawn(move || {
-                let mut worker = Worker::new(pipeline, format, keys, handle);
+                let mut worker = Worker::new(pipeline, keys, handle);
                 loop {
                     let next = rx.lock().ok().and_then(|rx| rx.recv().ok());
                     let Some(chunk) = next else { break };
@@ -210,8 +224,10 @@ impl Pipeline {
         if let Some(err) = failure.lock().ok().and_then(|mut f| f.take()) {
             return Err(err);
         }
-        reader_result?;
+        let chosen = reader_result?;
         Ok(IngestSummary {
+            format: chosen.as_ref().map(|(f, _)| f.name()),
+            recognised: chosen.is_some_and(|(_, recognised)| recognised),
             read: counts.read,
             stored: counts.stored,
             rejected: counts
@@ -248,24 +264,25 @@ impl Pipeline {
 const READ_BLOCK: usize = 256 * 1024;
 
 /// Cuts the input into chunks of lines of at most [`MAX_LINE`] bytes; a longer line is
-/// skipped (counted, never buffered whole).
+/// skipped (counted, never buffered whole). Returns the format the lines were read in,
+/// and whether it was recognised, once there was a line.
 ///
 /// The input is read on a thread of its own and handed over in blocks, so this side
 /// can wait with a timeout: a quiet stream (`tail -F` at night) never holds a line back
 /// for more than [`STREAM_FLUSH`], even when no further line comes.
 fn read_chunks(
     input: Box<dyn BufRead + Send>,
+    mut chunker: Chunker,
     out: &mpsc::SyncSender<Chunk>,
     progress: &AtomicU64,
     stop: &AtomicBool,
-) -> std::io::Result<()> {
+) -> Result<Option<(Format, bool)>, IngestError> {
     let (block_tx, blocks) = mpsc::sync_channel::<Vec<u8>>(4);
     let reader = std::thread::spawn(move || read_blocks(input, &block_tx));
-    let mut chunker = Chunker::default();
     loop {
         if stop.load(Ordering::Relaxed) {
             // The reader may be blocked on a live stream: it is left to end with us.
-            return Ok(());
+            return Ok(chunker.chosen());
         }
         // Waits at most a second, also when idle, so a stop is seen on a quiet stream.
         let wait = chunker.first_line_at.map_or(STREAM_FLUSH, |at| {
@@ -279,16 +296,22 @@ fn read_chunks(
             Err(mpsc::RecvTimeoutError::Timeout) => chunker.flush(out),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        if sent.is_err() {
-            return Ok(());
+        match sent {
+            Ok(()) => {}
+            Err(Stop::Closed) => return Ok(chunker.chosen()),
+            Err(Stop::Unrecognised(tried)) => return Err(IngestError::Unrecognised(tried)),
         }
     }
-    chunker.finish(out);
+    let chosen = match chunker.finish(out) {
+        Err(Stop::Unrecognised(tried)) => return Err(IngestError::Unrecognised(tried)),
+        Ok(()) | Err(Stop::Closed) => chunker.chosen(),
+    };
     reader.join().unwrap_or_else(|_| {
         Err(std::io::Error::other(
             "the input reader stopped unexpectedly",
         ))
-    })
+    })?;
+    Ok(chosen)
 }
 
 /// Reads the input in blocks until its end.
@@ -323,32 +346,53 @@ struct Chunker {
     skipping: bool,
     /// When the chunk got its first complete line (or skipped line).
     first_line_at: Option<std::time::Instant>,
+    /// The parser for the next lines; `None` until recognised from the first chunk.
+    parser: Option<LineParser>,
+    /// The formats recognition chooses among, when the format was not given.
+    candidates: &'static [Format],
 }
 
-impl Default for Chunker {
-    fn default() -> Self {
+/// Why the chunker stopped.
+enum Stop {
+    /// The workers stopped taking chunks.
+    Closed,
+    /// No known format reads the first lines; the formats tried, for the message.
+    Unrecognised(String),
+}
+
+impl Chunker {
+    fn new(format: InputFormat) -> Chunker {
+        let (parser, candidates) = match format {
+            InputFormat::Given(parser) => (Some(parser), &[][..]),
+            InputFormat::Recognise(candidates) => (None, candidates),
+        };
         Chunker {
             chunk: Chunker::fresh(),
             partial: 0,
             skipping: false,
             first_line_at: None,
+            parser,
+            candidates,
         }
     }
-}
 
-/// The workers have stopped taking chunks.
-struct Closed;
-
-impl Chunker {
     fn fresh() -> Chunk {
         Chunk {
             buf: Vec::with_capacity(CHUNK_LINES * 256),
             ends: Vec::with_capacity(CHUNK_LINES),
             too_long: 0,
+            parser: None,
         }
     }
 
-    fn feed(&mut self, mut bytes: &[u8], out: &mpsc::SyncSender<Chunk>) -> Result<(), Closed> {
+    /// The format in force, and whether it was recognised rather than given.
+    fn chosen(&self) -> Option<(Format, bool)> {
+        self.parser
+            .as_ref()
+            .map(|p| (p.format(), !self.candidates.is_empty()))
+    }
+
+    fn feed(&mut self, mut bytes: &[u8], out: &mpsc::SyncSender<Chunk>) -> Result<(), Stop> {
         while !bytes.is_empty() {
             let newline = memchr::memchr(b'\n', bytes);
             if self.skipping {
@@ -387,7 +431,7 @@ impl Chunker {
     }
 
     /// Sends the complete lines; an unterminated line moves to the next chunk.
-    fn flush(&mut self, out: &mpsc::SyncSender<Chunk>) -> Result<(), Closed> {
+    fn flush(&mut self, out: &mpsc::SyncSender<Chunk>) -> Result<(), Stop> {
         if self.chunk.ends.is_empty() && self.chunk.too_long == 0 {
             return Ok(());
         }
@@ -397,16 +441,59 @@ impl Chunker {
         let full = std::mem::replace(&mut self.chunk, next);
         self.partial = 0;
         self.first_line_at = None;
-        out.send(full).map_err(|_| Closed)
+        self.send(full, out)
+    }
+
+    /// Sends `chunk` with the parser for its lines: recognised from it if there is
+    /// none yet; cut where a line changes how the next ones are read (W3C headers).
+    fn send(&mut self, mut chunk: Chunk, out: &mpsc::SyncSender<Chunk>) -> Result<(), Stop> {
+        let parser = match &self.parser {
+            Some(parser) => parser.clone(),
+            None => {
+                let lines: Vec<&[u8]> = chunk.lines().collect();
+                if lines.iter().all(|l| l.trim_ascii().is_empty()) {
+                    // Nothing to recognise yet: these (empty) lines are read as combined.
+                    chunk.parser = LineParser::named(Format::Combined);
+                    return out.send(chunk).map_err(|_| Stop::Closed);
+                }
+                let parser = recognise(self.candidates, &lines).ok_or_else(|| {
+                    let names: Vec<&str> = self.candidates.iter().map(|f| f.name()).collect();
+                    Stop::Unrecognised(names.join(", "))
+                })?;
+                self.parser = Some(parser.clone());
+                parser
+            }
+        };
+        if !parser.reads_directives() {
+            chunk.parser = Some(parser);
+            return out.send(chunk).map_err(|_| Stop::Closed);
+        }
+        // Each piece ends with a line that changes the parser (itself read by the
+        // parser before it, as a header line).
+        let mut piece = Chunker::fresh();
+        piece.too_long = chunk.too_long;
+        let mut current = parser;
+        for line in chunk.lines() {
+            piece.buf.extend_from_slice(line);
+            piece.ends.push(piece.buf.len());
+            if let Some(next) = current.directive(line) {
+                piece.parser = Some(std::mem::replace(&mut current, next));
+                out.send(std::mem::replace(&mut piece, Chunker::fresh()))
+                    .map_err(|_| Stop::Closed)?;
+            }
+        }
+        self.parser = Some(current.clone());
+        piece.parser = Some(current);
+        out.send(piece).map_err(|_| Stop::Closed)
     }
 
     /// At the end of the input: a last line without a newline is a line too.
-    fn finish(mut self, out: &mpsc::SyncSender<Chunk>) {
+    fn finish(&mut self, out: &mpsc::SyncSender<Chunk>) -> Result<(), Stop> {
         if self.partial < self.chunk.buf.len() && !self.skipping {
             self.chunk.ends.push(self.chunk.buf.len());
             self.partial = self.chunk.buf.len();
         }
-        let _ = self.flush(out);
+        self.flush(out)
     }
 }
 
@@ -438,7 +525,6 @@ impl Builder<'_> {
 /// One worker thread's state.
 struct Worker {
     pipeline: Pipeline,
-    format: Format,
     keys: Arc<DayKeyCache>,
     handle: tokio::runtime::Handle,
     /// Link tags of the accounts seen. Users found to be nobody are not remembered:
@@ -450,15 +536,9 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(
-        pipeline: Pipeline,
-        format: Format,
-        keys: Arc<DayKeyCache>,
-        handle: tokio::runtime::Handle,
-    ) -> Worker {
+    fn new(pipeline: Pipeline, keys: Arc<DayKeyCache>, handle: tokio::runtime::Handle) -> Worker {
         Worker {
             pipeline,
-            format,
             keys,
             handle,
             links: HashMap::new(),
@@ -475,17 +555,16 @@ impl Worker {
         // Read per chunk: `tail -F … | datavow ingest -` runs for days.
         let newest = Utc::now() + chrono::Duration::days(1);
         self.forget_expired_keys();
+        let Some(parser) = chunk.parser.as_ref() else {
+            return Ok(());
+        };
         let mut records = Vec::with_capacity(chunk.ends.len());
         let mut start = 0;
         for &end in &chunk.ends {
             let line = &chunk.buf[start..end];
             start = end;
             self.counts.read += 1;
-            let parsed = match self.format {
-                Format::Combined => parse_combined(line),
-                Format::Json => parse_json(line),
-            };
-            let record = match parsed {
+            let record = match parser.parse(line) {
                 Ok(record) => record,
                 Err(reason) => {
                     self.counts.reject(reason.as_str());
@@ -663,11 +742,11 @@ mod tests {
     /// and the count of lines skipped as too long.
     fn cut(input: &[u8], piece: usize) -> (Vec<Vec<u8>>, u64) {
         let (tx, rx) = mpsc::sync_channel(1024);
-        let mut chunker = Chunker::default();
+        let mut chunker = Chunker::new(InputFormat::AUTO);
         for bytes in input.chunks(piece) {
             assert!(chunker.feed(bytes, &tx).is_ok());
         }
-        chunker.finish(&tx);
+        assert!(chunker.finish(&tx).is_ok());
         drop(tx);
         let (mut lines, mut too_long) = (Vec::new(), 0);
         for chunk in rx {
@@ -717,11 +796,52 @@ mod tests {
     fn a_chunk_is_sent_at_most_every_chunk_lines() {
         let input = b"line\n".repeat(CHUNK_LINES * 2 + 5);
         let (tx, rx) = mpsc::sync_channel(16);
-        let mut chunker = Chunker::default();
+        let mut chunker = Chunker::new(InputFormat::AUTO);
         assert!(chunker.feed(&input, &tx).is_ok());
-        chunker.finish(&tx);
+        assert!(chunker.finish(&tx).is_ok());
         drop(tx);
         let sizes: Vec<usize> = rx.iter().map(|c| c.ends.len()).collect();
         assert_eq!(sizes, [CHUNK_LINES, CHUNK_LINES, 5]);
+    }
+
+    #[test]
+    fn w3c_chunks_are_cut_after_each_fields_header_and_read_by_the_fields_before_them() {
+        let input = b"#Version: 1.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n\
+            2026-11-25 08:00:01 192.0.2.1 GET /a 200\n\
+            #Fields: date time cs-method cs-uri-stem sc-status c-ip\n\
+            2026-11-25 08:00:02 GET /b 404 192.0.2.2\n";
+        let (tx, rx) = mpsc::sync_channel(16);
+        let mut chunker = Chunker::new(InputFormat::AUTO);
+        assert!(chunker.feed(input, &tx).is_ok());
+        assert!(chunker.finish(&tx).is_ok());
+        assert_eq!(chunker.chosen(), Some((Format::W3c, true)));
+        drop(tx);
+        let mut read = Vec::new();
+        for chunk in rx {
+            let parser = chunk.parser.clone().expect("a parser");
+            for line in chunk.lines() {
+                if let Ok(record) = parser.parse(line) {
+                    read.push((record.ip.to_string(), record.path.into_owned(), record.status));
+                }
+            }
+        }
+        assert_eq!(
+            read,
+            [
+                ("192.0.2.1".to_owned(), "/a".to_owned(), 200),
+                ("192.0.2.2".to_owned(), "/b".to_owned(), 404)
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_in_no_known_format_stop_the_run_with_the_formats_tried() {
+        let (tx, _rx) = mpsc::sync_channel(16);
+        let mut chunker = Chunker::new(InputFormat::Recognise(&Format::JSON));
+        assert!(chunker.feed(b"hello\nworld\n", &tx).is_ok());
+        match chunker.finish(&tx) {
+            Err(Stop::Unrecognised(tried)) => assert_eq!(tried, "caddy, traefik, json"),
+            _ => panic!("expected the run to stop"),
+        }
     }
 }

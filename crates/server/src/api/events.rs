@@ -1,5 +1,5 @@
 //! `POST /api/v1/events` (P6): the web tier posts a batch of browser events as JSON;
-//! they go through the same pipeline as `datavow ingest --format json`. Only an
+//! they go through the same pipeline as `datavow ingest` (its JSON shapes). Only an
 //! operator with the `collector` role may post; that role reads nothing.
 
 use crate::api::admin::AuthOperator;
@@ -28,10 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
     )
 }
 
-/// A batch of browser events. Each event is an object with `ip`, `time` (RFC 3339),
-/// `method`, `path`, `status`, `bytes`, `referrer`, `user_agent`, and optionally
-/// `user_id` (the signed-in account's userID) and `language`; nginx's JSON log names
-/// (`remote_addr`, `time_local`, `request_uri`, …) are accepted too.
+/// A batch of browser events, all in one of three JSON shapes, recognised from the
+/// first events: flat objects with `ip`, `time` (RFC 3339), `method`, `path`,
+/// `status`, `bytes`, `referrer`, `user_agent`, and optionally `user_id` (the signed-in
+/// account's userID) and `language` (nginx's JSON log names `remote_addr`,
+/// `time_local`, `request_uri`, … too); Caddy 2's access-log entries; or Traefik's.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EventBatch {
     #[schema(value_type = Vec<Object>)]
@@ -52,7 +53,7 @@ pub struct EventReceipt {
     security(("operator_token" = [])),
     responses(
         (status = 200, description = "Stored what could be; the rest counted by reason", body = EventReceipt),
-        (status = 400, body = crate::error::ErrorBody),
+        (status = 400, description = "Not a batch, or events in none of the JSON shapes (`unknown_event_shape`)", body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 403, description = "The operator's role is not `collector`", body = crate::error::ErrorBody),
         (status = 413, description = "Over 10,000 events or 8 MiB", body = crate::error::ErrorBody),
@@ -88,6 +89,12 @@ pub(crate) async fn post_events(
         .await
         .map_err(|err| match err {
             IngestError::Denied(d) => crate::api::admin::denied(d),
+            IngestError::Unrecognised(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_event_shape",
+                "the first events are in none of the JSON shapes read here: flat fields \
+                 (ip, time, path, status, …), Caddy's or Traefik's access-log entries",
+            ),
             other => ApiError::unavailable(other),
         })?;
     Ok(Json(EventReceipt {
