@@ -88,6 +88,28 @@ if ! /usr/bin/python3 -c 'import aiosmtpd, dkim' >/dev/null 2>&1; then
   echo "test.sh: the mail tests will be skipped (python3-aiosmtpd or python3-dkim missing)" >&2
 fi
 
+# The access-log tests run real web servers from Debian's packages on loopback, and the
+# ingest bench compares with GoAccess. Installing them must not start their services.
+if ! { [ -x /usr/sbin/nginx ] && [ -x /usr/sbin/apache2 ] && [ -x /usr/bin/caddy ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing nginx, apache2-bin and caddy from Debian's packages"
+    no_start=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_start=1
+    fi
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx apache2-bin caddy >/dev/null; } || true
+    [ "$no_start" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  fi
+fi
+if [ -x /usr/sbin/nginx ] && [ -x /usr/sbin/apache2 ] && [ -x /usr/bin/caddy ]; then
+  export DATAVOW_WEB_SERVER_TESTS=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: nginx, apache2-bin and caddy (Debian packages) could not be installed" >&2
+  exit 1
+else
+  echo "test.sh: the web-server log tests will be skipped (nginx, apache2-bin or caddy missing)" >&2
+fi
+
 # The locale test reads the CC0 IP-to-country database from npm.
 geo_db=tests/geo/node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb
 if [ ! -f "$geo_db" ] && command -v npm >/dev/null 2>&1; then

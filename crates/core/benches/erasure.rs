@@ -8,7 +8,7 @@
 //! `DATAVOW_TEST_DATABASE_URL=postgres://…` on PostgreSQL too, in fresh schemas).
 
 use datavow_core::accounts::{self, SignUpInput};
-use datavow_core::browser::{BrowserIngest, Format};
+use datavow_core::browser::{BrowserIngest, Format, InputFormat};
 use datavow_core::erasure::{self, Reason};
 use datavow_core::Principal;
 use datavow_store::testkit::TestStores;
@@ -47,7 +47,7 @@ async fn person_with_records(app: &datavow_core::Datavow, n: usize, lines: usize
         .ingest(
             &Principal::system("bench"),
             Box::new(std::io::Cursor::new(log(&account.user_id, lines))),
-            Format::Combined,
+            InputFormat::named(Format::Combined).expect("a named format"),
             Default::default(),
         )
         .await

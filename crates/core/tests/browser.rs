@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use datavow_core::browser::{
-    self, decode_addresses, BlockMeta, BrowserIngest, Format, IngestSummary,
+    self, decode_addresses, BlockMeta, BrowserIngest, Format, IngestSummary, InputFormat,
 };
 use datavow_core::Datavow;
 use datavow_policy::{Field, Purpose};
@@ -31,7 +31,7 @@ async fn ingest(app: &Datavow, log: String) -> IngestSummary {
         .ingest(
             &actor(),
             Box::new(std::io::Cursor::new(log.into_bytes())),
-            Format::Combined,
+            InputFormat::named(Format::Combined).expect("a named format"),
             Arc::default(),
         )
         .await
@@ -210,7 +210,7 @@ async fn a_user_who_signs_up_while_a_stream_runs_is_linked_from_then_on(t: TestS
                 .ingest(
                     &actor(),
                     Box::new(std::io::BufReader::new(input)),
-                    Format::Combined,
+                    InputFormat::named(Format::Combined).expect("a named format"),
                     Arc::default(),
                 )
                 .await
@@ -260,7 +260,7 @@ async fn a_live_stream_audits_the_day_it_writes_to_again_and_again(t: TestStores
                 .ingest(
                     &actor(),
                     Box::new(std::io::BufReader::new(input)),
-                    Format::Combined,
+                    InputFormat::named(Format::Combined).expect("a named format"),
                     Arc::default(),
                 )
                 .await
@@ -324,7 +324,7 @@ async fn every_bad_line_is_counted_by_reason_and_the_run_goes_on(t: TestStores) 
         .ingest(
             &actor(),
             Box::new(std::io::Cursor::new(log)),
-            Format::Combined,
+            InputFormat::named(Format::Combined).expect("a named format"),
             Arc::default(),
         )
         .await

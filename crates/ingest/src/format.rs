@@ -144,8 +144,20 @@ impl LineParser {
         }
     }
 
-    /// Parses one line.
+    /// Parses one line. A line that is not UTF-8 (nginx's `escape=json` passes a
+    /// client's invalid bytes through) is read with those bytes as U+FFFD.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Result<LogRecord<'a>, Reject> {
+        match self.parse_utf8(line) {
+            Err(Reject::NotUtf8) => {
+                let repaired = String::from_utf8_lossy(line).into_owned();
+                self.parse_utf8(repaired.as_bytes())
+                    .map(LogRecord::into_owned)
+            }
+            other => other,
+        }
+    }
+
+    fn parse_utf8<'a>(&self, line: &'a [u8]) -> Result<LogRecord<'a>, Reject> {
         match self {
             LineParser::Clf(clf) => clf.parse(line),
             LineParser::Json(shape) => shape.parse(line),

@@ -7,8 +7,9 @@
 //! and partitioning come on top of it.
 //!
 //! Invariants:
-//! - A line is read from bytes: invalid UTF-8, very long lines and any malformation are
-//!   rejected with a reason, never a panic, and never stored raw.
+//! - A line is read from bytes: very long lines and any malformation are rejected with
+//!   a reason, never a panic, and never stored raw. Invalid UTF-8 is read as U+FFFD by
+//!   [`LineParser`] (the single-format functions reject it).
 //! - Paths and referrers lose their query string and fragment at parse time.
 //! - A payment card number (P4) in any text that is kept rejects the line whole, so
 //!   the number goes nowhere; one in a query string is cut off with the query.

@@ -414,3 +414,13 @@ fn unusable_format_strings_are_refused_with_the_reason() {
         Err(TemplateError::Adjacent(_))
     ));
 }
+
+#[test]
+fn a_line_with_invalid_utf8_bytes_is_read_with_them_replaced() {
+    // nginx's `escape=json` passes a client's invalid bytes through unescaped.
+    let mut line = br#"{"remote_addr":"192.0.2.1","time_local":"25/Nov/2026:08:00:01 +0000","request_uri":"/","status":200,"http_user_agent":"Bot "#.to_vec();
+    line.extend_from_slice(b"\xff\xfe");
+    line.extend_from_slice(br#" 1.0"}"#);
+    let r = parser(Format::Json).parse(&line).expect("read");
+    assert_eq!(r.user_agent.as_deref(), Some("Bot \u{fffd}\u{fffd} 1.0"));
+}

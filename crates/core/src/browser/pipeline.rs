@@ -4,7 +4,7 @@
 //! Every queue between them is bounded, so memory stays flat whatever the input's size.
 
 use super::block::{encode_addresses, BlockBuilder, NewRow};
-use super::{InputFormat, IngestSummary};
+use super::{IngestSummary, InputFormat};
 use crate::accounts::credentials::could_be_user_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use datavow_ingest::{
@@ -821,7 +821,11 @@ mod tests {
             let parser = chunk.parser.clone().expect("a parser");
             for line in chunk.lines() {
                 if let Ok(record) = parser.parse(line) {
-                    read.push((record.ip.to_string(), record.path.into_owned(), record.status));
+                    read.push((
+                        record.ip.to_string(),
+                        record.path.into_owned(),
+                        record.status,
+                    ));
                 }
             }
         }

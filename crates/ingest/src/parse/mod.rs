@@ -50,6 +50,25 @@ pub struct LogRecord<'a> {
     pub language: Option<Cow<'a, str>>,
 }
 
+impl LogRecord<'_> {
+    /// The record with its text copied out of the line.
+    pub fn into_owned(self) -> LogRecord<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        LogRecord {
+            ip: self.ip,
+            time: self.time,
+            method: own(self.method),
+            path: own(self.path),
+            status: self.status,
+            bytes: self.bytes,
+            referrer: self.referrer.map(own),
+            user_agent: self.user_agent.map(own),
+            user: self.user.map(own),
+            language: self.language.map(own),
+        }
+    }
+}
+
 datavow_policy::redacted_debug!(LogRecord<'a> {
     ip, time, method, path, status, bytes, referrer, user_agent, user, language
 });
