@@ -31,7 +31,8 @@ async fn only_a_collector_may_post_events_and_a_batch_reports_what_it_stored(t: 
         event("203.0.113.5", "/pricing?coupon=X"),
         event("2001:db8::5", "/"),
         {"ip": "not-an-ip", "time": Utc::now().to_rfc3339(), "path": "/", "status": 200},
-        event("203.0.113.6", "/pay?card=4111 1111 1111 1111"),
+        event("203.0.113.6", "/pay/4111 1111 1111 1111"),
+        event("203.0.113.7", "/pay?card=4111 1111 1111 1111"),
     ]});
     let (status, body) = server.post_json("/api/v1/events", None, &batch).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -47,21 +48,63 @@ async fn only_a_collector_may_post_events_and_a_batch_reports_what_it_stored(t: 
         .post_json("/api/v1/events", Some(&collector), &batch)
         .await;
     assert_eq!(status, StatusCode::OK, "{receipt}");
-    assert_eq!(receipt["received"], 4);
-    assert_eq!(receipt["stored"], 2);
+    assert_eq!(receipt["received"], 5);
+    assert_eq!(
+        receipt["stored"], 3,
+        "a card number in a query goes with the query"
+    );
     assert_eq!(receipt["rejected"]["bad client address"], 1);
     assert_eq!(
         receipt["rejected"]["card number in line (dropped unseen)"],
         1
     );
     let stored = t.browser_records().await;
-    assert_eq!(stored, 2);
+    assert_eq!(stored, 3);
     for needle in [&b"203.0.113.5"[..], b"2001:db8::5", b"coupon", b"4111"] {
         assert!(
             t.raw_places_containing(needle).await.is_empty(),
             "{needle:?}"
         );
     }
+}
+
+async fn caddy_and_traefik_access_log_entries_are_read_as_events(t: TestStores) {
+    let server = start(&t).await;
+    let collector = server.token("web-tier", Role::Collector).await;
+    let now = Utc::now();
+    let caddy = |ip: &str, uri: &str| {
+        json!({"level": "info", "ts": now.timestamp_micros() as f64 / 1e6,
+            "logger": "http.log.access", "msg": "handled request",
+            "request": {"remote_ip": ip, "remote_port": "41342", "proto": "HTTP/2.0",
+                "method": "GET", "host": "shop.example", "uri": uri,
+                "headers": {"User-Agent": ["curl/8.4.0"], "Referer": ["https://a.example/?q=1"]}},
+            "user_id": "", "duration": 0.0009, "size": 10900, "status": 200})
+    };
+    let batch = json!({"events": [caddy("192.0.2.30", "/?a=1"), caddy("2001:db8::30", "/b")]});
+    let (status, receipt) = server
+        .post_json("/api/v1/events", Some(&collector), &batch)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    assert_eq!(
+        (receipt["received"].as_u64(), receipt["stored"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let traefik = json!({"ClientHost": "192.0.2.31", "StartUTC": now.to_rfc3339(),
+        "RequestMethod": "GET", "RequestPath": "/c?d=1", "DownstreamStatus": 200,
+        "DownstreamContentSize": 5, "request_User-Agent": "curl/8.4.0"});
+    let (status, receipt) = server
+        .post_json(
+            "/api/v1/events",
+            Some(&collector),
+            &json!({"events": [traefik]}),
+        )
+        .await;
+    assert_eq!(
+        (status, receipt["stored"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{receipt}"
+    );
+    assert_eq!(t.browser_records().await, 3);
 }
 
 async fn bad_batches_are_refused_whole_with_a_clear_error(t: TestStores) {
@@ -82,6 +125,15 @@ async fn bad_batches_are_refused_whole_with_a_clear_error(t: TestStores) {
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "too_many_events");
+    let (status, body) = server
+        .post_json(
+            "/api/v1/events",
+            Some(&collector),
+            &json!({"events": [{"hello": "world"}, [1, 2]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_event_shape");
     assert!(server
         .app
         .stores()
@@ -141,5 +193,6 @@ async fn a_signed_in_visitors_own_events_and_only_those_are_in_their_export(t: T
 backend_tests!(
     only_a_collector_may_post_events_and_a_batch_reports_what_it_stored,
     bad_batches_are_refused_whole_with_a_clear_error,
+    caddy_and_traefik_access_log_entries_are_read_as_events,
     a_signed_in_visitors_own_events_and_only_those_are_in_their_export,
 );
