@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Access-log ingest benchmark (issue 5, P6). In one run, on the same file:
-#   1. datavow ingest into SQLite (durable: WAL, every block committed),
-#   2. GoAccess (Debian package goaccess) building a JSON report, the anchor,
-#   3. datavow ingest into PostgreSQL, when a server answers on 127.0.0.1:5432.
-# Prints lines/s of each (median of DATAVOW_BENCH_RUNS runs, default 3), the ratio to
-# GoAccess and the peak RSS (GNU time).
+# Access-log ingest benchmark (P6). For each format in DATAVOW_BENCH_FORMATS (default
+# "combined vcombined common caddy"), in one run, on the same file:
+#   1. datavow ingest into SQLite (durable: WAL, every block committed), the format
+#      recognised from the first lines as a user runs it,
+#   2. GoAccess (Debian package goaccess) building a JSON report with the matching
+#      --log-format (COMBINED, VCOMBINED, COMMON, CADDY), the anchor;
+# then datavow ingest of the combined file into PostgreSQL, when a server answers on
+# 127.0.0.1:5432. Prints lines/s of each (median of DATAVOW_BENCH_RUNS runs, default
+# 3), the ratio to GoAccess and the peak RSS (GNU time).
 #
 # Usage: scripts/bench-ingest.sh [LINES]   (default 1000000)
 #
@@ -40,7 +43,6 @@ bin=target/release/datavow
 start=$(date -u -d '27 days ago' +%Y-%m-%d)
 echo "bench: generating $lines lines from $start" >&2
 python3 "$gen" "$lines" --start "$start" --days 28 > "$work/access.log"
-size=$(stat -c %s "$work/access.log")
 
 runs=${DATAVOW_BENCH_RUNS:-3}
 
@@ -58,24 +60,67 @@ report() { # LABEL SECONDS RSS_KIB
   printf '%-28s %8s s %12s lines/s  peak RSS %6d MiB\n' "$1" "$2" "$(rate "$2")" $(($3 / 1024))
 }
 
-# Each tool runs $runs times, alternating, each datavow run into a fresh store; the
-# medians are compared.
-: > "$work/sqlite.runs"; : > "$work/goaccess.runs"
-for i in $(seq 1 "$runs"); do
-  rm -rf "$work/data"
-  run sqlite "$bin" ingest --data-dir "$work/data" "$work/access.log" >> "$work/sqlite.runs"
-  run goaccess goaccess "$work/access.log" --log-format=COMBINED -o "$work/report.json" >> "$work/goaccess.runs"
-done
-read -r dv_s dv_rss < <(median "$work/sqlite.runs")
-read -r ga_s ga_rss < <(median "$work/goaccess.runs")
-stored=$(awk '/^stored:/ { gsub(",", "", $2); print $2 }' "$work/sqlite.out")
+# The other formats are made from the generated combined log: the same requests, as
+# Apache's vhost_combined, NCSA common and Caddy's JSON would have logged them.
+convert() { # FORMAT < combined > FORMAT
+  python3 -c '
+import json, re, sys, datetime as dt
+fmt = sys.argv[1]
+line_re = re.compile(r"^(\S+) (\S+) (\S+) \[([^\]]+)\] \"((?:[^\"\\]|\\.)*)\" (\d{3}) (\S+) \"((?:[^\"\\]|\\.)*)\" \"((?:[^\"\\]|\\.)*)\"(.*)$")
+out = sys.stdout
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if fmt == "vcombined":
+        out.write("www.example.com:443 " + line + "\n"); continue
+    m = line_re.match(line)
+    if not m:
+        out.write(line + "\n"); continue
+    host, ident, user, time, request, status, size, ref, ua, _ = m.groups()
+    if fmt == "common":
+        out.write(f"{host} {ident} {user} [{time}] \"{request}\" {status} {size}\n"); continue
+    parts = request.split(" ")
+    t = dt.datetime.strptime(time, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+    headers = {"User-Agent": [ua.replace("\\\"", "\"")]}
+    if ref != "-":
+        headers["Referer"] = [ref]
+    entry = {"level": "info", "ts": t + 0.123456, "logger": "http.log.access", "msg": "handled request",
+             "request": {"remote_ip": host, "client_ip": host, "remote_port": "41342", "proto": parts[-1] if len(parts) > 2 else "HTTP/1.1",
+                         "method": parts[0], "host": "www.example.com", "uri": parts[1] if len(parts) > 1 else "/",
+                         "headers": headers},
+             "user_id": "" if user == "-" else user, "duration": 0.0009, "size": 0 if size == "-" else int(size),
+             "status": int(status), "resp_headers": {"Content-Type": ["text/html"]}}
+    out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+' "$1"
+}
 
-echo "input: $lines lines, $((size / 1048576)) MiB; $(nproc) cores; median of $runs runs each"
-report "datavow ingest (SQLite)" "$dv_s" "$dv_rss"
-report "goaccess (anchor)" "$ga_s" "$ga_rss"
-awk -v a="$ga_s" -v b="$dv_s" 'BEGIN { printf "ratio datavow/goaccess: %.2fx\n", a / b }'
-echo "stored: $stored records"
-echo "all runs (s): datavow $(cut -d' ' -f1 "$work/sqlite.runs" | tr '\n' ' ')| goaccess $(cut -d' ' -f1 "$work/goaccess.runs" | tr '\n' ' ')"
+formats=${DATAVOW_BENCH_FORMATS:-combined vcombined common caddy}
+echo "input: $lines lines; $(nproc) cores; median of $runs runs each; datavow recognises each format"
+for format in $formats; do
+  if [ "$format" = combined ]; then
+    file="$work/access.log"
+  else
+    file="$work/access.$format"
+    convert "$format" < "$work/access.log" > "$file"
+  fi
+  ga_format=$(echo "$format" | tr '[:lower:]' '[:upper:]')
+  # Each tool runs $runs times, alternating, each datavow run into a fresh store; the
+  # medians are compared.
+  : > "$work/sqlite.runs"; : > "$work/goaccess.runs"
+  for i in $(seq 1 "$runs"); do
+    rm -rf "$work/data"
+    run sqlite "$bin" ingest --data-dir "$work/data" "$file" >> "$work/sqlite.runs"
+    run goaccess goaccess "$file" --log-format="$ga_format" -o "$work/report.json" >> "$work/goaccess.runs"
+  done
+  read -r dv_s dv_rss < <(median "$work/sqlite.runs")
+  read -r ga_s ga_rss < <(median "$work/goaccess.runs")
+  stored=$(awk '/^stored:/ { gsub(",", "", $2); print $2 }' "$work/sqlite.out")
+  chosen=$(awk '/^format:/ { print $2 }' "$work/sqlite.out")
+  echo "== $format ($((($(stat -c %s "$file")) / 1048576)) MiB; datavow read it as $chosen, stored $stored)"
+  report "datavow ingest (SQLite)" "$dv_s" "$dv_rss"
+  report "goaccess --log-format=$ga_format" "$ga_s" "$ga_rss"
+  awk -v a="$ga_s" -v b="$dv_s" 'BEGIN { printf "ratio datavow/goaccess: %.2fx\n", a / b }'
+  echo "all runs (s): datavow $(cut -d' ' -f1 "$work/sqlite.runs" | tr '\n' ' ')| goaccess $(cut -d' ' -f1 "$work/goaccess.runs" | tr '\n' ' ')"
+done
 
 if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
   : > "$work/postgres.runs"

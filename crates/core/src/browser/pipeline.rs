@@ -738,11 +738,15 @@ impl Worker {
 mod tests {
     use super::*;
 
+    fn combined() -> InputFormat {
+        InputFormat::named(Format::Combined).expect("a named format")
+    }
+
     /// Feeds `input` in pieces of `piece` bytes; returns the lines of every chunk sent
     /// and the count of lines skipped as too long.
     fn cut(input: &[u8], piece: usize) -> (Vec<Vec<u8>>, u64) {
         let (tx, rx) = mpsc::sync_channel(1024);
-        let mut chunker = Chunker::new(InputFormat::AUTO);
+        let mut chunker = Chunker::new(combined());
         for bytes in input.chunks(piece) {
             assert!(chunker.feed(bytes, &tx).is_ok());
         }
@@ -796,7 +800,7 @@ mod tests {
     fn a_chunk_is_sent_at_most_every_chunk_lines() {
         let input = b"line\n".repeat(CHUNK_LINES * 2 + 5);
         let (tx, rx) = mpsc::sync_channel(16);
-        let mut chunker = Chunker::new(InputFormat::AUTO);
+        let mut chunker = Chunker::new(combined());
         assert!(chunker.feed(&input, &tx).is_ok());
         assert!(chunker.finish(&tx).is_ok());
         drop(tx);
