@@ -308,9 +308,7 @@ async fn every_bad_line_is_counted_by_reason_and_the_run_goes_on(t: TestStores) 
     log.extend_from_slice(line("192.0.2.1", now, "/", "-", FIREFOX).as_bytes());
     log.extend_from_slice(b"garbage\n");
     log.extend_from_slice(b"\xff\xfe not utf-8\n");
-    log.extend_from_slice(
-        line("192.0.2.2", now, "/pay/4111111111111111", "-", FIREFOX).as_bytes(),
-    );
+    log.extend_from_slice(line("192.0.2.2", now, "/pay/4111111111111111", "-", FIREFOX).as_bytes());
     // In a query string, the number goes with the query and the record is kept.
     log.extend_from_slice(
         line("192.0.2.6", now, "/pay?card=4111111111111111", "-", FIREFOX).as_bytes(),
