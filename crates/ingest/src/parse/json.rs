@@ -55,13 +55,84 @@ fn read<'a, T: Deserialize<'a>>(text: &'a str, shape: JsonShape) -> Result<T, Re
     })
 }
 
-/// A number given as a JSON number or a string of digits.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A number given as a JSON number or as text. Read with a visitor rather than an
+/// untagged enum, which buffers every value first (it showed in the ingest profile).
 enum Number {
     Int(u64),
     Float(f64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Number, E> {
+                Ok(Number::Int(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Number, E> {
+                Ok(Number::Float(n as f64))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Number, E> {
+                Ok(Number::Float(n))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Number, E> {
+                Ok(Number::Text(s.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Text that borrows from the line when it holds no escape.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The first value of a header as Caddy logs it, a list of strings.
+#[derive(Default)]
+struct First<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for First<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = First<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<First<'de>, A::Error> {
+                let first = seq.next_element::<Text<'de>>()?.map(|t| t.0);
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 impl Number {
@@ -150,19 +221,19 @@ struct CaddyRequest<'a> {
     method: Cow<'a, str>,
     #[serde(borrow)]
     uri: Cow<'a, str>,
-    #[serde(default)]
-    headers: CaddyHeaders,
+    #[serde(borrow, default)]
+    headers: CaddyHeaders<'a>,
 }
 
 /// The request headers Datavow reads; Caddy logs each as a list of values.
 #[derive(Deserialize, Default)]
-struct CaddyHeaders {
-    #[serde(rename = "User-Agent", default)]
-    user_agent: Vec<String>,
-    #[serde(rename = "Referer", default)]
-    referer: Vec<String>,
-    #[serde(rename = "Accept-Language", default)]
-    accept_language: Vec<String>,
+struct CaddyHeaders<'a> {
+    #[serde(borrow, rename = "User-Agent", default)]
+    user_agent: First<'a>,
+    #[serde(borrow, rename = "Referer", default)]
+    referer: First<'a>,
+    #[serde(borrow, rename = "Accept-Language", default)]
+    accept_language: First<'a>,
 }
 
 fn caddy(text: &str) -> Result<LogRecord<'_>, Reject> {
@@ -173,7 +244,6 @@ fn caddy(text: &str) -> Result<LogRecord<'_>, Reject> {
         Number::Text(t) => parse_any_time(t)?,
     };
     let client = raw.request.client_ip.unwrap_or(raw.request.remote_ip);
-    let first = |values: Vec<String>| values.into_iter().next().map(Cow::Owned);
     let headers = raw.request.headers;
     let status = Some(raw.status)
         .filter(|s| (100..=599).contains(s))
@@ -185,10 +255,10 @@ fn caddy(text: &str) -> Result<LogRecord<'_>, Reject> {
         path: raw.request.uri,
         status,
         bytes: raw.size,
-        referrer: first(headers.referer).and_then(optional),
-        user_agent: first(headers.user_agent).and_then(optional),
+        referrer: headers.referer.0.and_then(optional),
+        user_agent: headers.user_agent.0.and_then(optional),
         user: raw.user_id.and_then(optional),
-        language: first(headers.accept_language).and_then(|l| first_language(&l)),
+        language: headers.accept_language.0.and_then(|l| first_language(&l)),
     })
 }
 
