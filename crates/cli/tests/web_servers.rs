@@ -132,22 +132,25 @@ impl Drop for Server {
 }
 
 fn start(command: &mut Command, port: u16, what: &str) -> Server {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    // Owned by `Server` at once, so every way out of here kills and reaps it.
+    let mut server = Server(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {what}: {e}")),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let both = TcpStream::connect(("127.0.0.1", port)).is_ok()
             && TcpStream::connect(("::1", port)).is_ok();
         if both {
-            return Server(child);
+            return server;
         }
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = server.0.try_wait() {
             let mut err = String::new();
-            if let Some(mut stderr) = child.stderr.take() {
+            if let Some(mut stderr) = server.0.stderr.take() {
                 let _ = stderr.read_to_string(&mut err);
             }
             panic!("{what} exited with {status}: {err}");
