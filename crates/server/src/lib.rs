@@ -12,6 +12,7 @@
 
 pub mod api;
 mod error;
+mod headers;
 mod health;
 pub mod json;
 mod observability;
@@ -62,6 +63,7 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(observability::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(observability::track))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -65,7 +65,70 @@ async fn metrics_count_requests_by_route_and_never_by_raw_path_or_query(t: TestS
     );
 }
 
+async fn html_pages_cannot_be_framed_and_load_only_their_own_hashed_stylesheet(t: TestStores) {
+    use sha2::Digest;
+    let base = start(&t).await;
+    for path in [
+        "/",
+        "/signup",
+        "/signin",
+        "/privacy",
+        "/contact",
+        "/recover",
+        "/nowhere.html",
+    ] {
+        let response = reqwest::get(format!("{base}{path}"))
+            .await
+            .expect("request");
+        let headers = response.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        if !header("content-type").starts_with("text/html") {
+            continue;
+        }
+        let body = response.text().await.expect("body");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+        // The page's one <style> is the one the policy allows by hash, and it has no
+        // script or style attribute the policy would block.
+        let style = body
+            .split_once("<style>")
+            .and_then(|(_, rest)| rest.split_once("</style>"))
+            .map(|(style, _)| style)
+            .unwrap_or_else(|| panic!("{path} has a stylesheet"));
+        let hash = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            sha2::Sha256::digest(style.as_bytes()),
+        );
+        assert!(
+            policy.contains(&format!("'sha256-{hash}'")),
+            "{path}: {policy}"
+        );
+        assert!(
+            !body.contains("<script") && !body.contains(" style="),
+            "{path}"
+        );
+    }
+    let json = reqwest::get(format!("{base}/healthz"))
+        .await
+        .expect("request");
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+}
+
 backend_tests!(
+    html_pages_cannot_be_framed_and_load_only_their_own_hashed_stylesheet,
     healthz_answers_200_with_the_backend_and_policy_version,
     an_unknown_path_is_a_json_404_that_does_not_echo_the_path,
     metrics_count_requests_by_route_and_never_by_raw_path_or_query,

@@ -175,14 +175,14 @@ fn layout(page: &Page, title: &str, signed_in: bool, body: Markup) -> Markup {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem;color:#1d2733}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem;color:#1d2733}\
 header{display:flex;gap:1.5rem;align-items:center;border-bottom:1px solid #ccd;padding-bottom:.5rem;flex-wrap:wrap}\
 nav a,nav button.link{margin-right:1rem}nav.lang{margin-left:auto}nav.lang *{margin-left:.4rem}\
 label{display:block;margin-top:.7rem}input,select,textarea{width:100%;padding:.35rem;box-sizing:border-box}\
 input[type=checkbox]{width:auto}button{margin-top:1rem;padding:.45rem 1rem}button.link{background:none;border:none;color:#0645ad;text-decoration:underline;cursor:pointer;padding:0;margin:0;font:inherit}\
 form.inline{display:inline}.errors{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem 1rem}.notice{background:#e8f4fd;border:1px solid #9cc3e0;padding:.6rem 1rem}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:.3rem;text-align:left;vertical-align:top}\
-.secret{font-family:monospace;font-size:1.3rem;background:#fff6d5;padding:.2rem .5rem}section{margin-top:2rem}";
+.secret{font-family:monospace;font-size:1.3rem;background:#fff6d5;padding:.2rem .5rem}section{margin-top:2rem}pre.policy{white-space:pre-wrap}";
 
 /// A localized line for a refused field or request.
 fn problem_lines(lang: Lang, err: &AccountError) -> Vec<String> {

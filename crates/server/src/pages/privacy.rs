@@ -15,7 +15,7 @@ pub(super) async fn privacy(
     let policy = &state.app.policy;
     let body = html! {
         p { (policy.name) " · " (policy.version) " · " (policy.effective_date) }
-        pre style="white-space:pre-wrap" { (POLICY_TEXT) }
+        pre class="policy" { (POLICY_TEXT) }
     };
     respond(
         &page,
