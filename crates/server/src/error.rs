@@ -108,3 +108,53 @@ impl IntoResponse for ApiError {
 pub(crate) async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
+
+/// Answers that axum or tower make before a handler runs (a method not allowed, a body
+/// over the limit, a malformed query string, a timeout) come as plain text or empty.
+/// This layer gives them the same JSON error body as every other error, with a fixed
+/// message: the framework's own text can quote what was submitted.
+pub(crate) async fn plain_errors_as_json(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let typed = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "the request could not be read: its query string, path or body is malformed",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this path does not take that method; the Allow header lists those it takes",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the body is not of a content type this path takes",
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long and was stopped"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("unprocessable", "the request body could not be used"),
+        s if s.is_server_error() => (
+            "internal",
+            "something went wrong on our side; it has been logged",
+        ),
+        _ => ("refused", "the request was refused"),
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = ApiError::new(status, code, message).into_response();
+    let (body_parts, body) = body.into_parts();
+    for (name, value) in &body_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, body)
+}

@@ -63,12 +63,14 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(observability::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(observability::track))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outermost, so they also see what the layers inside answer themselves.
+        .layer(axum::middleware::from_fn(error::plain_errors_as_json))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 

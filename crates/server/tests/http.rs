@@ -127,7 +127,47 @@ async fn html_pages_cannot_be_framed_and_load_only_their_own_hashed_stylesheet(t
     assert_eq!(json.headers()["x-content-type-options"], "nosniff");
 }
 
+async fn errors_made_before_a_handler_runs_are_json_and_echo_nothing(t: TestStores) {
+    let base = start(&t).await;
+    let client = reqwest::Client::new();
+    let secret = "4111111111111111";
+    let cases = [
+        (
+            client.put(format!("{base}/healthz")),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            client
+                .post(format!("{base}/signup"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("name={}", secret.repeat(5000))),
+            413,
+            "body_too_large",
+        ),
+        (
+            client.get(format!("{base}/signin?lang=%FF{secret}&lang=x")),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), status, "{code}");
+        let allow = response.headers().get("allow").is_some();
+        let text = response.text().await.expect("body");
+        let body: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{code}: not JSON: {text}"));
+        assert_eq!(body["error"]["code"], code, "{text}");
+        assert!(!text.contains(secret), "{text}");
+        if status == 405 {
+            assert!(allow, "a 405 keeps its Allow header");
+        }
+    }
+}
+
 backend_tests!(
+    errors_made_before_a_handler_runs_are_json_and_echo_nothing,
     html_pages_cannot_be_framed_and_load_only_their_own_hashed_stylesheet,
     healthz_answers_200_with_the_backend_and_policy_version,
     an_unknown_path_is_a_json_404_that_does_not_echo_the_path,
