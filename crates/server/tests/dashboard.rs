@@ -211,3 +211,57 @@ async fn the_erasure_form_erases_at_once_and_tells_in_german_what_is_kept() {
     let (status, _) = server.get(&token, "/api/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_sign_out_from_another_site_changes_nothing_and_a_real_one_ends_the_session() {
+    let t = TestStores::sqlite().await;
+    let server = common::start(&t).await;
+    let signup = serde_json::json!({
+        "name": "Søren Østergård", "company": "Østergård Media ApS", "email": "soren@example.dk",
+        "phone": "+45 31 23 45 67",
+        "postal_address": {"street": "Agern Allé 24", "postal_code": "2970", "city": "Hørsholm", "country": "DK"},
+        "business_sector": "media_and_publishing", "interest": "Colocation"
+    });
+    let (status, created) = server.post_json("/api/v1/accounts", None, &signup).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, session) = server
+        .post_json(
+            "/api/v1/session",
+            None,
+            &serde_json::json!({"user_id": created["user_id"], "password": created["password"]}),
+        )
+        .await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let sign_out = |csrf: Option<&str>| {
+        let cookies = match csrf {
+            Some(c) => format!("dv_session={token}; dv_csrf={c}"),
+            None => format!("dv_session={token}"),
+        };
+        no_redirects
+            .post(server.url("/signout"))
+            .header(COOKIE, cookies)
+            .form(&[("_csrf", csrf.unwrap_or(""))])
+            .send()
+    };
+    // As a cross-site form would post it: the session cookie, no token.
+    let forged = sign_out(None).await.expect("post");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let clears_cookie = forged
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").starts_with("dv_session="));
+    assert!(!clears_cookie, "a forged sign-out leaves the cookie alone");
+    let (status, _) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "the session still works");
+
+    let csrf = "a-token-a-token-a-token-a-token!";
+    let real = sign_out(Some(csrf)).await.expect("post");
+    assert_eq!(real.status(), StatusCode::SEE_OTHER);
+    let (status, _) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session has ended");
+}

@@ -242,10 +242,27 @@ pub(super) async fn signout(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if csrf_ok(&headers, &form) {
-        if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-            let _ = accounts::sign_out(&state.app, &token).await;
-        }
+    if !csrf_ok(&headers, &form) {
+        // A sign-out posted from another site changes nothing (neither the session nor
+        // the cookie); the page offers the button again.
+        let page = page(&headers, None);
+        let lang = page.lang;
+        let body = html! {
+            (errors_box(lang, &[lang.t("err_csrf").to_owned()]))
+            form method="post" action="/signout" {
+                input type="hidden" name="_csrf" value=(page.csrf);
+                button type="submit" { (lang.t("sign_out")) }
+            }
+        };
+        let signed_in = signed_in_person(&state, &headers).await.is_some();
+        return respond(
+            &page,
+            StatusCode::FORBIDDEN,
+            layout(&page, lang.t("sign_out"), signed_in, body),
+        );
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let _ = accounts::sign_out(&state.app, &token).await;
     }
     let mut response = Redirect::to("/").into_response();
     response
