@@ -28,7 +28,23 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(render))
 }
 
-async fn render(State(_): State<AppState>) -> Response {
+/// The metrics, for a scraper on this host (the client address, after trusted
+/// proxies, is loopback) or one that sends an operator API token. They hold no
+/// personal data, but they show the traffic, which is nobody else's business.
+async fn render(
+    State(state): State<AppState>,
+    client: crate::api::accounts::ClientAddr,
+    mut parts: axum::http::request::Parts,
+) -> Response {
+    let local = client.0.is_some_and(|ip| ip.to_canonical().is_loopback());
+    if !local {
+        use axum::extract::FromRequestParts;
+        if let Err(refused) =
+            crate::api::admin::AuthOperator::from_request_parts(&mut parts, &state).await
+        {
+            return refused.into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics_handle().render(),

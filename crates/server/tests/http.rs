@@ -166,7 +166,48 @@ async fn errors_made_before_a_handler_runs_are_json_and_echo_nothing(t: TestStor
     }
 }
 
+async fn metrics_are_for_this_host_or_an_operator_token_only(t: TestStores) {
+    let server = common::start_behind_proxy(&t).await;
+    let metrics = |forwarded: Option<&str>, token: Option<&str>| {
+        let mut request = server.client.get(server.url("/metrics"));
+        if let Some(f) = forwarded {
+            request = request.header("x-forwarded-for", f);
+        }
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let local = metrics(None, None).await.expect("request");
+    assert_eq!(local.status(), 200, "a scraper on this host");
+    let remote = metrics(Some("203.0.113.9"), None).await.expect("request");
+    assert_eq!(
+        remote.status(),
+        401,
+        "a client from elsewhere, through the proxy"
+    );
+    let body: serde_json::Value = remote.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let token = server
+        .token("scraper", datavow_policy::Role::Collector)
+        .await;
+    let scraper = metrics(Some("203.0.113.9"), Some(&token))
+        .await
+        .expect("request");
+    assert_eq!(
+        scraper.status(),
+        200,
+        "a remote scraper with an operator token"
+    );
+    assert!(scraper
+        .text()
+        .await
+        .expect("text")
+        .contains("datavow_http_requests_total"));
+}
+
 backend_tests!(
+    metrics_are_for_this_host_or_an_operator_token_only,
     errors_made_before_a_handler_runs_are_json_and_echo_nothing,
     html_pages_cannot_be_framed_and_load_only_their_own_hashed_stylesheet,
     healthz_answers_200_with_the_backend_and_policy_version,

@@ -18,10 +18,27 @@ pub async fn start(t: &TestStores) -> Server {
     start_with(t, |_| None).await
 }
 
+/// [`start`] behind a proxy on loopback: `X-Forwarded-For` from 127.0.0.1 is believed.
+pub async fn start_behind_proxy(t: &TestStores) -> Server {
+    let options = datavow_server::ServerOptions {
+        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+        ..Default::default()
+    };
+    start_with_options(t, |_| None, options).await
+}
+
 /// [`start`] with mail settings made from the server's own base URL.
 pub async fn start_with(
     t: &TestStores,
     mail: impl FnOnce(&str) -> Option<datavow_core::mail::MailSettings>,
+) -> Server {
+    start_with_options(t, mail, Default::default()).await
+}
+
+async fn start_with_options(
+    t: &TestStores,
+    mail: impl FnOnce(&str) -> Option<datavow_core::mail::MailSettings>,
+    server_options: datavow_server::ServerOptions,
 ) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -33,7 +50,7 @@ pub async fn start_with(
     tokio::spawn(datavow_server::serve(
         app.clone(),
         listener,
-        Default::default(),
+        server_options,
         std::future::pending(),
     ));
     Server {
