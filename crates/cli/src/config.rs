@@ -55,8 +55,9 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
-    /// Mark cookies `Secure`: set this when Datavow is served over HTTPS.
-    pub secure_cookies: bool,
+    /// Mark cookies `Secure`. Unset: yes, unless Datavow listens on loopback only (a
+    /// TLS proxy in front is then the usual set-up, or a developer's machine).
+    pub secure_cookies: Option<bool>,
     /// An IP-to-country MMDB file for `/api/v1/locale`.
     pub geoip_database: Option<PathBuf>,
     /// uap-core's `regexes.yaml` for parsing user agents; Debian's `uap-core` package
@@ -125,7 +126,6 @@ impl Config {
             .merge(Serialized::default("database_schema", "datavow"))
             .merge(Serialized::default("log_format", "text"))
             .merge(Serialized::default("log_level", "info"))
-            .merge(Serialized::default("secure_cookies", false))
             .merge(Serialized::default(
                 "user_agent_regexes",
                 datavow_core::ingest::DEBIAN_REGEXES,

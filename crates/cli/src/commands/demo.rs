@@ -104,7 +104,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         master_key_file: None,
         log_format: config.log_format,
         log_level: config.log_level.clone(),
-        secure_cookies: false,
+        secure_cookies: Some(false),
         geoip_database: config.geoip_database.clone(),
         user_agent_regexes: config.user_agent_regexes.clone(),
         trusted_proxies: None,

@@ -16,8 +16,14 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
 /// signal, then stops the jobs and lets requests in flight finish.
 pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
     let addr = config.listen_addr()?;
+    let secure_cookies = config.secure_cookies.unwrap_or(secure_by_default(addr));
+    if !secure_cookies && secure_by_default(addr) {
+        tracing::warn!(
+            "secure_cookies is off on a public address: session cookies can travel over plain HTTP"
+        );
+    }
     let options = datavow_server::ServerOptions {
-        secure_cookies: config.secure_cookies,
+        secure_cookies,
         geo: super::geo_database(config)?,
         user_agents: super::user_agents(&config.user_agent_regexes)?,
         trusted_proxies: config.trusted_proxy_addrs()?,
@@ -81,5 +87,28 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+/// Whether cookies are `Secure` when the configuration does not say: on any address
+/// but loopback, where a TLS proxy in front (or a developer's browser) is the rule.
+fn secure_by_default(addr: std::net::SocketAddr) -> bool {
+    !addr.ip().to_canonical().is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookies_are_secure_by_default_unless_listening_on_loopback() {
+        for (addr, secure) in [
+            ("127.0.0.1:8080", false),
+            ("[::1]:8080", false),
+            ("0.0.0.0:8080", true),
+            ("[::]:8080", true),
+            ("192.0.2.10:443", true),
+        ] {
+            let addr = addr.parse().expect("address");
+            assert_eq!(super::secure_by_default(addr), secure, "{addr}");
+        }
     }
 }
