@@ -109,6 +109,20 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+/// `name` if it may be repeated in an error message: shaped like a field or purpose
+/// name (a letter or `_` first, then letters, digits and `_`, at most 40 characters,
+/// at most 4 digits). Anything else a client sent as a name could be personal data or
+/// a card number, and is not repeated.
+pub(crate) fn repeatable_name(name: &str) -> Option<&str> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let digits = name.bytes().filter(u8::is_ascii_digit).count();
+    (first_ok && rest_ok && name.len() <= 40 && digits <= 4).then_some(name)
+}
+
 /// Answers that axum or tower make before a handler runs (a method not allowed, a body
 /// over the limit, a malformed query string, a timeout) come as plain text or empty.
 /// This layer gives them the same JSON error body as every other error, with a fixed
@@ -157,4 +171,25 @@ pub(crate) async fn plain_errors_as_json(
         parts.headers.insert(name, value.clone());
     }
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_names_shaped_like_field_names_are_repeated() {
+        for name in ["emial", "postal_address", "address_line2", "_x", "billing"] {
+            assert_eq!(super::repeatable_name(name), Some(name));
+        }
+        for name in [
+            "4111111111111111",
+            "card4111111111111111",
+            "anna@example.dk",
+            "Søren",
+            "a b",
+            "",
+            &"x".repeat(41),
+        ] {
+            assert_eq!(super::repeatable_name(name), None, "{name}");
+        }
+    }
 }

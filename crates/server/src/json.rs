@@ -36,8 +36,9 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
         ),
         JsonRejection::JsonDataError(err) => {
             let detail = err.body_text();
-            // serde names unknown fields as "unknown field `x`"; that name is the
-            // client's own key, not a value, so it can be repeated.
+            // serde names unknown fields as "unknown field `x`": the client's own key,
+            // repeated only when it is shaped like a field name (a key can be anything,
+            // an email address or a card number too).
             if let Some(field) = detail
                 .split("unknown field `")
                 .nth(1)
@@ -46,7 +47,10 @@ fn json_error(rejection: &JsonRejection) -> ApiError {
                 return ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "unknown_field",
-                    format!("unknown field `{field}`"),
+                    match crate::error::repeatable_name(field) {
+                        Some(field) => format!("unknown field `{field}`"),
+                        None => "a field this request does not take".to_owned(),
+                    },
                 );
             }
             let place = detail

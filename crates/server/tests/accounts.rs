@@ -307,6 +307,18 @@ async fn every_bad_sign_up_is_refused_with_its_code_and_nothing_is_stored(t: Tes
             "unknown_field",
         ),
         (
+            "a card number as a field name",
+            with("/4111111111111111", Some(json!("x"))),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        (
+            "an email address as a field name",
+            with("/anna@example.dk", Some(json!("x"))),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        (
             "marketing as text",
             with("/marketing_opt_in", Some(json!("yes"))),
             StatusCode::BAD_REQUEST,
@@ -361,6 +373,7 @@ async fn every_bad_sign_up_is_refused_with_its_code_and_nothing_is_stored(t: Tes
             "zoe.example",
             "astrology",
             "blue",
+            "anna@example",
         ] {
             assert!(
                 !text.contains(secret),

@@ -214,7 +214,10 @@ fn parse_purpose(name: &str) -> Result<Purpose, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown_purpose",
-            format!("`{name}` is not a purpose of the policy"),
+            match crate::error::repeatable_name(name) {
+                Some(name) => format!("`{name}` is not a purpose of the policy"),
+                None => "that is not a purpose of the policy".to_owned(),
+            },
         )
     })
 }
