@@ -146,10 +146,7 @@ impl Number {
     }
 
     fn status(&self) -> Result<u16, Reject> {
-        self.count(Reject::BadStatus)?
-            .and_then(|s| u16::try_from(s).ok())
-            .filter(|s| (100..=599).contains(s))
-            .ok_or(Reject::BadStatus)
+        super::status_code(self.count(Reject::BadStatus)?.ok_or(Reject::BadStatus)?)
     }
 }
 
@@ -245,9 +242,7 @@ fn caddy(text: &str) -> Result<LogRecord<'_>, Reject> {
     };
     let client = raw.request.client_ip.unwrap_or(raw.request.remote_ip);
     let headers = raw.request.headers;
-    let status = Some(raw.status)
-        .filter(|s| (100..=599).contains(s))
-        .ok_or(Reject::BadStatus)?;
+    let status = super::status_code(raw.status.into())?;
     finish(LogRecord {
         ip: parse_ip(&client)?,
         time,
@@ -292,9 +287,7 @@ struct TraefikLine<'a> {
 
 fn traefik(text: &str) -> Result<LogRecord<'_>, Reject> {
     let raw: TraefikLine = read(text, JsonShape::Traefik)?;
-    let status = Some(raw.DownstreamStatus)
-        .filter(|s| (100..=599).contains(s))
-        .ok_or(Reject::BadStatus)?;
+    let status = super::status_code(raw.DownstreamStatus.into())?;
     finish(LogRecord {
         ip: parse_ip(&raw.ClientHost)?,
         time: parse_any_time(

@@ -391,9 +391,14 @@ fn count(text: &str) -> Result<Option<u64>, Reject> {
     }
 }
 
-/// An HTTP status, 100 to 599.
+/// An HTTP status, 100 to 599, as text.
 fn status(text: &str) -> Result<u16, Reject> {
-    text.parse()
+    status_code(text.parse().map_err(|_| Reject::BadStatus)?)
+}
+
+/// An HTTP status, 100 to 599.
+fn status_code(code: u64) -> Result<u16, Reject> {
+    u16::try_from(code)
         .ok()
         .filter(|s| (100..=599).contains(s))
         .ok_or(Reject::BadStatus)
