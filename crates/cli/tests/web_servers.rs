@@ -160,6 +160,14 @@ fn start(command: &mut Command, port: u16, what: &str) -> Server {
     panic!("{what} did not listen on port {port} within 20 s");
 }
 
+/// Starts a server, sends it the requests, and stops it, so its logs are complete.
+fn serve_requests(command: &mut Command, port: u16, what: &str) -> (u64, u64) {
+    let server = start(command, port, what);
+    let counts = send_requests(port);
+    drop(server);
+    counts
+}
+
 /// Ingests `log` and checks the summary: every line read, all stored but the refused.
 fn ingest_all(log: &Path, args: &[&str], want_format: &str, sent: u64, refused: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -256,7 +264,7 @@ http {{
 "#
         ),
     );
-    let server = start(
+    let (sent, refused) = serve_requests(
         Command::new("/usr/sbin/nginx")
             .arg("-c")
             .arg(&config)
@@ -265,8 +273,6 @@ http {{
         port,
         "nginx",
     );
-    let (sent, refused) = send_requests(port);
-    drop(server);
     let combined = dir.path().join("combined.log");
     ingest_all(&combined, &[], "combined (recognised", sent, refused);
     ingest_all(
@@ -324,7 +330,7 @@ DocumentRoot {d}/www
 "#
         ),
     );
-    let server = start(
+    let (sent, refused) = serve_requests(
         Command::new("/usr/sbin/apache2")
             .arg("-X")
             .arg("-f")
@@ -332,8 +338,6 @@ DocumentRoot {d}/www
         port,
         "apache2",
     );
-    let (sent, refused) = send_requests(port);
-    drop(server);
     let combined = dir.path().join("combined.log");
     ingest_all(&combined, &[], "combined (recognised", sent, refused);
     // `common` has no user agent, so the card number in one is not in the log at all.
@@ -380,7 +384,7 @@ http://:{port} {{
 "#
         ),
     );
-    let server = start(
+    let (sent, refused) = serve_requests(
         Command::new("/usr/bin/caddy")
             .args(["run", "--adapter", "caddyfile", "--config"])
             .arg(&config)
@@ -390,8 +394,6 @@ http://:{port} {{
         port,
         "caddy",
     );
-    let (sent, refused) = send_requests(port);
-    drop(server);
     let log = dir.path().join("caddy.log");
     ingest_all(&log, &[], "caddy (recognised", sent, refused);
     ingest_all(&log, &["--format", "caddy"], "caddy\n", sent, refused);

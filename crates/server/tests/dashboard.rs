@@ -222,16 +222,7 @@ async fn a_sign_out_from_another_site_changes_nothing_and_a_real_one_ends_the_se
         "postal_address": {"street": "Agern Allé 24", "postal_code": "2970", "city": "Hørsholm", "country": "DK"},
         "business_sector": "media_and_publishing", "interest": "Colocation"
     });
-    let (status, created) = server.post_json("/api/v1/accounts", None, &signup).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let (_, session) = server
-        .post_json(
-            "/api/v1/session",
-            None,
-            &serde_json::json!({"user_id": created["user_id"], "password": created["password"]}),
-        )
-        .await;
-    let token = session["token"].as_str().expect("token").to_owned();
+    let (_, token) = server.sign_up_and_in(&signup).await;
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

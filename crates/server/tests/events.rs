@@ -152,17 +152,8 @@ async fn a_signed_in_visitors_own_events_and_only_those_are_in_their_export(t: T
         "postal_address": {"street": "Agern Allé 24", "postal_code": "2970", "city": "Hørsholm", "country": "DK"},
         "business_sector": "media_and_publishing", "interest": "Colocation"
     });
-    let (status, created) = server.post_json("/api/v1/accounts", None, &signup).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (created, token) = server.sign_up_and_in(&signup).await;
     let user_id = created["user_id"].as_str().expect("user_id");
-    let (_, session) = server
-        .post_json(
-            "/api/v1/session",
-            None,
-            &json!({"user_id": user_id, "password": created["password"]}),
-        )
-        .await;
-    let token = session["token"].as_str().expect("token").to_owned();
 
     let collector = server.token("web-tier", Role::Collector).await;
     let mut mine = event("198.51.100.44", "/dashboard/invoices?page=2");

@@ -61,6 +61,23 @@ async fn start_with_options(
 }
 
 impl Server {
+    /// Signs a person up with `signup` and in; returns the sign-up answer (userID and
+    /// one-time password) and the session token.
+    pub async fn sign_up_and_in(&self, signup: &serde_json::Value) -> (serde_json::Value, String) {
+        let (status, created) = self.post_json("/api/v1/accounts", None, signup).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+        let (status, session) = self
+            .post_json(
+                "/api/v1/session",
+                None,
+                &serde_json::json!({"user_id": created["user_id"], "password": created["password"]}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{session}");
+        let token = session["token"].as_str().expect("token").to_owned();
+        (created, token)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
