@@ -307,6 +307,18 @@ async fn every_bad_sign_up_is_refused_with_its_code_and_nothing_is_stored(t: Tes
             "unknown_field",
         ),
         (
+            "a look-alike email (Cyrillic a)",
+            with("/email", Some(json!("p\u{0430}ypal@example.com"))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            "a bidi override in the name",
+            with("/name", Some(json!("Zo\u{202E}e"))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
             "a card number as a field name",
             with("/4111111111111111", Some(json!("x"))),
             StatusCode::BAD_REQUEST,

@@ -99,6 +99,14 @@ pub fn text(
         );
         return None;
     }
+    if v.chars().any(is_bidi_control) {
+        problems.add(
+            field,
+            "bidi_controls",
+            format!("{field} contains characters that reorder text (bidi controls)"),
+        );
+        return None;
+    }
     if field != "interest" && field != "message" && v.contains(['\n', '\r']) {
         problems.add(
             field,
@@ -135,7 +143,56 @@ pub fn email(
         );
         return None;
     }
+    if looks_alike(&v) {
+        problems.add(
+            field,
+            "look_alike_email",
+            format!(
+                "{field} has invisible characters, or mixes Latin, Greek or Cyrillic letters \
+                 in one part, as addresses made to look like others do"
+            ),
+        );
+        return None;
+    }
     Some(v)
+}
+
+/// Characters that reorder the text shown around them (embeddings, overrides,
+/// isolates, marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether an email address could pass for another: it holds an invisible character
+/// (zero-width space, joiners, word joiner, soft hyphen, byte-order mark), or one of its
+/// parts (the local part, each domain label) mixes Latin, Greek and Cyrillic letters,
+/// the scripts whose letters look alike (`pаypal` with a Cyrillic `а`). Written here:
+/// the maintained confusables crates judge whole strings against a skeleton table, not
+/// the mixing inside one label that matters for an address.
+fn looks_alike(address: &str) -> bool {
+    let invisible = |c: char| matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
+    if address.chars().any(invisible) {
+        return true;
+    }
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    enum Script {
+        Latin,
+        Greek,
+        Cyrillic,
+    }
+    let script = |c: char| match c {
+        'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' => {
+            Some(Script::Latin)
+        }
+        '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}' => Some(Script::Greek),
+        '\u{0400}'..='\u{052F}' => Some(Script::Cyrillic),
+        _ => None,
+    };
+    address.split(['@', '.']).any(|part| {
+        let mut scripts = part.chars().filter_map(script);
+        let first = scripts.next();
+        scripts.any(|s| Some(s) != first)
+    })
 }
 
 /// A phone number parsed with libphonenumber's rules (the `phonenumber` crate), with the
@@ -323,6 +380,45 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn look_alike_emails_and_bidi_controls_are_refused() {
+        for address in [
+            "p\u{0430}ypal@example.com",
+            "anna@ex\u{0430}mple.com",
+            "an\u{200B}na@example.com",
+            "anna\u{200D}@example.com",
+            "an\u{00AD}na@example.com",
+        ] {
+            let mut problems = Problems::default();
+            assert_eq!(
+                email(&mut problems, "email", Some(address), true),
+                None,
+                "{address:?}"
+            );
+            assert_eq!(problems.0[0].code, "look_alike_email", "{address:?}");
+        }
+        for address in [
+            "søren@østergård.dk",
+            "ivan@пример.рф",
+            "zoë@example.de",
+            "a.b@sub.example.com",
+        ] {
+            let mut problems = Problems::default();
+            assert!(
+                email(&mut problems, "email", Some(address), true).is_some(),
+                "{address:?}: {problems:?}"
+            );
+        }
+        let mut problems = Problems::default();
+        assert_eq!(
+            text(&mut problems, "name", Some("Anna \u{202E}nnA"), 200, true),
+            None
+        );
+        assert_eq!(problems.0[0].code, "bidi_controls");
+        let mut problems = Problems::default();
+        assert!(text(&mut problems, "name", Some("Søren Østergård"), 200, true).is_some());
+    }
+
     use super::*;
 
     #[test]
