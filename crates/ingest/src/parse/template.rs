@@ -52,11 +52,21 @@ enum Var {
 }
 
 /// What the format must name for a record to be made of its lines.
-const REQUIRED: [(&str, &[Var]); 4] = [
-    ("the client address", &[Var::Ip, Var::IpList]),
-    ("the time", &[]),
-    ("the request or its path", &[Var::Request, Var::Path]),
-    ("the status", &[Var::Status]),
+/// Whether a field holds one of the things a record needs.
+type Names = fn(&Var) -> bool;
+
+const REQUIRED: [(&str, Names); 4] = [
+    ("the client address", |v| matches!(v, Var::Ip | Var::IpList)),
+    ("the time", |v| {
+        matches!(
+            v,
+            Var::ClfTime | Var::IsoTime | Var::EpochSeconds | Var::EpochUnits(_) | Var::Strftime(_)
+        )
+    }),
+    ("the request or its path", |v| {
+        matches!(v, Var::Request | Var::Path)
+    }),
+    ("the status", |v| matches!(v, Var::Status)),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,22 +132,8 @@ impl Template {
                 Item::Literal(_) => None,
             })
             .collect();
-        for (what, any) in REQUIRED {
-            let found = if any.is_empty() {
-                vars.iter().any(|v| {
-                    matches!(
-                        v,
-                        Var::ClfTime
-                            | Var::IsoTime
-                            | Var::EpochSeconds
-                            | Var::EpochUnits(_)
-                            | Var::Strftime(_)
-                    )
-                })
-            } else {
-                vars.iter().any(|v| any.contains(v))
-            };
-            if !found {
+        for (what, names_it) in REQUIRED {
+            if !vars.iter().any(|v| names_it(v)) {
                 return Err(TemplateError::Missing(what));
             }
         }

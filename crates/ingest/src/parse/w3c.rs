@@ -148,13 +148,14 @@ impl W3c {
         if text.starts_with('#') {
             return Err(Reject::Directive);
         }
+        let shape = Reject::Shape(self.format());
         let separator = if text.contains('\t') { '\t' } else { ' ' };
         let mut values = text.split(separator);
         let (mut date, mut time, mut date_time) = (None, None, None);
         let (mut ip, mut method, mut path, mut status, mut bytes) = (None, None, None, None, None);
         let (mut referrer, mut agent, mut user, mut language) = (None, None, None, None);
         for field in &self.fields.fields[..self.fields.needed] {
-            let value = values.next().ok_or(Reject::Shape(self.format()))?;
+            let value = values.next().ok_or(shape)?;
             let present = value != "-" && !value.is_empty();
             match field {
                 Field::Date => date = Some(value),
@@ -175,15 +176,15 @@ impl W3c {
         let time = match (date_time, date, time) {
             (Some(dt), _, _) => super::parse_any_time(&dt.replacen(' ', "T", 1))?,
             (None, Some(d), Some(t)) => utc(d, t)?,
-            _ => return Err(Reject::Shape(self.format())),
+            _ => return Err(shape),
         };
-        let path = self.decode(path.ok_or(Reject::Shape(self.format()))?, false);
+        let path = self.decode(path.ok_or(shape)?, false);
         finish(LogRecord {
-            ip: parse_ip(ip.ok_or(Reject::Shape(self.format()))?)?,
+            ip: parse_ip(ip.ok_or(shape)?)?,
             time,
             method: Cow::Borrowed(method.unwrap_or("GET")),
             path: path_of(path),
-            status: super::status(status.ok_or(Reject::Shape(self.format()))?)?,
+            status: super::status(status.ok_or(shape)?)?,
             bytes: bytes.map_or(Ok(None), super::count)?,
             referrer: referrer.and_then(optional),
             user_agent: agent.and_then(optional),
