@@ -364,6 +364,38 @@ async fn every_bad_sign_up_is_refused_with_its_code_and_nothing_is_stored(t: Tes
             "card_number_refused",
         ),
     ];
+    // The card-guard corpus: every separator, digit script and glue a hostile tester used.
+    let written = [
+        "4111.1111.1111.1111",
+        "4111_1111_1111_1111",
+        "4111/1111/1111/1111",
+        "4111,1111,1111,1111",
+        "4111\t1111\t1111\t1111",
+        "4111\n1111\n1111\n1111",
+        "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+        "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+        "\u{ff14}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}\u{ff11}",
+        "\u{664}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}\u{661}",
+        "card4111111111111111",
+        "+4111111111111111",
+    ];
+    let fields = [
+        "/name",
+        "/company",
+        "/interest",
+        "/postal_address/street",
+        "/phone",
+    ];
+    let corpus = written.iter().enumerate().map(|(i, card)| {
+        let field = fields[i % fields.len()];
+        (
+            "card written to hide it",
+            with(field, Some(json!(card))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "card_number_refused",
+        )
+    });
+    let cases = cases.into_iter().chain(corpus);
     for (what, body, status, code) in cases {
         let (got, text) = server
             .send(

@@ -130,17 +130,14 @@ fn admit(line: &[u8]) -> Result<&str, Reject> {
     Ok(text)
 }
 
-/// The card-number guard (P4) over `text`, also with percent-encoded separators
-/// (%20, %2D) decoded, since they could hide a number from it.
+/// The card-number guard (P4) over `text`, and over it percent-decoded when it holds a
+/// `%`, since encoded digits or separators (`%34`, `%2E`, `%C2%A0`) could hide a number.
 fn refuse_cards(text: &str) -> Result<(), Reject> {
     if contains_card_number(text) {
         return Err(Reject::CardNumber);
     }
-    if text.contains("%2") {
-        let decoded = text
-            .replace("%20", " ")
-            .replace("%2D", "-")
-            .replace("%2d", "-");
+    if memchr::memchr(b'%', text.as_bytes()).is_some() {
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
         if contains_card_number(&decoded) {
             return Err(Reject::CardNumber);
         }
