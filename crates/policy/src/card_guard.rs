@@ -402,6 +402,7 @@ mod tests {
     /// The digit table agrees with Python's `unicodedata` (Debian's Python 3) for every
     /// code point that Python's Unicode version assigns.
     #[test]
+    #[allow(clippy::print_stderr)]
     fn unicode_digits_fold_like_pythons_unicodedata() {
         let script = "import sys,unicodedata\n\
             for c in range(sys.maxunicode+1):\n\
