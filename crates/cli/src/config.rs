@@ -31,6 +31,9 @@ const ENV_KEYS: &[&str] = &[
     "dkim_key_file",
     "dkim_selector",
     "smtp_ca_file",
+    "max_connections",
+    "connections_per_client",
+    "header_timeout_secs",
 ];
 
 /// How log lines are written.
@@ -79,6 +82,13 @@ pub struct Config {
     pub dkim_selector: Option<String>,
     /// A PEM certificate to trust for the SMTP server (an internal relay's own CA).
     pub smtp_ca_file: Option<PathBuf>,
+    /// Open connections at most; by default three quarters of the open-file limit,
+    /// at most 16,384.
+    pub max_connections: Option<usize>,
+    /// Open connections at most from one client address (trusted proxies exempt).
+    pub connections_per_client: Option<usize>,
+    /// Seconds a client has to send a request's headers, also on an idle connection.
+    pub header_timeout_secs: Option<u64>,
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers in force.
@@ -225,6 +235,27 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(|p| p.parse().map_err(|_| ConfigError::Proxy(p.to_owned())))
             .collect()
+    }
+
+    /// The connection limits, defaults filled in.
+    pub fn connection_limits(&self) -> datavow_server::ConnectionLimits {
+        let defaults = datavow_server::ConnectionLimits::default();
+        datavow_server::ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .unwrap_or(defaults.max_connections)
+                .max(1),
+            per_client: self
+                .connections_per_client
+                .unwrap_or(defaults.per_client)
+                .max(1),
+            header_timeout: self
+                .header_timeout_secs
+                .map_or(defaults.header_timeout, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
+            drain: defaults.drain,
+        }
     }
 
     /// The parsed listen address.

@@ -11,6 +11,7 @@
 //!   string, which may carry personal data.
 
 pub mod api;
+mod connections;
 mod error;
 mod headers;
 mod health;
@@ -19,6 +20,7 @@ mod observability;
 pub mod openapi;
 pub mod pages;
 
+pub use connections::{default_max_connections, ConnectionLimits};
 pub use error::ApiError;
 pub use observability::metrics_handle;
 
@@ -50,6 +52,8 @@ pub struct ServerOptions {
     pub user_agents: Option<std::sync::Arc<datavow_ingest::UaParser>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How many connections may be open, and how long a client may take.
+    pub limits: ConnectionLimits,
 }
 
 /// The whole HTTP surface.
@@ -75,17 +79,21 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
 }
 
 /// Serves `router(app)` on `listener` until `shutdown` completes, then lets requests
-/// in flight finish.
+/// in flight finish. Connections are limited as `options.limits` says.
 pub async fn serve(
     app: Datavow,
     listener: TcpListener,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let limits = options.limits.clone();
+    let trusted_proxies = options.trusted_proxies.clone();
+    connections::serve(
+        router(app, options),
         listener,
-        router(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        limits,
+        trusted_proxies,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }

@@ -531,6 +531,30 @@ async fn sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_slows_d
     );
 }
 
+async fn a_stranger_who_knows_a_user_id_cannot_lock_its_owner_out(t: TestStores) {
+    let server = common::start_behind_proxy(&t).await;
+    let (user_id, password, _) = account(&server, &valid_signup()).await;
+    let from = |client: &'static str, password: &str| {
+        server
+            .client
+            .post(server.url("/api/v1/session"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"user_id": user_id, "password": password}))
+            .send()
+    };
+    for _ in 0..10 {
+        from("198.51.100.66", "guess").await.expect("request");
+    }
+    let stranger = from("198.51.100.66", &password).await.expect("request");
+    assert_eq!(
+        stranger.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address waits"
+    );
+    let owner = from("203.0.113.10", &password).await.expect("request");
+    assert_eq!(owner.status(), StatusCode::OK, "the owner signs in");
+}
+
 async fn a_session_works_by_cookie_and_ends_at_sign_out(t: TestStores) {
     let server = start(&t).await;
     let (user_id, password, _) = account(&server, &valid_signup()).await;
@@ -785,6 +809,7 @@ backend_tests!(
     a_danish_13_year_old_may_sign_up_but_a_german_one_may_not,
     an_email_already_in_use_is_refused_whatever_its_case,
     sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_slows_down_guessing,
+    a_stranger_who_knows_a_user_id_cannot_lock_its_owner_out,
     a_session_works_by_cookie_and_ends_at_sign_out,
     a_person_corrects_their_phone_and_the_old_value_is_kept_only_as_ciphertext,
     the_export_holds_everything_about_the_person,

@@ -116,6 +116,9 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         dkim_key_file: config.dkim_key_file.clone(),
         dkim_selector: config.dkim_selector.clone(),
         smtp_ca_file: config.smtp_ca_file.clone(),
+        max_connections: config.max_connections,
+        connections_per_client: config.connections_per_client,
+        header_timeout_secs: config.header_timeout_secs,
     };
     let app = super::open(&demo_config).await?;
     let base = format!("http://{}", demo_config.listen);

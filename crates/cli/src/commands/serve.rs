@@ -27,6 +27,7 @@ pub async fn serve_app(app: Datavow, config: &Config) -> anyhow::Result<()> {
         geo: super::geo_database(config)?,
         user_agents: super::user_agents(&config.user_agent_regexes)?,
         trusted_proxies: config.trusted_proxy_addrs()?,
+        limits: config.connection_limits(),
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

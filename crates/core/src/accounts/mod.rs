@@ -168,10 +168,12 @@ pub struct AccountsRuntime {
 
 impl Default for AccountsRuntime {
     fn default() -> Self {
+        // Argon2 gets every core but one, so a storm of sign-ins leaves a core for
+        // every other request (a one-core machine hashes on its only core).
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AccountsRuntime {
             throttle: throttle::Throttle::default(),
-            hashing: Semaphore::new(cores.max(1)),
+            hashing: Semaphore::new(cores.saturating_sub(1).max(1)),
         }
     }
 }

@@ -22,8 +22,11 @@ pub async fn sign_in(
     password: &SecretString,
     client: &str,
 ) -> Result<Session, AccountError> {
+    // An account's failures count per client address: a stranger who knows a userID
+    // can use up only their own attempts, never lock the owner out. Guessing from many
+    // addresses is bounded by the generated passwords' strength and Argon2's cost.
     let account_key = format!(
-        "account:{}",
+        "account:{}:{client}",
         hex::encode(sha256(&IndexKind::UserId.normalise(user_id)))
     );
     let client_key = format!("client:{client}");

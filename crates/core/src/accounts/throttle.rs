@@ -1,13 +1,13 @@
 //! Slows down password guessing: after a few failures within a window, further
-//! attempts for the same account or from the same client address are refused until
-//! the window ends. Kept in memory per node (a restart or another node starts afresh;
+//! attempts for the same account from the same client address, or from that address
+//! at all, are refused until the window ends; other addresses are not held up. Kept in memory per node (a restart or another node starts afresh;
 //! the Argon2 cost still bounds guessing there).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failures allowed per account within [`WINDOW`].
+/// Failures allowed per account and client address within [`WINDOW`].
 pub const PER_ACCOUNT: u32 = 5;
 /// Failures allowed per client address within [`WINDOW`].
 pub const PER_CLIENT: u32 = 20;
@@ -20,7 +20,7 @@ struct Count {
     since: Instant,
 }
 
-/// Failure counters by key (`account:<digest>` or `client:<address>`). Prints only how
+/// Failure counters by key (`account:<digest>:<address>` or `client:<address>`). Prints only how
 /// many keys it holds: client addresses are personal data.
 #[derive(Default)]
 pub struct Throttle {

@@ -35,7 +35,8 @@ pub async fn start_with(
     start_with_options(t, mail, Default::default()).await
 }
 
-async fn start_with_options(
+/// [`start`] with other server options (connection limits, proxies).
+pub async fn start_with_options(
     t: &TestStores,
     mail: impl FnOnce(&str) -> Option<datavow_core::mail::MailSettings>,
     server_options: datavow_server::ServerOptions,
