@@ -49,6 +49,8 @@ pub struct Datavow {
     pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
     pub key_source: KeySource,
     master: MasterKey,
+    /// Where the SQLite files live (none for PostgreSQL): its free space is watched.
+    sqlite_dir: Option<PathBuf>,
 }
 
 impl Datavow {
@@ -62,6 +64,10 @@ impl Datavow {
             None => None,
         };
         let stores = datavow_store::open(&options.location).await?;
+        let sqlite_dir = match &options.location {
+            StoreLocation::Sqlite { dir } => Some(dir.clone()),
+            StoreLocation::Postgres { .. } => None,
+        };
         let key_source = master_key::source(options.master_key_file.as_deref(), &options.data_dir);
         let mut master = master_key::load(&key_source)?;
         if let Err(err) = Vault::check_master_key(&stores, &master).await {
@@ -94,6 +100,7 @@ impl Datavow {
             mailer,
             key_source,
             master,
+            sqlite_dir,
         };
         // The erasure ledger is the authority on who no longer exists: erasures a
         // crash interrupted after their commit point are finished first.
@@ -152,7 +159,25 @@ impl Datavow {
 
     /// Whether the database answers (for `/healthz`).
     pub async fn database_answers(&self) -> bool {
-        self.stores.persons.ping().await.is_ok()
+        self.health().await.is_ok()
+    }
+
+    /// Whether this node can serve: the database answers and takes a write, and the
+    /// SQLite files' disk has at least [`MIN_FREE_BYTES`] free (a write that fits in
+    /// space SQLite already holds would hide a full disk). The error says which.
+    pub async fn health(&self) -> Result<(), Unhealthy> {
+        if let Some(dir) = &self.sqlite_dir {
+            if let Ok(stat) = rustix::fs::statvfs(dir.as_path()) {
+                if stat.f_bavail.saturating_mul(stat.f_frsize) < MIN_FREE_BYTES {
+                    return Err(Unhealthy::DiskFull);
+                }
+            }
+        }
+        self.stores
+            .persons
+            .ping()
+            .await
+            .map_err(|_| Unhealthy::Database)
     }
 
     /// The master key's id, where it comes from, and how many keys the keystore holds.
@@ -167,6 +192,18 @@ impl Datavow {
     pub fn audit_log(&self) -> &AuditLog {
         &self.audit
     }
+}
+
+/// Free space below which a SQLite node says it is unhealthy.
+pub const MIN_FREE_BYTES: u64 = 1 << 20;
+
+/// Why a node cannot serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unhealthy {
+    #[error("the database does not answer or cannot take a write")]
+    Database,
+    #[error("the disk holding the database is full")]
+    DiskFull,
 }
 
 /// What `datavow keys status` shows.

@@ -35,7 +35,7 @@ pub mod persons;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use app::{Datavow, KeyStatus, OpenError, OpenOptions};
+pub use app::{Datavow, KeyStatus, OpenError, OpenOptions, Unhealthy, MIN_FREE_BYTES};
 pub use datavow_ingest as ingest;
 pub use datavow_policy as policy;
 /// Storage names the edges need to open and maintain an instance; no personal data

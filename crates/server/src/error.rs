@@ -67,15 +67,15 @@ impl ApiError {
         }
     }
 
-    /// A 503 for a dependency that does not answer.
+    /// A 503 for a store that does not answer or cannot write; the client may retry.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "unavailable",
-            message: "the service cannot reach its database right now".into(),
+            message: "the service cannot store or read data right now; nothing was changed, try again shortly".into(),
             cause: Some(cause.to_string()),
             fields: None,
-            retry_after: None,
+            retry_after: Some(5),
         }
     }
 }
@@ -83,7 +83,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {
-            tracing::error!(code = self.code, status = self.status.as_u16(), %cause, "request failed");
+            log_failure(self.code, self.status, cause);
         }
         let body = ErrorBody {
             error: ErrorDetail {
@@ -102,6 +102,43 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Error lines logged per second at most; a failing disk or database must not fill the
+/// log (and the disk) with one line per request.
+const LOG_LINES_PER_SECOND: u32 = 10;
+
+/// Logs a failed request's cause, at most [`LOG_LINES_PER_SECOND`] a second; the lines
+/// left out are counted in the next one logged.
+fn log_failure(code: &str, status: StatusCode, cause: &str) {
+    struct Window {
+        start: Option<std::time::Instant>,
+        logged: u32,
+        suppressed: u64,
+    }
+    static WINDOW: std::sync::Mutex<Window> = std::sync::Mutex::new(Window {
+        start: None,
+        logged: 0,
+        suppressed: 0,
+    });
+    let mut window = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let now = std::time::Instant::now();
+    if window
+        .start
+        .is_none_or(|start| now.duration_since(start).as_secs() >= 1)
+    {
+        window.start = Some(now);
+        window.logged = 0;
+    }
+    metrics::counter!("datavow_request_failures_total", "code" => code.to_owned()).increment(1);
+    if window.logged >= LOG_LINES_PER_SECOND {
+        window.suppressed += 1;
+        return;
+    }
+    window.logged += 1;
+    let suppressed = std::mem::take(&mut window.suppressed);
+    drop(window);
+    tracing::error!(code, status = status.as_u16(), %cause, suppressed, "request failed");
 }
 
 /// The answer for a path that does not exist.

@@ -1,4 +1,5 @@
-//! `GET /healthz`: 200 when the database answers, 503 when it does not.
+//! `GET /healthz`: 200 when the database answers and takes a write (and a SQLite
+//! node's disk is not full), 503 when not.
 
 use crate::{ApiError, AppState};
 use axum::extract::State;
@@ -25,15 +26,17 @@ pub(crate) fn routes() -> Router<AppState> {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses(
         (status = 200, description = "The node and its database answer", body = Health),
-        (status = 503, description = "The database does not answer", body = crate::error::ErrorBody),
+        (status = 503, description = "The database does not answer or cannot write, or its disk is full", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    if !state.app.database_answers().await {
-        return Err(ApiError::new(
+    if let Err(why) = state.app.health().await {
+        let mut error = ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "the database does not answer",
-        ));
+            why.to_string(),
+        );
+        error.retry_after = Some(5);
+        return Err(error);
     }
     Ok(Json(Health {
         status: "ok",

@@ -35,6 +35,30 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database cannot be reached or cannot take a write right now: down,
+    /// out of connections, disk full, read-only, busy. Such a failure is temporary for
+    /// the caller (HTTP 503 with a retry), unlike corruption or a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. }
+            | StoreError::AuditUnavailable(_)
+            | StoreError::ReadStopped => true,
+            StoreError::Database(err) => match err {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| unavailable_code(&c)),
+                _ => false,
+            },
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, _)) => {
+                sqlite_unavailable(err.extended_code)
+            }
+            _ => false,
+        }
+    }
+
     /// Maps a unique-constraint violation to [`StoreError::Conflict`].
     pub(crate) fn from_insert(err: sqlx::Error, what: &'static str) -> StoreError {
         match &err {
@@ -48,4 +72,20 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
         StoreError::Migrate(err.to_string())
     }
+}
+
+/// PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient resources: disk
+/// full, out of memory, too many connections) and 57P (shutting down, cannot connect
+/// now); or SQLite's numeric result code, which sqlx gives as the code.
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i32>() {
+        return sqlite_unavailable(sqlite);
+    }
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+}
+
+/// SQLite's BUSY (5), LOCKED (6), READONLY (8), IOERR (10), FULL (13), CANTOPEN (14),
+/// whatever their extended code.
+fn sqlite_unavailable(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
 }

@@ -186,7 +186,7 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// Deletes the retained records of `owner` in `class`. Returns how many.
     async fn delete_retained(&self, owner: PersonId, class: &str) -> Result<u64, StoreError>;
 
-    /// Checks that the database answers.
+    /// Checks that the database answers and takes a write.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 

@@ -63,7 +63,7 @@ pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, 
     drop(setup);
     PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(3))
         .connect_with(base.clone().options([("search_path", schema)]))
         .await
         .map_err(unreachable)

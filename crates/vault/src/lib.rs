@@ -89,6 +89,18 @@ pub enum VaultError {
     Store(StoreError),
 }
 
+impl VaultError {
+    /// Whether the store (or the audit log, without which nothing is read or written)
+    /// cannot be reached or cannot take a write right now.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            VaultError::Store(err) => err.is_unavailable(),
+            VaultError::Audit(_) => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<StoreError> for VaultError {
     fn from(err: StoreError) -> Self {
         match err {

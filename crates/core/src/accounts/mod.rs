@@ -150,6 +150,19 @@ pub enum AccountError {
     Internal(String),
 }
 
+impl AccountError {
+    /// Whether the request failed because the store is down, full or busy: a 503 to be
+    /// retried, not a refusal and not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AccountError::Busy => true,
+            AccountError::Store(err) => err.is_unavailable(),
+            AccountError::Vault(err) => err.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
 impl From<VaultError> for AccountError {
     fn from(err: VaultError) -> Self {
         match err {

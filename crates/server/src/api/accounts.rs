@@ -85,7 +85,8 @@ pub(crate) fn account_error(err: AccountError) -> ApiError {
         AccountError::Vault(VaultError::Shredded) => not_signed_in(),
         AccountError::Vault(err) => vault_error(err),
         AccountError::Denied(d) => crate::api::admin::denied(d),
-        AccountError::Store(err) => ApiError::unavailable(err),
+        AccountError::Store(err) if err.is_unavailable() => ApiError::unavailable(err),
+        AccountError::Store(err) => ApiError::internal(err),
         AccountError::Internal(cause) => ApiError::internal(cause),
     }
 }

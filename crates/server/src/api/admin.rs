@@ -90,6 +90,9 @@ pub(crate) fn persons_error(err: PersonsError) -> ApiError {
 
 /// Maps vault errors to API errors; messages never carry personal data.
 pub(crate) fn vault_error(err: VaultError) -> ApiError {
+    if err.is_unavailable() {
+        return ApiError::unavailable(err);
+    }
     match err {
         VaultError::Refused(refused) => ApiError::new(
             StatusCode::FORBIDDEN,

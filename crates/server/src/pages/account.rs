@@ -147,7 +147,11 @@ pub(super) async fn signup_submit(
             let body = signup_form(&page, &state, &shown, &problem_lines(lang, &err));
             respond(
                 &page,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                if err.is_unavailable() {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
                 layout(&page, lang.t("sign_up"), false, body),
             )
         }
@@ -220,6 +224,8 @@ pub(super) async fn signin_submit(
         Err(err) => {
             let status = if matches!(err, AccountError::TooManyAttempts(_)) {
                 StatusCode::TOO_MANY_REQUESTS
+            } else if err.is_unavailable() {
+                StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::UNAUTHORIZED
             };
