@@ -103,6 +103,14 @@ pub fn standard_jobs() -> Vec<Job> {
                 let now = chrono::Utc::now().timestamp_micros();
                 let removed = app.stores.accounts.delete_expired_sessions(now).await?;
                 tracing::debug!(removed, "expired sessions removed");
+                let window =
+                    i64::try_from(crate::accounts::REPLAY_WINDOW.as_micros()).unwrap_or(i64::MAX);
+                let replays = app
+                    .stores
+                    .accounts
+                    .delete_signup_replays_before(now.saturating_sub(window))
+                    .await?;
+                tracing::debug!(replays, "sign-up answers past their window removed");
                 Ok(())
             },
         ),

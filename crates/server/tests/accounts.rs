@@ -531,6 +531,89 @@ async fn sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_slows_d
     );
 }
 
+async fn a_sign_up_repeated_with_its_idempotency_key_answers_the_same_credentials_once(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let key = "7f1c9a52-3d4e-4b8a-9c61-0e2f5a7b8c9d";
+    let post = |key: &'static str, body: Value| {
+        let request = server
+            .client
+            .post(server.url("/api/v1/accounts"))
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("answer");
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            let status = response.status();
+            (
+                status,
+                replayed,
+                response.json::<Value>().await.expect("json"),
+            )
+        }
+    };
+    let (status, replayed, first) = post(key, valid_signup()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
+    let (status, replayed, again) = post(key, valid_signup()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true), "{again}");
+    assert_eq!(again, first, "the same credentials come back");
+    assert_eq!(persons(&server).await, 1, "one account");
+
+    let (status, _, other) = post(key, with("/name", Some(json!("Someone Else")))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
+    assert_eq!(other["error"]["code"], "idempotency_key_reused");
+    let (status, _, short) = post("short", with("/email", Some(json!("b@example.de")))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{short}");
+    assert_eq!(short["error"]["code"], "invalid_idempotency_key");
+    assert_eq!(persons(&server).await, 1, "nothing else stored");
+
+    let user_id = first["user_id"].as_str().expect("user_id");
+    let password = first["password"].as_str().expect("password");
+    let (status, _) = sign_in(&server, user_id, password).await;
+    assert_eq!(status, StatusCode::OK);
+    for secret in [user_id.as_bytes(), password.as_bytes()] {
+        assert_eq!(
+            t.raw_places_containing(secret).await,
+            Vec::<String>::new(),
+            "the kept answer is sealed"
+        );
+    }
+
+    // Racing repeats of one new sign-up: one account, every success the same answer.
+    let key2 = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b";
+    let body = with("/email", Some(json!("race@example.de")));
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let request = server
+            .client
+            .post(server.url("/api/v1/accounts"))
+            .header("idempotency-key", key2)
+            .json(&body);
+        racing.spawn(async move {
+            let response = request.send().await.expect("answer");
+            let status = response.status();
+            (status, false, response.json::<Value>().await.expect("json"))
+        });
+    }
+    let answers = racing.join_all().await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::CREATED)
+        .map(|(_, _, b)| b)
+        .collect();
+    assert!(!created.is_empty(), "{answers:?}");
+    assert!(created.iter().all(|b| *b == created[0]), "{answers:?}");
+    for (status, _, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED
+                || body["error"]["code"] == "idempotency_key_in_progress",
+            "{status}: {body}"
+        );
+    }
+    assert_eq!(persons(&server).await, 2);
+}
+
 async fn a_stranger_who_knows_a_user_id_cannot_lock_its_owner_out(t: TestStores) {
     let server = common::start_behind_proxy(&t).await;
     let (user_id, password, _) = account(&server, &valid_signup()).await;
@@ -810,6 +893,7 @@ backend_tests!(
     an_email_already_in_use_is_refused_whatever_its_case,
     sign_in_answers_alike_for_unknown_users_and_wrong_passwords_and_slows_down_guessing,
     a_stranger_who_knows_a_user_id_cannot_lock_its_owner_out,
+    a_sign_up_repeated_with_its_idempotency_key_answers_the_same_credentials_once,
     a_session_works_by_cookie_and_ends_at_sign_out,
     a_person_corrects_their_phone_and_the_old_value_is_kept_only_as_ciphertext,
     the_export_holds_everything_about_the_person,

@@ -39,6 +39,17 @@ pub struct SubjectRequestRow {
     pub status: String,
 }
 
+/// A sign-up's answer kept for a client that may have lost it (`Idempotency-Key`):
+/// sealed under a key only the client's idempotency key derives, found by a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupReplay {
+    pub key_digest: Vec<u8>,
+    /// A digest of the request it answers: the same key with another body is refused.
+    pub request_digest: Vec<u8>,
+    pub sealed: Vec<u8>,
+    pub created_at_micros: i64,
+}
+
 /// Sessions, acknowledgements and requests.
 #[async_trait]
 pub trait AccountStore: Send + Sync + fmt::Debug {
@@ -134,6 +145,16 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     async fn set_request_status(&self, id: uuid::Uuid, status: &str) -> Result<(), StoreError>;
 
     async fn requests_of(&self, person: PersonId) -> Result<Vec<SubjectRequestRow>, StoreError>;
+
+    /// Keeps a sealed sign-up answer under its idempotency key's digest; `false` (and
+    /// nothing changed) if that digest is already kept.
+    async fn insert_signup_replay(&self, replay: &SignupReplay) -> Result<bool, StoreError>;
+
+    /// The sign-up answer kept under `key_digest`, if any.
+    async fn signup_replay(&self, key_digest: &[u8]) -> Result<Option<SignupReplay>, StoreError>;
+
+    /// Drops sign-up answers kept since before `micros`; how many.
+    async fn delete_signup_replays_before(&self, micros: i64) -> Result<u64, StoreError>;
 }
 
 /// A message in the outgoing queue. `sealed` is the whole message, sealed under the

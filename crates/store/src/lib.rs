@@ -32,7 +32,9 @@ mod sqlite_reads;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use accounts::{AccountStore, AccountSummary, Acknowledgement, QueuedMail, SubjectRequestRow};
+pub use accounts::{
+    AccountStore, AccountSummary, Acknowledgement, QueuedMail, SignupReplay, SubjectRequestRow,
+};
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };

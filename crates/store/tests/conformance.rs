@@ -729,7 +729,49 @@ async fn writers_racing_to_open_a_new_day_all_land_in_one_partition(t: TestStore
     );
 }
 
+async fn a_signup_replay_is_kept_once_per_key_and_dropped_when_old(t: TestStores) {
+    let accounts = &t.stores.accounts;
+    let replay = |digest: &[u8], at: i64| datavow_store::SignupReplay {
+        key_digest: digest.to_vec(),
+        request_digest: vec![7; 32],
+        sealed: vec![1, 2, 3],
+        created_at_micros: at,
+    };
+    assert!(accounts
+        .insert_signup_replay(&replay(b"k1", 100))
+        .await
+        .expect("insert"));
+    let mut second = replay(b"k1", 200);
+    second.sealed = vec![9];
+    assert!(
+        !accounts
+            .insert_signup_replay(&second)
+            .await
+            .expect("insert"),
+        "a second answer under the same key is not kept"
+    );
+    assert_eq!(
+        accounts.signup_replay(b"k1").await.expect("read"),
+        Some(replay(b"k1", 100)),
+        "the first answer stays"
+    );
+    assert!(accounts
+        .insert_signup_replay(&replay(b"k2", 300))
+        .await
+        .expect("insert"));
+    assert_eq!(
+        accounts
+            .delete_signup_replays_before(250)
+            .await
+            .expect("delete"),
+        1
+    );
+    assert_eq!(accounts.signup_replay(b"k1").await.expect("read"), None);
+    assert!(accounts.signup_replay(b"k2").await.expect("read").is_some());
+}
+
 backend_tests!(
+    a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
     an_erasure_commit_destroys_restricts_and_records_in_one_transaction,
     an_account_summary_names_the_entity_and_the_last_acknowledged_policy,
     writers_racing_to_open_a_new_day_all_land_in_one_partition,

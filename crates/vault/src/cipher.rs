@@ -110,6 +110,41 @@ impl SymmetricKey {
             .map_err(|_| Unauthentic)
     }
 
+    /// A key derived from a secret that a client holds (such as an idempotency key):
+    /// HMAC-SHA256 of `label` under the secret. The store keeps only what this key
+    /// sealed and [`SymmetricKey::holder_digest`]; without the secret neither opens.
+    pub fn from_holder_secret(secret: &[u8], label: &[u8]) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"datavow holder key\0");
+        mac.update(label);
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(&mac.finalize().into_bytes());
+        SymmetricKey(key)
+    }
+
+    /// A look-up digest of a holder's secret, independent of the key derived from it.
+    pub fn holder_digest(secret: &[u8], label: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"datavow holder digest\0");
+        hash.update(label);
+        hash.update([0]);
+        hash.update(secret);
+        hash.finalize().into()
+    }
+
+    /// Seals `plaintext` under this key, bound to `label`.
+    pub fn seal(&self, label: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        self.encrypt(plaintext, label)
+    }
+
+    /// Opens what [`SymmetricKey::seal`] sealed with the same label.
+    pub fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        self.decrypt(sealed, label)
+    }
+
     /// Seals one personal field of `record` (a person id, or a record's own id).
     pub fn seal_field(&self, record: PersonId, field: Field, plaintext: &[u8]) -> Vec<u8> {
         self.encrypt(plaintext, &field_aad(record, field))

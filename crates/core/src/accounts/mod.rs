@@ -26,7 +26,7 @@ pub use own::{
 };
 pub(crate) use session::reset_password;
 pub use session::{session_person, sign_in, sign_out};
-pub use sign_up::{contact, sign_up};
+pub use sign_up::{contact, sign_up, sign_up_idempotent, REPLAY_WINDOW};
 
 use crate::access::VisitorAct;
 use crate::audit::AccessEntry;
@@ -37,13 +37,15 @@ use chrono::{DateTime, Utc};
 use datavow_policy::{Category, CountryCode, Field, Purpose};
 use datavow_store::{Acknowledgement, PersonId, PersonKind, StoreError, SubjectRequestRow};
 use datavow_vault::{
-    consent, Action, Actor, AuditEvent, Grant, IndexKind, Outcome, Personal, VaultError,
+    consent, Action, Actor, AuditEvent, Grant, IndexKind, Outcome, Personal, SymmetricKey,
+    VaultError,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use validate::{FieldProblem, PostalAddress, Problems};
 
@@ -140,6 +142,14 @@ pub enum AccountError {
     Busy,
     #[error("not signed in")]
     NotSignedIn,
+    #[error("the Idempotency-Key must be 16 to 200 letters, digits, '-' or '_' (a random UUID)")]
+    BadIdempotencyKey,
+    #[error(
+        "this Idempotency-Key was used for a different sign-up; use a new key for new content"
+    )]
+    IdempotencyKeyReused,
+    #[error("a sign-up with this Idempotency-Key is in progress; try again in a moment")]
+    IdempotencyInProgress,
     #[error(transparent)]
     Denied(#[from] crate::access::Denied),
     #[error(transparent)]
@@ -322,6 +332,12 @@ fn validate_profile(
 /// pool. The password is shown once by the caller and never stored.
 async fn generated_password(app: &Datavow) -> Result<(SecretString, String), AccountError> {
     let password = SecretString::from(credentials::generate_password());
+    let phc = password_hash(app, &password).await?;
+    Ok((password, phc))
+}
+
+/// The Argon2id hash (PHC string) of `password`, on the hashing pool.
+async fn password_hash(app: &Datavow, password: &SecretString) -> Result<String, AccountError> {
     let to_hash = password.clone();
     let phc = app
         .accounts
@@ -333,7 +349,7 @@ async fn generated_password(app: &Datavow) -> Result<(SecretString, String), Acc
         })
         .await?
         .map_err(|e| AccountError::Internal(e.to_string()))?;
-    Ok((password, phc))
+    Ok(phc)
 }
 
 /// Records a marketing choice made `how`, under the policy in force, and keeps the

@@ -82,6 +82,13 @@ pub(crate) fn account_error(err: AccountError) -> ApiError {
         }
         AccountError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the service is busy; try again in a moment"),
         AccountError::NotSignedIn => not_signed_in(),
+        AccountError::BadIdempotencyKey => ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", AccountError::BadIdempotencyKey.to_string()),
+        AccountError::IdempotencyKeyReused => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", AccountError::IdempotencyKeyReused.to_string()),
+        AccountError::IdempotencyInProgress => {
+            let mut error = ApiError::new(StatusCode::CONFLICT, "idempotency_key_in_progress", AccountError::IdempotencyInProgress.to_string());
+            error.retry_after = Some(1);
+            error
+        }
         AccountError::Vault(VaultError::Shredded) => not_signed_in(),
         AccountError::Vault(err) => vault_error(err),
         AccountError::Denied(d) => crate::api::admin::denied(d),
@@ -282,32 +289,54 @@ datavow_policy::redacted_debug!(SignUpResponse {
 });
 
 /// Creates an account; the generated userID and password are in the answer, and only there.
+///
+/// With an `Idempotency-Key` header (a random UUID), the same request repeated within
+/// 15 minutes answers the same credentials (with `Idempotent-Replayed: true`) instead
+/// of a second account: a client that lost the answer retries safely.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
     request_body = SignUpRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "16 to 200 letters, digits, '-' or '_': a random UUID. Repeating the request with it within 15 minutes answers the same credentials."),
+    ),
     responses(
         (status = 201, body = SignUpResponse),
-        (status = 400, description = "Malformed JSON or an unknown field", body = crate::error::ErrorBody),
-        (status = 409, description = "The email address is taken", body = crate::error::ErrorBody),
-        (status = 422, description = "A field is invalid, a card number was sent, or the person is under the age of consent", body = crate::error::ErrorBody),
+        (status = 400, description = "Malformed JSON, an unknown field, or a malformed Idempotency-Key", body = crate::error::ErrorBody),
+        (status = 409, description = "The email address is taken, or a sign-up with this Idempotency-Key is in progress", body = crate::error::ErrorBody),
+        (status = 422, description = "A field is invalid, a card number was sent, the person is under the age of consent, or the Idempotency-Key was used for other content", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<SignUpInput>,
 ) -> Result<Response, ApiError> {
-    let account = accounts::sign_up(&state.app, &input)
-        .await
-        .map_err(account_error)?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| SecretString::from(v.to_str().unwrap_or_default().to_owned()));
+    let (account, replayed) = match key {
+        Some(key) => accounts::sign_up_idempotent(&state.app, &input, &key).await,
+        None => accounts::sign_up(&state.app, &input)
+            .await
+            .map(|a| (a, false)),
+    }
+    .map_err(account_error)?;
     let body = SignUpResponse {
         user_id: account.user_id,
         password: account.password.expose_secret().to_owned(),
         entity: account.entity,
     };
-    Ok((
+    let mut response = (
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
         Json(body),
     )
-        .into_response())
+        .into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 /// Sign-in credentials.

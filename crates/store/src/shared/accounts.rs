@@ -323,6 +323,46 @@ macro_rules! impl_account_store {
                     })
                     .collect())
             }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_signup_replay(&self, replay: &$crate::SignupReplay) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO signup_replays (key_digest, request_digest, sealed, created_at_micros) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (key_digest) DO NOTHING",
+                )
+                .bind(&replay.key_digest)
+                .bind(&replay.request_digest)
+                .bind(&replay.sealed)
+                .bind(replay.created_at_micros)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn signup_replay(&self, key_digest: &[u8]) -> Result<Option<$crate::SignupReplay>, $crate::StoreError> {
+                let row: Option<(Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT request_digest, sealed, created_at_micros FROM signup_replays WHERE key_digest = $1",
+                )
+                .bind(key_digest)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(request_digest, sealed, created_at_micros)| $crate::SignupReplay {
+                    key_digest: key_digest.to_vec(),
+                    request_digest,
+                    sealed,
+                    created_at_micros,
+                }))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn delete_signup_replays_before(&self, micros: i64) -> Result<u64, $crate::StoreError> {
+                Ok(sqlx::query("DELETE FROM signup_replays WHERE created_at_micros < $1")
+                    .bind(micros)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
         }
     };
 }
