@@ -100,6 +100,13 @@ enum Command {
     /// Marketing mail to the people who opted in.
     #[command(subcommand)]
     Marketing(MarketingCommand),
+    /// Print a shell completion script (`datavow completions bash > /etc/bash_completion.d/datavow`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (`datavow man > datavow.1; man ./datavow.1`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,7 +283,7 @@ impl Cli {
                 Some(store)
             }
             Command::Marketing(MarketingCommand::Send { store, .. }) => Some(store),
-            Command::Policy(_) => None,
+            Command::Policy(_) | Command::Completions { .. } | Command::Man => None,
         };
         if let Some(store) = store {
             flags.data_dir = store.data_dir.clone();
@@ -289,6 +296,28 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generated from the command line's own definition: they need no configuration.
+    match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "datavow",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let page = clap_mangen::Man::new(Cli::command());
+            return match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => report(&anyhow::Error::new(err)),
+            };
+        }
+        _ => {}
+    }
     let config = match Config::load(cli.config.as_deref(), &cli.flags()) {
         Ok(config) => config,
         Err(err) => return report(&anyhow::Error::new(err)),
@@ -352,6 +381,7 @@ fn main() -> ExitCode {
                 segment,
                 ..
             }) => commands::marketing::send(&config, subject, &body, segment).await,
+            Command::Completions { .. } | Command::Man => Ok(ExitCode::SUCCESS),
         }
     });
     if folds_logs_after {
