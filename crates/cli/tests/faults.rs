@@ -49,6 +49,13 @@ impl Node {
         }
     }
 
+    /// The last lines the server logged, for a failure message.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
+    }
+
     fn failure_lines(&self) -> usize {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         log.lines().filter(|l| l.contains("request failed")).count()
@@ -155,7 +162,11 @@ fn a_full_disk_answers_503_keeps_the_log_small_and_recovers() {
         std::fs::remove_file(&filler).expect("free the disk");
         let deadline = Instant::now() + Duration::from_secs(10);
         while healthz(&client, &node.base).await != 200 {
-            assert!(Instant::now() < deadline, "healthz did not recover");
+            assert!(
+                Instant::now() < deadline,
+                "healthz did not recover:\n{}",
+                node.log_tail()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let (status, again) = post(
@@ -214,6 +225,8 @@ impl Relay {
                 }
                 let target = target.clone();
                 let mut cuts = cuts.clone();
+                // Only a cut after this connection began ends it.
+                cuts.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
                         return;
@@ -308,7 +321,11 @@ fn postgres_going_away_answers_503_quickly_and_service_returns_with_it() {
         relay.restore();
         let deadline = Instant::now() + Duration::from_secs(15);
         while healthz(&client, &node.base).await != 200 {
-            assert!(Instant::now() < deadline, "healthz did not recover");
+            assert!(
+                Instant::now() < deadline,
+                "healthz did not recover:\n{}",
+                node.log_tail()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let (status, session) = post(

@@ -38,7 +38,7 @@ pub use accounts::{
 pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };
-pub use browser::{BrowserDay, BrowserStore, EventBlock};
+pub use browser::{BrowserDay, BrowserStore, EventBlock, IngestMark};
 pub use error::StoreError;
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{fold_write_ahead_logs, SqliteKeyStore, SqliteStore, DATA_FILE};

@@ -687,6 +687,50 @@ async fn browser_blocks_land_in_their_day_and_a_dropped_day_is_gone_whole(t: Tes
     assert_eq!(browser.day_blocks(d1).await.expect("blocks").len(), 1);
 }
 
+async fn blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all(t: TestStores) {
+    let browser = &t.stores.browser;
+    let (d1, d2) = (
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"),
+    );
+    let mark = |offset| datavow_store::IngestMark {
+        source: b"dev:inode".to_vec(),
+        fingerprint: vec![3; 32],
+        fingerprint_len: 256,
+        offset,
+    };
+    assert_eq!(browser.ingest_mark(b"dev:inode").await.expect("mark"), None);
+    let kept = block(2, b"kept");
+    browser
+        .append_days(
+            &[(d2, vec![block(1, b"b")]), (d1, vec![kept.clone()])],
+            Some(&mark(1000)),
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        browser.ingest_mark(b"dev:inode").await.expect("mark"),
+        Some(mark(1000))
+    );
+    // A failing write (a block already stored) leaves the mark and every day as they were.
+    let err = browser
+        .append_days(
+            &[(d2, vec![block(5, b"new")]), (d1, vec![kept])],
+            Some(&mark(2000)),
+        )
+        .await;
+    assert!(err.is_err());
+    assert_eq!(
+        browser.ingest_mark(b"dev:inode").await.expect("mark"),
+        Some(mark(1000))
+    );
+    let days = browser.browser_days().await.expect("days");
+    assert_eq!(
+        days.iter().map(|d| (d.day, d.records)).collect::<Vec<_>>(),
+        vec![(d1, 2), (d2, 1)]
+    );
+}
+
 async fn a_duplicate_block_changes_nothing_of_its_day(t: TestStores) {
     let browser = &t.stores.browser;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
@@ -771,6 +815,7 @@ async fn a_signup_replay_is_kept_once_per_key_and_dropped_when_old(t: TestStores
 }
 
 backend_tests!(
+    blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all,
     a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
     an_erasure_commit_destroys_restricts_and_records_in_one_transaction,
     an_account_summary_names_the_entity_and_the_last_acknowledged_policy,

@@ -1,6 +1,7 @@
 //! `datavow ingest [--format F | --log-format STRING] [FILE|-]`: reads an access log
 //! into the browser-data store and prints the format it read and what became of every
-//! line. A progress bar is drawn on
+//! line. A named file is read from where the last run stopped (each line stored once);
+//! standard input is read whole. A progress bar is drawn on
 //! standard error when it is a terminal, never when output is piped.
 
 use crate::config::Config;
@@ -23,22 +24,32 @@ pub async fn run(
     format: InputFormat,
     file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let (input, size): (Box<dyn std::io::BufRead + Send>, Option<u64>) = match file.as_deref() {
-        None => (
-            Box::new(BufReader::with_capacity(READ_BUFFER, std::io::stdin())),
-            None,
-        ),
-        Some(path) if path == Path::new("-") => (
-            Box::new(BufReader::with_capacity(READ_BUFFER, std::io::stdin())),
-            None,
-        ),
-        Some(path) => {
-            let f = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            let size = f.metadata().ok().map(|m| m.len());
-            (Box::new(BufReader::with_capacity(READ_BUFFER, f)), size)
-        }
-    };
+    // A named file is read after what earlier runs stored from it; a stream whole.
+    let (input, path, size): (Option<Box<dyn std::io::BufRead + Send>>, _, _) =
+        match file.as_deref() {
+            None => (
+                Some(Box::new(BufReader::with_capacity(
+                    READ_BUFFER,
+                    std::io::stdin(),
+                ))),
+                None,
+                None,
+            ),
+            Some(path) if path == Path::new("-") => (
+                Some(Box::new(BufReader::with_capacity(
+                    READ_BUFFER,
+                    std::io::stdin(),
+                ))),
+                None,
+                None,
+            ),
+            Some(path) => {
+                let size = std::fs::metadata(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?
+                    .len();
+                (None, Some(path.to_owned()), Some(size))
+            }
+        };
     // Compiling the user-agent regexes takes a while: done while the store opens.
     let agents = {
         let regexes = config.user_agent_regexes.clone();
@@ -61,14 +72,19 @@ pub async fn run(
         })
     });
     let started = Instant::now();
-    let result = ingest
-        .ingest(
-            &datavow_core::Principal::shell(),
-            input,
-            format,
-            progress.clone(),
-        )
-        .await;
+    let by = datavow_core::Principal::shell();
+    let result = match (input, path) {
+        (Some(input), _) => ingest
+            .ingest(&by, input, format, progress.clone())
+            .await
+            .map(|summary| (summary, 0))
+            .map_err(anyhow::Error::new),
+        (None, Some(path)) => ingest
+            .ingest_file(&by, &path, format, progress.clone())
+            .await
+            .with_context(|| format!("reading {}", path.display())),
+        (None, None) => unreachable!("a file or a stream"),
+    };
     if let Some(ticker) = ticker {
         ticker.abort();
     }
@@ -76,7 +92,10 @@ pub async fn run(
         bar.finish_and_clear();
     }
     app.audit_log().checkpoint().await.ok();
-    let summary = result.context("ingest stopped")?;
+    let (summary, skipped) = result.context("ingest stopped")?;
+    if skipped > 0 {
+        print_resumed(skipped);
+    }
     print_summary(&summary, started.elapsed());
     Ok(ExitCode::SUCCESS)
 }
@@ -108,6 +127,14 @@ fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[allow(clippy::print_stdout, reason = "the summary is the command's output")]
+fn print_resumed(skipped: u64) {
+    println!(
+        "resumed:    after {} bytes stored by an earlier run",
+        grouped(skipped)
+    );
 }
 
 #[allow(clippy::print_stdout, reason = "the summary is the command's output")]

@@ -12,6 +12,7 @@
 
 mod block;
 mod pipeline;
+mod resume;
 
 pub use block::{decode_addresses, BlockMeta, Row};
 pub use datavow_ingest::{Browser, Clf, Format, LineParser, Template, TemplateError};
@@ -143,7 +144,35 @@ impl BrowserIngest {
     ) -> Result<IngestSummary, IngestError> {
         let actor = by.actor();
         let grant = self.app.door.system(actor.clone(), SystemAct::Ingest)?;
-        self.run(actor, grant, input, format, progress).await
+        self.run(actor, grant, input, format, progress, None).await
+    }
+
+    /// [`BrowserIngest::ingest`] of a file, starting right after the last line an
+    /// earlier run stored from it and recording its progress as it stores (see
+    /// `resume`), so a run cut short and run again stores every line once. Returns
+    /// the bytes skipped as already stored; `progress` starts there.
+    pub async fn ingest_file(
+        &self,
+        by: &Principal,
+        path: &std::path::Path,
+        format: InputFormat,
+        progress: Arc<AtomicU64>,
+    ) -> Result<(IngestSummary, u64), IngestError> {
+        let actor = by.actor();
+        let grant = self.app.door.system(actor.clone(), SystemAct::Ingest)?;
+        let opened = resume::open(self.app.stores.browser.as_ref(), path).await?;
+        progress.store(opened.skipped, std::sync::atomic::Ordering::Relaxed);
+        let summary = self
+            .run(
+                actor,
+                grant,
+                opened.input,
+                format,
+                progress,
+                Some(opened.resume),
+            )
+            .await?;
+        Ok((summary, opened.skipped))
     }
 
     /// [`BrowserIngest::ingest`] for a web tier posting events, one JSON object per
@@ -159,7 +188,7 @@ impl BrowserIngest {
             crate::access::OperatorAct::PostEvents,
         )?;
         let format = InputFormat::Recognise(&Format::JSON);
-        self.run(operator.actor(), grant, input, format, Arc::default())
+        self.run(operator.actor(), grant, input, format, Arc::default(), None)
             .await
     }
 
@@ -170,6 +199,7 @@ impl BrowserIngest {
         input: Box<dyn BufRead + Send>,
         format: InputFormat,
         progress: Arc<AtomicU64>,
+        resume: Option<resume::Resume>,
     ) -> Result<IngestSummary, IngestError> {
         let pipeline = pipeline::Pipeline {
             vault: self.app.vault.clone(),
@@ -181,6 +211,7 @@ impl BrowserIngest {
             ua: self.ua.clone(),
             geo: self.geo.clone(),
             oldest: oldest_kept(&self.app, Utc::now()),
+            resume,
         };
         let result = pipeline.run(input, format, progress).await;
         let detail = match &result {

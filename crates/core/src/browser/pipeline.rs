@@ -52,6 +52,9 @@ pub(crate) struct Pipeline {
     pub geo: Option<Arc<GeoDb>>,
     /// Records older than this are past retention and not stored.
     pub oldest: DateTime<Utc>,
+    /// Where the input starts in a file whose progress is recorded; `None` for a
+    /// stream.
+    pub resume: Option<super::resume::Resume>,
 }
 
 /// Lines cut from the input, with the parser that reads them.
@@ -60,6 +63,18 @@ struct Chunk {
     ends: Vec<usize>,
     too_long: u64,
     parser: Option<LineParser>,
+    /// Chunks are numbered in input order; the writer stores them in that order.
+    seq: u64,
+    /// Input bytes up to the end of this chunk's last line (or skipped line), when
+    /// everything before it has been cut into this chunk or earlier ones.
+    end: Option<u64>,
+}
+
+/// What a worker made of one chunk: its blocks by day.
+struct Sealed {
+    seq: u64,
+    end: Option<u64>,
+    blocks: Vec<(NaiveDate, EventBlock)>,
 }
 
 impl Chunk {
@@ -130,8 +145,7 @@ impl Pipeline {
         // Chunks read go back to the chunker to be filled again (see `read_blocks`).
         let (spare_tx, spares) = mpsc::channel::<Chunk>();
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
-        let (block_tx, mut block_rx) =
-            tokio::sync::mpsc::channel::<(NaiveDate, EventBlock)>(workers * 4);
+        let (block_tx, mut block_rx) = tokio::sync::mpsc::channel::<Sealed>(workers * 4);
         let stop = Arc::new(AtomicBool::new(false));
         let failure: Arc<Mutex<Option<IngestError>>> = Arc::default();
         let keys = Arc::new(DayKeyCache::default());
@@ -172,40 +186,41 @@ impl Pipeline {
         }
         drop(block_tx);
 
-        // Append blocks as they come: whatever has queued up meanwhile goes in the same
-        // transaction per day (each store command is a round trip to SQLite's thread).
-        // Before a day's first write of this run, and again at least once a minute while
-        // writing to it, an audit entry for that day is committed: a run killed at any
-        // point has an entry for every day it stored records in.
+        // Store chunks in input order, as soon as every earlier one is stored: whatever
+        // has queued up meanwhile goes in one transaction, with the input's mark (how
+        // far a file is read) when there is one, so a run killed at any point resumes
+        // right after the last line stored. Before a day's first write of this run, and
+        // again at least once a minute while writing to it, an audit entry for that day
+        // is committed: a run killed at any point has an entry for every day it stored
+        // records in.
         let mut audited: HashMap<NaiveDate, std::time::Instant> = HashMap::new();
         let mut stored_so_far: HashMap<NaiveDate, u64> = HashMap::new();
         let mut stored_error = None;
         let mut queued = Vec::with_capacity(workers * 4);
+        let mut waiting: BTreeMap<u64, Sealed> = BTreeMap::new();
+        let mut next_seq = 0;
         while block_rx.recv_many(&mut queued, workers * 4).await > 0 {
+            for sealed in queued.drain(..) {
+                waiting.insert(sealed.seq, sealed);
+            }
             let mut by_day: BTreeMap<NaiveDate, Vec<EventBlock>> = BTreeMap::new();
-            for (day, block) in queued.drain(..) {
-                by_day.entry(day).or_default().push(block);
-            }
-            for (day, blocks) in by_day {
-                let due = audited
-                    .get(&day)
-                    .is_none_or(|at| at.elapsed() >= self.audit_every);
-                if due {
-                    let so_far = stored_so_far.get(&day).copied().unwrap_or(0);
-                    if let Err(err) = self.audit_day(day, so_far).await {
-                        stored_error = Some(err);
-                        break;
-                    }
-                    audited.insert(day, std::time::Instant::now());
+            let mut end = None;
+            while let Some(sealed) = waiting.remove(&next_seq) {
+                next_seq += 1;
+                end = sealed.end.or(end);
+                for (day, block) in sealed.blocks {
+                    by_day.entry(day).or_default().push(block);
                 }
-                if let Err(err) = self.store.append_blocks(day, &blocks).await {
-                    stored_error = Some(err);
-                    break;
-                }
-                *stored_so_far.entry(day).or_default() +=
-                    blocks.iter().map(|b| u64::from(b.records)).sum::<u64>();
             }
-            if stored_error.is_some() {
+            let mark = self.resume.as_ref().zip(end).map(|(r, end)| r.mark_at(end));
+            if by_day.is_empty() && mark.is_none() {
+                continue;
+            }
+            if let Err(err) = self
+                .store_in_order(by_day, mark, &mut audited, &mut stored_so_far)
+                .await
+            {
+                stored_error = Some(err);
                 stop.store(true, Ordering::Relaxed);
                 // Let the workers finish their sends and see the stop.
                 while block_rx.recv().await.is_some() {}
@@ -245,6 +260,34 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// Audits the days that are due, then stores the blocks of every day and the mark
+    /// in one transaction.
+    async fn store_in_order(
+        &self,
+        by_day: BTreeMap<NaiveDate, Vec<EventBlock>>,
+        mark: Option<datavow_store::IngestMark>,
+        audited: &mut HashMap<NaiveDate, std::time::Instant>,
+        stored_so_far: &mut HashMap<NaiveDate, u64>,
+    ) -> Result<(), datavow_store::StoreError> {
+        for day in by_day.keys() {
+            let due = audited
+                .get(day)
+                .is_none_or(|at| at.elapsed() >= self.audit_every);
+            if due {
+                let so_far = stored_so_far.get(day).copied().unwrap_or(0);
+                self.audit_day(*day, so_far).await?;
+                audited.insert(*day, std::time::Instant::now());
+            }
+        }
+        let days: Vec<(NaiveDate, Vec<EventBlock>)> = by_day.into_iter().collect();
+        self.store.append_days(&days, mark.as_ref()).await?;
+        for (day, blocks) in &days {
+            *stored_so_far.entry(*day).or_default() +=
+                blocks.iter().map(|b| u64::from(b.records)).sum::<u64>();
+        }
+        Ok(())
+    }
+
     /// Commits the audit entry that precedes writes to `day`'s partition.
     async fn audit_day(
         &self,
@@ -364,6 +407,12 @@ struct Chunker {
     candidates: &'static [Format],
     /// Chunks the workers are done with, to fill again.
     spares: Option<mpsc::Receiver<Chunk>>,
+    /// Input bytes fed so far.
+    read: u64,
+    /// Where in the input the line being read begins.
+    line_start: u64,
+    /// The number of the next chunk sent.
+    next_seq: u64,
 }
 
 /// Why the chunker stopped.
@@ -388,6 +437,9 @@ impl Chunker {
             parser,
             candidates,
             spares: None,
+            read: 0,
+            line_start: 0,
+            next_seq: 0,
         }
     }
 
@@ -399,6 +451,7 @@ impl Chunker {
                 chunk.ends.clear();
                 chunk.too_long = 0;
                 chunk.parser = None;
+                chunk.end = None;
                 chunk
             }
             None => Chunker::fresh(),
@@ -411,6 +464,8 @@ impl Chunker {
             ends: Vec::with_capacity(CHUNK_LINES),
             too_long: 0,
             parser: None,
+            seq: 0,
+            end: None,
         }
     }
 
@@ -425,8 +480,13 @@ impl Chunker {
         while !bytes.is_empty() {
             let newline = memchr::memchr(b'\n', bytes);
             if self.skipping {
-                let Some(i) = newline else { return Ok(()) };
+                let Some(i) = newline else {
+                    self.read += bytes.len() as u64;
+                    return Ok(());
+                };
                 bytes = &bytes[i + 1..];
+                self.read += i as u64 + 1;
+                self.line_start = self.read;
                 self.skipping = false;
                 continue;
             }
@@ -447,6 +507,10 @@ impl Chunker {
                 }
             }
             bytes = &bytes[piece.len()..];
+            self.read += piece.len() as u64;
+            if newline.is_some() {
+                self.line_start = self.read;
+            }
             if self.chunk.ends.len() >= CHUNK_LINES {
                 self.flush(out)?;
             }
@@ -467,7 +531,8 @@ impl Chunker {
         let mut next = self.blank();
         next.buf.extend_from_slice(&self.chunk.buf[self.partial..]);
         self.chunk.buf.truncate(self.partial);
-        let full = std::mem::replace(&mut self.chunk, next);
+        let mut full = std::mem::replace(&mut self.chunk, next);
+        full.end = Some(self.line_start);
         self.partial = 0;
         self.first_line_at = None;
         self.send(full, out)
@@ -483,7 +548,7 @@ impl Chunker {
                 if lines.iter().all(|l| l.trim_ascii().is_empty()) {
                     // Nothing to recognise yet: these (empty) lines are read as combined.
                     chunk.parser = LineParser::named(Format::Combined);
-                    return out.send(chunk).map_err(|_| Stop::Closed);
+                    return self.emit(chunk, out);
                 }
                 let parser = recognise(self.candidates, &lines).ok_or_else(|| {
                     let names: Vec<&str> = self.candidates.iter().map(|f| f.name()).collect();
@@ -495,7 +560,7 @@ impl Chunker {
         };
         if !parser.reads_directives() {
             chunk.parser = Some(parser);
-            return out.send(chunk).map_err(|_| Stop::Closed);
+            return self.emit(chunk, out);
         }
         // Each piece ends with a line that changes the parser (itself read by the
         // parser before it, as a header line).
@@ -507,13 +572,21 @@ impl Chunker {
             piece.ends.push(piece.buf.len());
             if let Some(next) = current.directive(line) {
                 piece.parser = Some(std::mem::replace(&mut current, next));
-                out.send(std::mem::replace(&mut piece, Chunker::fresh()))
-                    .map_err(|_| Stop::Closed)?;
+                // Only the chunk's last piece ends where the chunk ends.
+                self.emit(std::mem::replace(&mut piece, Chunker::fresh()), out)?;
             }
         }
         self.parser = Some(current.clone());
         piece.parser = Some(current);
-        out.send(piece).map_err(|_| Stop::Closed)
+        piece.end = chunk.end;
+        self.emit(piece, out)
+    }
+
+    /// Numbers `chunk` and hands it to the workers.
+    fn emit(&mut self, mut chunk: Chunk, out: &mpsc::SyncSender<Chunk>) -> Result<(), Stop> {
+        chunk.seq = self.next_seq;
+        self.next_seq += 1;
+        out.send(chunk).map_err(|_| Stop::Closed)
     }
 
     /// At the end of the input: a last line without a newline is a line too.
@@ -521,6 +594,9 @@ impl Chunker {
         if self.partial < self.chunk.buf.len() && !self.skipping {
             self.chunk.ends.push(self.chunk.buf.len());
             self.partial = self.chunk.buf.len();
+        }
+        if !self.skipping {
+            self.line_start = self.read;
         }
         self.flush(out)
     }
@@ -576,16 +652,33 @@ impl Worker {
         }
     }
 
+    /// Parses, seals and hands over one chunk: always exactly one [`Sealed`] (maybe
+    /// with no blocks), so the writer can store chunks in order.
     fn chunk(
         &mut self,
         chunk: &Chunk,
-        out: &tokio::sync::mpsc::Sender<(NaiveDate, EventBlock)>,
+        out: &tokio::sync::mpsc::Sender<Sealed>,
     ) -> Result<(), IngestError> {
+        let blocks = self.seal_chunk(chunk)?;
+        let records: u64 = blocks.iter().map(|(_, b)| u64::from(b.records)).sum();
+        let sealed = Sealed {
+            seq: chunk.seq,
+            end: chunk.end,
+            blocks,
+        };
+        if out.blocking_send(sealed).is_ok() {
+            self.counts.stored += records;
+        }
+        // Otherwise the writer stopped; its error is reported.
+        Ok(())
+    }
+
+    fn seal_chunk(&mut self, chunk: &Chunk) -> Result<Vec<(NaiveDate, EventBlock)>, IngestError> {
         // Read per chunk: `tail -F … | datavow ingest -` runs for days.
         let newest = Utc::now() + chrono::Duration::days(1);
         self.forget_expired_keys();
         let Some(parser) = chunk.parser.as_ref() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let mut records = Vec::with_capacity(chunk.ends.len());
         let mut start = 0;
@@ -625,6 +718,7 @@ impl Worker {
             };
             self.add(builder, keys, record, time, link);
         }
+        let mut blocks = Vec::with_capacity(days.len());
         for (day, (keys, builder)) in days {
             let records = u32::try_from(builder.meta.records()).unwrap_or(u32::MAX);
             let block = keys.seal_block(
@@ -632,13 +726,9 @@ impl Worker {
                 &builder.meta.encode(),
                 &encode_addresses(&builder.ips),
             );
-            if out.blocking_send((day, block)).is_err() {
-                // The writer stopped; its error is reported.
-                return Ok(());
-            }
-            self.counts.stored += u64::from(records);
+            blocks.push((day, block));
         }
-        Ok(())
+        Ok(blocks)
     }
 
     fn add<'a>(
