@@ -124,7 +124,7 @@ async fn an_operator_finds_a_person_by_email_or_user_id_and_bad_requests_echo_no
     let (status, body) = server
         .search(&token, r#"{"email":"a@b.c","user_id":"X"}"#)
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = server
         .search(&token, r#"{"email":"a@b.c","phone":"+4531234567"}"#)
         .await;

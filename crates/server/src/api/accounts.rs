@@ -296,7 +296,7 @@ datavow_policy::redacted_debug!(SignUpResponse {
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
     request_body = SignUpRequest,
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "16 to 200 letters, digits, '-' or '_': a random UUID. Repeating the request with it within 15 minutes answers the same credentials."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[A-Za-z0-9_-]{16,200}$", description = "16 to 200 letters, digits, '-' or '_': a random UUID. Repeating the request with it within 15 minutes answers the same credentials."),
     ),
     responses(
         (status = 201, body = SignUpResponse),
@@ -309,8 +309,10 @@ pub(crate) async fn sign_up(
     headers: HeaderMap,
     ApiJson(input): ApiJson<SignUpInput>,
 ) -> Result<Response, ApiError> {
+    // An empty header is no key at all.
     let key = headers
         .get("idempotency-key")
+        .filter(|v| !v.is_empty())
         .map(|v| SecretString::from(v.to_str().unwrap_or_default().to_owned()));
     let (account, replayed) = match key {
         Some(key) => accounts::sign_up_idempotent(&state.app, &input, &key).await,
@@ -428,6 +430,7 @@ pub(crate) async fn me(
 
 /// Corrections: any of name, company, email, phone, postal_address, business_sector, interest.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "accounts",
+    request_body = ProfileUpdateRequest,
     responses((status = 200, description = "The corrected data"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub(crate) async fn update_me(
     State(state): State<AppState>,
@@ -608,6 +611,29 @@ pub(crate) async fn access_log(
         .map_err(account_error)?;
     Ok(Json(entries.into_iter().map(AccessEntry::from).collect()))
 }
+
+/// The body of `PATCH /api/v1/me`: only the fields to correct.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProfileUpdateRequest {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub postal_address: Option<PostalAddressBody>,
+    pub business_sector: Option<String>,
+    pub interest: Option<String>,
+}
+
+datavow_policy::redacted_debug!(ProfileUpdateRequest {
+    name,
+    company,
+    email,
+    phone,
+    postal_address,
+    business_sector,
+    interest
+});
 
 /// The contact form body.
 #[derive(ToSchema)]

@@ -147,9 +147,9 @@ pub struct SearchResult {
     security(("operator_token" = [])),
     responses(
         (status = 200, body = SearchResult),
-        (status = 400, description = "Neither or both of email and user_id", body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 404, description = "Nobody matches", body = crate::error::ErrorBody),
+        (status = 422, description = "Neither or both of email and user_id", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -161,7 +161,7 @@ pub(crate) async fn search(
         (None, Some(user_id)) => PersonKey::UserId(user_id),
         _ => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "one_key_required",
                 "give exactly one of `email` or `user_id`",
             ))
@@ -483,6 +483,7 @@ pub struct CampaignRequest {
     responses(
         (status = 202, description = "Queued and skipped counts"),
         (status = 403, body = crate::error::ErrorBody),
+        (status = 422, description = "No English body, or an unknown segment", body = crate::error::ErrorBody),
         (status = 503, description = "Mail is not configured", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn send_campaign(

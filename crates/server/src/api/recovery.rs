@@ -83,7 +83,7 @@ datavow_policy::redacted_debug!(RecoveredBody { user_id, password });
 /// Uses a recovery link's token: a new generated password, every session ended.
 #[utoipa::path(post, path = "/api/v1/recovery/{token}", tag = "accounts",
     params(("token" = String, Path, description = "The token of the link")),
-    responses((status = 200, body = RecoveredBody), (status = 400, description = "Altered, used or expired", body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RecoveredBody), (status = 404, description = "No such link: altered, used or expired", body = crate::error::ErrorBody)))]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -104,8 +104,9 @@ pub(crate) async fn complete(
 /// Maps mail errors to API errors; no content or address in any message.
 pub(crate) fn mail_error(err: MailError) -> ApiError {
     match err {
+        // A link that does not exist (altered, used, expired) is not found.
         MailError::BadToken => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_link", err.to_string())
+            ApiError::new(StatusCode::NOT_FOUND, "invalid_link", err.to_string())
         }
         MailError::NotConfigured => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
