@@ -69,6 +69,16 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    /// A test that fails leaves no server behind.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 async fn post(client: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
     let response = client.post(url).json(body).send().await.expect("answer");
     let status = response.status().as_u16();

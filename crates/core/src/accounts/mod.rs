@@ -186,35 +186,112 @@ impl From<VaultError> for AccountError {
 #[derive(Debug)]
 pub struct AccountsRuntime {
     pub throttle: throttle::Throttle,
-    hashing: Semaphore,
+    hashing: HashingPool,
 }
 
 impl Default for AccountsRuntime {
     fn default() -> Self {
-        // Argon2 gets every core but one, so a storm of sign-ins leaves a core for
-        // every other request (a one-core machine hashes on its only core).
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AccountsRuntime {
             throttle: throttle::Throttle::default(),
-            hashing: Semaphore::new(cores.saturating_sub(1).max(1)),
+            hashing: HashingPool::new(),
         }
     }
 }
 
 impl AccountsRuntime {
-    /// Runs Argon2 work on the blocking pool, at most one job per core at a time. A
-    /// caller that waits more than 10 s gets [`AccountError::Busy`].
+    /// Runs Argon2 work on the hashing pool. A caller that waits more than 10 s for a
+    /// place gets [`AccountError::Busy`].
     async fn hash_work<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AccountError> {
-        let _permit = tokio::time::timeout(Duration::from_secs(10), self.hashing.acquire())
+        self.hashing.run(work).await
+    }
+}
+
+/// A job for a hashing thread.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Threads that do nothing but Argon2 (password hashing and verification), one per
+/// core, each at a lower scheduling priority (nice 10 on Linux) than the threads that answer
+/// requests: idle, a burst of sign-ins gets every core; under load, the kernel gives
+/// the other requests their CPU first, so a storm of sign-ins cannot multiply every
+/// other endpoint's latency. At most one job per thread runs; others wait in line.
+/// The threads end when the pool is dropped.
+#[derive(Debug)]
+struct HashingPool {
+    places: Semaphore,
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>,
+}
+
+impl HashingPool {
+    fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (sender, receiver) = std::sync::mpsc::channel::<HashJob>();
+        let receiver = Arc::new(std::sync::Mutex::new(receiver));
+        for i in 0..cores {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(jobs) => jobs.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "could not start a password hashing thread");
+            }
+        }
+        HashingPool {
+            places: Semaphore::new(cores),
+            jobs: std::sync::Mutex::new(sender),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AccountError> {
+        let _place = tokio::time::timeout(Duration::from_secs(10), self.places.acquire())
             .await
             .map_err(|_| AccountError::Busy)?
             .map_err(|_| AccountError::Busy)?;
-        tokio::task::spawn_blocking(work)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| AccountError::Internal("the hashing pool is poisoned".into()))?
+            .send(job)
+            .map_err(|_| AccountError::Internal("the hashing threads have stopped".into()))?;
+        result
             .await
-            .map_err(|e| AccountError::Internal(e.to_string()))
+            .map_err(|_| AccountError::Internal("a hashing job stopped".into()))
+    }
+}
+
+/// Lowers the calling thread's scheduling priority: `SCHED_IDLE` on Linux (it runs
+/// when no normal thread wants the core, and yields at once when one wakes up); where
+/// that is not allowed, the lowest nice value; else normal priority.
+fn lower_priority() {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+    let id = thread_priority::thread_native_id();
+    let idle = thread_priority::set_thread_priority_and_policy(
+        id,
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    );
+    if idle.is_err() && thread_priority::set_current_thread_priority(ThreadPriority::Min).is_err() {
+        tracing::debug!("password hashing runs at normal priority");
     }
 }
 
