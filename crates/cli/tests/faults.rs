@@ -56,6 +56,19 @@ impl Node {
         lines[lines.len().saturating_sub(8)..].join("\n")
     }
 
+    /// Waits until `/healthz` says 200, at most `within`.
+    async fn wait_healthy(&self, client: &reqwest::Client, within: Duration) {
+        let deadline = Instant::now() + within;
+        while healthz(client, &self.base).await != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "healthz did not recover:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     fn failure_lines(&self) -> usize {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         log.lines().filter(|l| l.contains("request failed")).count()
@@ -170,15 +183,7 @@ fn a_full_disk_answers_503_keeps_the_log_small_and_recovers() {
 
         // Free the disk: service comes back without a restart.
         std::fs::remove_file(&filler).expect("free the disk");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while healthz(&client, &node.base).await != 200 {
-            assert!(
-                Instant::now() < deadline,
-                "healthz did not recover:\n{}",
-                node.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        node.wait_healthy(&client, Duration::from_secs(10)).await;
         let (status, again) = post(
             &client,
             format!("{}/api/v1/accounts", node.base),
@@ -329,15 +334,7 @@ fn postgres_going_away_answers_503_quickly_and_service_returns_with_it() {
         assert_eq!(healthz(&client, &node.base).await, 503);
 
         relay.restore();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while healthz(&client, &node.base).await != 200 {
-            assert!(
-                Instant::now() < deadline,
-                "healthz did not recover:\n{}",
-                node.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        node.wait_healthy(&client, Duration::from_secs(15)).await;
         let (status, session) = post(
             &client,
             format!("{}/api/v1/session", node.base),
