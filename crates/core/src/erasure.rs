@@ -309,3 +309,22 @@ pub async fn end_expired_classes(app: &Datavow, now: DateTime<Utc>) -> Result<us
     }
     Ok(expired.len())
 }
+
+/// Destroys the data keys that belong to no record: made more than an hour before
+/// `now` (so no sign-up still in progress) and less than a week, for a person that was
+/// never stored because a crash cut the sign-up short between its key and its record.
+pub async fn destroy_orphan_keys(
+    app: &Datavow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, VaultError> {
+    let custody = app
+        .door
+        .custody(crate::Principal::system("orphan-keys").actor());
+    app.vault
+        .destroy_orphan_keys(
+            &custody,
+            now - chrono::Duration::days(7),
+            now - chrono::Duration::hours(1),
+        )
+        .await
+}

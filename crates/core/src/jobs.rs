@@ -97,6 +97,18 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "orphan-keys",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                let destroyed =
+                    crate::erasure::destroy_orphan_keys(&app, chrono::Utc::now()).await?;
+                if destroyed > 0 {
+                    tracing::info!(destroyed, "data keys of records never stored destroyed");
+                }
+                Ok(())
+            },
+        ),
+        Job::new(
             "expired-sessions",
             Duration::from_secs(600),
             |app: Datavow| async move {

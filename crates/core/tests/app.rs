@@ -185,7 +185,43 @@ async fn the_keystore_compaction_job_runs(t: TestStores) {
     }
 }
 
+async fn a_data_key_whose_record_was_never_stored_is_destroyed_and_no_other(t: TestStores) {
+    let app = Datavow::open(options(&t, None)).await.expect("start");
+    let person = app
+        .create_person("asergo_europe", &[(Field::Email, "kept@example.de")])
+        .await;
+    // A sign-up cut short: its key was stored, its record never was.
+    let orphan = uuid::Uuid::new_v4();
+    app.stores()
+        .keys
+        .insert_person_key(orphan, b"wrapped key of nobody")
+        .await
+        .expect("orphan key");
+    let now = chrono::Utc::now();
+    assert_eq!(
+        datavow_core::erasure::destroy_orphan_keys(&app, now)
+            .await
+            .expect("sweep"),
+        0,
+        "a key made within the hour may belong to a sign-up in progress"
+    );
+    let later = now + chrono::Duration::hours(2);
+    assert_eq!(
+        datavow_core::erasure::destroy_orphan_keys(&app, later)
+            .await
+            .expect("sweep"),
+        1
+    );
+    let keys = &app.stores().keys;
+    assert_eq!(keys.person_key(orphan).await.expect("read"), None);
+    assert!(keys.person_key(person).await.expect("read").is_some());
+    assert_eq!(email_of(&app, person).await, "kept@example.de");
+    let verified = app.audit_log().verify().await.expect("verify");
+    assert!(verified.entries > 0);
+}
+
 backend_tests!(
+    a_data_key_whose_record_was_never_stored_is_destroyed_and_no_other,
     a_restarted_instance_reads_what_it_wrote_with_the_key_it_created,
     rotating_the_default_key_replaces_master_key_and_keeps_data_readable,
     a_rotation_interrupted_before_the_rename_is_finished_at_the_next_start,

@@ -304,6 +304,15 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     /// Destroys a person's wrapped data key. Returns whether there was one.
     async fn delete_person_key(&self, person: PersonId) -> Result<bool, StoreError>;
 
+    /// The owners of person keys made from `from` up to `before`, oldest first, at most
+    /// `limit` of them.
+    async fn person_keys_made_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<PersonId>, StoreError>;
+
     /// A named wrapped key (blind-index keys, partition keys, signing keys).
     async fn named_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
 

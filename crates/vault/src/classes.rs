@@ -47,6 +47,38 @@ pub struct ErasurePlan {
 }
 
 impl Vault {
+    /// Destroys the person keys made from `from` up to `before` whose person was never
+    /// stored: a sign-up or contact message cut short between its key and its record
+    /// (a crash). Such a key sealed nothing that exists; each one is audited before it
+    /// goes. Returns how many went.
+    pub async fn destroy_orphan_keys(
+        &self,
+        custody: &Custody,
+        from: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, VaultError> {
+        let owners = self
+            .keys
+            .person_keys_made_between(from, before, 10_000)
+            .await?;
+        let mut destroyed = 0;
+        for owner in owners {
+            if self.persons.person(owner).await?.is_some() {
+                continue;
+            }
+            self.audit
+                .record(AuditEvent {
+                    detail: Some("data key of a record that was never stored".into()),
+                    ..AuditEvent::new(&custody.actor, Action::KeysDestroyed, Outcome::Allowed)
+                })
+                .await?;
+            if self.keys.delete_person_key(owner).await? {
+                destroyed += 1;
+            }
+        }
+        Ok(destroyed)
+    }
+
     async fn class_key_of(
         &self,
         owner: PersonId,

@@ -47,6 +47,24 @@ macro_rules! impl_key_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn person_keys_made_between(
+                &self,
+                from: chrono::DateTime<chrono::Utc>,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<$crate::PersonId>, $crate::StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT person_id FROM person_keys WHERE created_at >= $1 AND created_at < $2 \
+                     ORDER BY created_at LIMIT $3",
+                )
+                .bind(from)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn person_key(
                 &self,
                 person: $crate::PersonId,
