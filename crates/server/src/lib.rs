@@ -19,10 +19,12 @@ pub mod json;
 mod observability;
 pub mod openapi;
 pub mod pages;
+mod rate_limit;
 
 pub use connections::{default_max_connections, ConnectionLimits};
 pub use error::ApiError;
 pub use observability::metrics_handle;
+pub use rate_limit::PER_MINUTE as PUBLIC_WRITES_PER_MINUTE;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -36,6 +38,8 @@ use tokio::net::TcpListener;
 pub struct AppState {
     pub app: Datavow,
     pub options: ServerOptions,
+    /// The budget of the public endpoints that write, per client address.
+    public_writes: rate_limit::PublicWrites,
 }
 
 /// How the HTTP surface behaves.
@@ -58,7 +62,11 @@ pub struct ServerOptions {
 
 /// The whole HTTP surface.
 pub fn router(app: Datavow, options: ServerOptions) -> Router {
-    let state = AppState { app, options };
+    let state = AppState {
+        app,
+        options,
+        public_writes: rate_limit::PublicWrites::default(),
+    };
     Router::new()
         .merge(health::routes())
         .merge(api::routes())
@@ -67,6 +75,10 @@ pub fn router(app: Datavow, options: ServerOptions) -> Router {
         .merge(observability::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::public_writes,
+        ))
         .layer(axum::middleware::from_fn(observability::track))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

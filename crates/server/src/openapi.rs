@@ -106,7 +106,8 @@ impl utoipa::Modify for OperatorToken {
 /// - an operation on a person (`{id}`) answers 404 when there is no such person;
 /// - an operation with query parameters answers 400 when one is missing or malformed;
 /// - a `purpose` is one of the policy vocabulary's purposes;
-/// - request bodies take no property the schema does not name.
+/// - request bodies take no property the schema does not name;
+/// - the public endpoints that write answer 429 past their rate limit.
 #[derive(Debug)]
 struct StandardAnswers;
 
@@ -184,6 +185,9 @@ impl utoipa::Modify for StandardAnswers {
                 }
                 if path.contains('{') {
                     add(op, "404", "No such person, or no such link");
+                }
+                if crate::rate_limit::LIMITED.contains(&path.as_str()) {
+                    add(op, "429", "Too many writes from this address in a minute; retry after the Retry-After seconds");
                 }
                 let mut queries = false;
                 for param in op.parameters.iter_mut().flatten() {

@@ -139,3 +139,48 @@ async fn when_every_connection_is_taken_by_silent_clients_the_server_recovers() 
     );
     drop(silent);
 }
+
+#[tokio::test]
+async fn public_writes_are_limited_per_client_address_and_the_rest_are_served() {
+    let t = TestStores::sqlite().await;
+    let options = ServerOptions {
+        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+        ..Default::default()
+    };
+    let server = start_with_options(&t, |_| None, options).await;
+    let enquiry = serde_json::json!({"name": "Ada Visitor", "email": "ada@example.org", "message": "Racks in Aarhus?"});
+    let contact = |client: &'static str| {
+        let request = server
+            .client
+            .post(server.url("/api/v1/contact"))
+            .header("x-forwarded-for", client)
+            .json(&enquiry);
+        async move {
+            let response = request.send().await.expect("answer");
+            let retry = response.headers().get("retry-after").is_some();
+            let status = response.status();
+            (
+                status,
+                retry,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    for n in 0..datavow_server::PUBLIC_WRITES_PER_MINUTE {
+        let (status, _, body) = contact("198.51.100.7").await;
+        assert_eq!(status, reqwest::StatusCode::ACCEPTED, "write {n}: {body}");
+    }
+    let (status, retry, body) = contact("198.51.100.7").await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(retry, "the answer says when to retry");
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    let (status, _, body) = contact("198.51.100.8").await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::ACCEPTED,
+        "another address: {body}"
+    );
+}
