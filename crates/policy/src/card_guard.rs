@@ -38,7 +38,7 @@ const LONGEST_PHONE: usize = 15;
 /// One pass over the characters, no allocation: every access-log field passes through
 /// it. Text with fewer than 13 digits (the usual case) is answered from a byte count.
 pub fn contains_card_number(text: &str) -> bool {
-    if text.is_ascii() && bytecount_digits(text.as_bytes()) < SHORTEST {
+    if text.is_ascii() && !ascii_run_reaches_card_length(text.as_bytes()) {
         return false;
     }
     let mut run = Run::default();
@@ -72,9 +72,52 @@ pub fn contains_card_number(text: &str) -> bool {
     !run.is_empty() && run.finish()
 }
 
-fn bytecount_digits(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|b| b.is_ascii_digit()).count()
+/// Whether ASCII `bytes` hold a run of at least 13 digits joined by short gaps: the
+/// only place a card can be. One table look-up per byte; most log fields (user agents
+/// with version numbers, paths, dates) have no such run and end here.
+fn ascii_run_reaches_card_length(bytes: &[u8]) -> bool {
+    let mut digits = 0;
+    let mut gap = 0;
+    for &b in bytes {
+        match ASCII_CLASSES[usize::from(b)] {
+            b'd' => {
+                digits += 1;
+                gap = 0;
+                if digits >= SHORTEST {
+                    return true;
+                }
+            }
+            b'g' if digits > 0 => {
+                gap += 1;
+                if gap > MAX_GAP {
+                    digits = 0;
+                    gap = 0;
+                }
+            }
+            _ => {
+                digits = 0;
+                gap = 0;
+            }
+        }
+    }
+    false
 }
+
+/// [`classify`] of each ASCII byte: `d` digit, `g` separator (or `+`), `o` other.
+const ASCII_CLASSES: [u8; 256] = {
+    let mut table = [b'o'; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => b'd',
+            b'+' | b'-' | b'.' | b'_' | b'/' | b'\\' | b',' | b'|' | b':' | b'*' => b'g',
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => b'g',
+            _ => b'o',
+        };
+        b += 1;
+    }
+    table
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Class {
