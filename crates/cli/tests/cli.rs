@@ -812,8 +812,5 @@ fn an_ingest_killed_mid_run_has_an_audit_entry_for_every_day_it_stored() {
             "day {day} holds records but no audit entry: {audited:?}"
         );
     }
-    let verify = run(datavow()
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path()));
-    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    assert_audit_verifies(dir.path(), "an ingest killed mid-run");
 }

@@ -164,12 +164,7 @@ fn erasure_crash_trial(crash: Crash) -> Found {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let verify = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
-    assert!(
-        verify.status.success(),
-        "the audit chain broke after {crash:?}: {}",
-        text(&verify.stdout)
-    );
+    assert_audit_verifies(&data, &format!("{crash:?}"));
     found
 }
 

@@ -207,13 +207,7 @@ fn a_full_disk_answers_503_keeps_the_log_small_and_recovers() {
         );
     });
     node.stop();
-    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_audit_verifies(&data, "a full disk");
 }
 
 /// A TCP relay to PostgreSQL that the test can cut (closing every connection and

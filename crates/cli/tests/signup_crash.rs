@@ -131,13 +131,7 @@ fn sign_ups_cut_by_sigkill_are_each_stored_once_and_none_acknowledged_is_lost() 
         sent += s;
         acknowledged += a;
     }
-    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_audit_verifies(&data, "sign-ups cut by SIGKILL");
     assert!(
         acknowledged > 0,
         "no sign-up was acknowledged before a kill"

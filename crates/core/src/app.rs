@@ -157,11 +157,6 @@ impl Datavow {
         self.stores.backend
     }
 
-    /// Whether the database answers (for `/healthz`).
-    pub async fn database_answers(&self) -> bool {
-        self.health().await.is_ok()
-    }
-
     /// Whether this node can serve: the database answers and takes a write, and the
     /// SQLite files' disk has at least [`MIN_FREE_BYTES`] free (a write that fits in
     /// space SQLite already holds would hide a full disk). The error says which.

@@ -103,7 +103,8 @@ fn ascii_run_reaches_card_length(bytes: &[u8]) -> bool {
     false
 }
 
-/// [`classify`] of each ASCII byte: `d` digit, `g` separator (or `+`), `o` other.
+/// The class of each ASCII byte, for [`classify`] and the pre-pass: `d` digit, `g`
+/// separator (or `+`, which also marks a phone number), `o` other.
 const ASCII_CLASSES: [u8; 256] = {
     let mut table = [b'o'; 256];
     let mut b = 0;
@@ -128,14 +129,12 @@ enum Class {
 }
 
 fn classify(c: char) -> Class {
-    if c.is_ascii_digit() {
-        return Class::Digit(c as u8 - b'0');
-    }
     if c.is_ascii() {
-        return match c {
-            '+' => Class::Plus,
-            '-' | '.' | '_' | '/' | '\\' | ',' | '|' | ':' | '*' => Class::Gap,
-            c if c.is_ascii_whitespace() || c == '\u{b}' => Class::Gap,
+        let b = c as u8;
+        return match ASCII_CLASSES[usize::from(b)] {
+            b'd' => Class::Digit(b - b'0'),
+            b'g' if b == b'+' => Class::Plus,
+            b'g' => Class::Gap,
             _ => Class::Other,
         };
     }

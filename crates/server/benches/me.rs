@@ -143,10 +143,7 @@ use support::wrk;
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let seconds: u64 = std::env::var("DATAVOW_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let seconds = support::seconds();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

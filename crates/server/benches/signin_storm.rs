@@ -15,6 +15,10 @@ use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The `datavow` binary's allocator, so the figures stand for the product.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sign-ins in flight during the storm.
 const STORM: usize = 16;
 
@@ -24,10 +28,7 @@ use support::wrk;
 
 #[allow(clippy::print_stdout)]
 fn main() {
-    let seconds: u64 = std::env::var("DATAVOW_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let seconds = support::seconds();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,14 +7,15 @@
 //! Loopback clients are not limited: they are the machine itself, or a proxy on it
 //! that is not configured as trusted (then every visitor would share one budget).
 
+use crate::api::accounts::ClientAddr;
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -54,23 +55,16 @@ impl std::fmt::Debug for PublicWrites {
 
 pub(crate) async fn public_writes(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() != Method::POST || !LIMITED.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+    let Some(client) = client.filter(|c| !c.to_canonical().is_loopback()) else {
         return next.run(request).await;
     };
-    let client = crate::api::locale::client_ip(
-        peer.0.ip(),
-        request.headers(),
-        &state.options.trusted_proxies,
-    );
-    if client.to_canonical().is_loopback() {
-        return next.run(request).await;
-    }
     let limiter = &state.public_writes.0;
     if limiter.len() > 100_000 {
         limiter.retain_recent();

@@ -25,31 +25,15 @@ pub async fn run(
     file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     // A named file is read after what earlier runs stored from it; a stream whole.
-    let (input, path, size): (Option<Box<dyn std::io::BufRead + Send>>, _, _) =
-        match file.as_deref() {
-            None => (
-                Some(Box::new(BufReader::with_capacity(
-                    READ_BUFFER,
-                    std::io::stdin(),
-                ))),
-                None,
-                None,
-            ),
-            Some(path) if path == Path::new("-") => (
-                Some(Box::new(BufReader::with_capacity(
-                    READ_BUFFER,
-                    std::io::stdin(),
-                ))),
-                None,
-                None,
-            ),
-            Some(path) => {
-                let size = std::fs::metadata(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?
-                    .len();
-                (None, Some(path.to_owned()), Some(size))
-            }
-        };
+    let path = file.filter(|f| f.as_path() != Path::new("-"));
+    let size = match &path {
+        Some(path) => Some(
+            std::fs::metadata(path)
+                .with_context(|| format!("cannot open {}", path.display()))?
+                .len(),
+        ),
+        None => None,
+    };
     // Compiling the user-agent regexes takes a while: done while the store opens.
     let agents = {
         let regexes = config.user_agent_regexes.clone();
@@ -73,17 +57,19 @@ pub async fn run(
     });
     let started = Instant::now();
     let by = datavow_core::Principal::shell();
-    let result = match (input, path) {
-        (Some(input), _) => ingest
-            .ingest(&by, input, format, progress.clone())
-            .await
-            .map(|summary| (summary, 0))
-            .map_err(anyhow::Error::new),
-        (None, Some(path)) => ingest
-            .ingest_file(&by, &path, format, progress.clone())
+    let result = match &path {
+        Some(path) => ingest
+            .ingest_file(&by, path, format, progress.clone())
             .await
             .with_context(|| format!("reading {}", path.display())),
-        (None, None) => unreachable!("a file or a stream"),
+        None => {
+            let stdin = Box::new(BufReader::with_capacity(READ_BUFFER, std::io::stdin()));
+            ingest
+                .ingest(&by, stdin, format, progress.clone())
+                .await
+                .map(|summary| (summary, 0))
+                .map_err(anyhow::Error::new)
+        }
     };
     if let Some(ticker) = ticker {
         ticker.abort();

@@ -49,6 +49,18 @@ pub fn copy_database_files_alone(data: &Path, copy: &Path, what: &str) {
     }
 }
 
+/// Asserts that `datavow audit verify` finds the audit chain of the instance in `data`
+/// intact; `after` says what came before, for the failure message.
+pub fn assert_audit_verifies(data: &Path, after: &str) {
+    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(data));
+    assert!(
+        out.status.success(),
+        "the audit chain does not verify after {after}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// Starts `datavow serve` and waits until `/healthz` answers.
 pub fn start_server(data_dir: &Path, port: u16) -> Child {
     start_server_with(data_dir, port, &[])

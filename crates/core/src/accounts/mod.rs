@@ -221,7 +221,7 @@ type HashJob = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 struct HashingPool {
     places: Semaphore,
-    jobs: std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>,
+    jobs: std::sync::mpsc::Sender<HashJob>,
 }
 
 impl HashingPool {
@@ -252,7 +252,7 @@ impl HashingPool {
         }
         HashingPool {
             places: Semaphore::new(cores),
-            jobs: std::sync::Mutex::new(sender),
+            jobs: sender,
         }
     }
 
@@ -269,8 +269,6 @@ impl HashingPool {
             let _ = done.send(work());
         });
         self.jobs
-            .lock()
-            .map_err(|_| AccountError::Internal("the hashing pool is poisoned".into()))?
             .send(job)
             .map_err(|_| AccountError::Internal("the hashing threads have stopped".into()))?;
         result

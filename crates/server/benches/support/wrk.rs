@@ -2,6 +2,14 @@
 
 use std::process::Command;
 
+/// Seconds per wrk run: `DATAVOW_BENCH_SECONDS`, 10 by default.
+pub fn seconds() -> u64 {
+    std::env::var("DATAVOW_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
 /// Throughput and latency of one run.
 pub struct Figures {
     pub requests_per_second: f64,
