@@ -150,7 +150,7 @@ impl utoipa::Modify for StandardAnswers {
         let mut request_schemas = Vec::new();
         for (path, item) in &mut openapi.paths.paths {
             // Sign-out needs no session: it answers 204 either way.
-            let own = path.starts_with("/api/v1/me");
+            let person = path.starts_with("/api/v1/me");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -160,7 +160,6 @@ impl utoipa::Modify for StandardAnswers {
             ];
             for op in ops {
                 let Some(op) = op.as_mut() else { continue };
-                let person = own;
                 if person && op.security.is_none() {
                     op.security = Some(vec![SecurityRequirement::new(
                         "person_session",
