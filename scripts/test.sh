@@ -123,4 +123,20 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 
+# The record of processing activities' fides export is validated by PyPI's fideslang,
+# in a virtual environment of its own (target/python-tests).
+venv=target/python-tests
+if ! "$venv/bin/python" -c 'import fideslang' >/dev/null 2>&1; then
+  echo "test.sh: installing fideslang (PyPI) into $venv"
+  { python3 -m venv "$venv" && "$venv/bin/pip" install -q fideslang; } || true
+fi
+if "$venv/bin/python" -c 'import fideslang' >/dev/null 2>&1; then
+  export DATAVOW_TEST_FIDESLANG_PYTHON="$PWD/$venv/bin/python"
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: fideslang (PyPI) could not be installed" >&2
+  exit 1
+else
+  echo "test.sh: the fides export validation will be skipped (fideslang missing)" >&2
+fi
+
 cargo test --workspace --locked

@@ -67,6 +67,10 @@ enum Command {
         /// Keep the demo data here instead of a temporary directory.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Policy file; the bundled ASERGO policy by default (try
+        /// policy/examples/brightwater.toml).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Read a web server's access log into the browser-data store (P6).
     Ingest {
@@ -235,6 +239,54 @@ enum PolicyCommand {
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
     },
+    /// Publish a new version of the policy text (Markdown) people read at /privacy. It
+    /// takes effect at its date without a restart; people who accepted an earlier
+    /// version see a notice and get a mail, unless it is --minor.
+    Publish {
+        /// The text, in Markdown.
+        file: PathBuf,
+        /// When it takes effect: a date (its start, UTC; today's date means now) or an
+        /// RFC 3339 instant. Never earlier than a version published before.
+        #[arg(long, value_name = "DATE")]
+        effective: String,
+        /// The version's name; the effective date by default.
+        #[arg(long, value_name = "NAME")]
+        version: Option<String>,
+        /// The text's language: en, de or da. Publish each language of a version with
+        /// the same --version.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Not a material change (a typo, a new address): no notice, no mail.
+        #[arg(long)]
+        minor: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the published versions: which is in force, which are scheduled.
+    Versions {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The record of processing activities (GDPR Art. 30) generated from the policy
+    /// file: per entity, purposes, legal bases, people, data, recipients, transfers,
+    /// retention and security measures.
+    Ropa {
+        /// `html` for people, `json`, or `fides` (a fideslang system with privacy
+        /// declarations).
+        #[arg(long, value_enum, default_value = "html")]
+        format: RopaFormat,
+        /// The policy file; the configured or bundled one by default.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+/// Output formats of `datavow policy ropa`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RopaFormat {
+    Html,
+    Json,
+    Fides,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,8 +319,9 @@ impl Cli {
                 flags.listen = listen.clone();
                 Some(store)
             }
-            Command::Demo { listen, .. } => {
+            Command::Demo { listen, policy, .. } => {
                 flags.listen = listen.clone();
+                flags.policy = policy.clone();
                 None
             }
             Command::Keys(KeysCommand::Status { store } | KeysCommand::Rotate { store, .. })
@@ -283,6 +336,9 @@ impl Cli {
                 Some(store)
             }
             Command::Marketing(MarketingCommand::Send { store, .. }) => Some(store),
+            Command::Policy(
+                PolicyCommand::Publish { store, .. } | PolicyCommand::Versions { store },
+            ) => Some(store),
             Command::Policy(_) | Command::Completions { .. } | Command::Man => None,
         };
         if let Some(store) = store {
@@ -330,10 +386,13 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return report(&anyhow::Error::new(err)),
     };
-    // `serve` and `demo` fold their logs when they stop; `policy` opens no store.
+    // `serve` and `demo` fold their logs when they stop; `policy check` and `ropa`
+    // open no store.
     let folds_logs_after = !matches!(
         cli.command,
-        Command::Serve { .. } | Command::Demo { .. } | Command::Policy(_)
+        Command::Serve { .. }
+            | Command::Demo { .. }
+            | Command::Policy(PolicyCommand::Check { .. } | PolicyCommand::Ropa { .. })
     );
     let result = runtime.block_on(async {
         match cli.command {
@@ -354,6 +413,27 @@ fn main() -> ExitCode {
             }
             Command::Policy(PolicyCommand::Check { file, policy }) => {
                 commands::policy::check(file.or(policy).or(config.policy.clone()).as_deref())
+            }
+            Command::Policy(PolicyCommand::Publish {
+                file,
+                effective,
+                version,
+                lang,
+                minor,
+                ..
+            }) => {
+                commands::policy::publish(&config, &file, &effective, version, lang, !minor).await
+            }
+            Command::Policy(PolicyCommand::Versions { .. }) => {
+                commands::policy::versions(&config).await
+            }
+            Command::Policy(PolicyCommand::Ropa { format, policy }) => {
+                let format = match format {
+                    RopaFormat::Html => commands::policy::RopaFormat::Html,
+                    RopaFormat::Json => commands::policy::RopaFormat::Json,
+                    RopaFormat::Fides => commands::policy::RopaFormat::Fides,
+                };
+                commands::policy::ropa(policy.or(config.policy.clone()).as_deref(), format)
             }
             Command::Keys(KeysCommand::Status { .. }) => commands::keys::status(&config).await,
             Command::Keys(KeysCommand::Rotate { new_key_file, .. }) => {

@@ -203,6 +203,9 @@ pub(crate) enum SystemAct {
     Mail,
     /// A person's unsubscribe link (their request to stop marketing).
     Unsubscribe,
+    /// Telling every account holder of a material policy change (P16): part of the
+    /// service they use, so the service purpose.
+    PolicyNotice,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -272,6 +275,7 @@ impl Door {
             | SystemAct::Mail
             | SystemAct::Unsubscribe => Purpose::Requests,
             SystemAct::Marketing => Purpose::Marketing,
+            SystemAct::PolicyNotice => Purpose::Service,
         };
         self.issuer
             .grant(actor, purpose)

@@ -51,6 +51,7 @@ pub struct Datavow {
     master: MasterKey,
     /// Where the SQLite files live (none for PostgreSQL): its free space is watched.
     sqlite_dir: Option<PathBuf>,
+    pub(crate) policy_versions: Arc<crate::policy_versions::Cache>,
 }
 
 impl Datavow {
@@ -101,6 +102,7 @@ impl Datavow {
             key_source,
             master,
             sqlite_dir,
+            policy_versions: Arc::default(),
         };
         // The erasure ledger is the authority on who no longer exists: erasures a
         // crash interrupted after their commit point are finished first.
@@ -108,6 +110,16 @@ impl Datavow {
             .await
             .map_err(|e| OpenError::Erasure(e.to_string()))?;
         Ok(app)
+    }
+
+    /// Publishes the policy file's texts as its version when that version is new (see
+    /// [`crate::policy_versions`]). Run by the service at start, not by every command,
+    /// so a tool run with another policy file never publishes its text.
+    pub async fn publish_policy_file_texts(&self) -> Result<(), StoreError> {
+        crate::policy_versions::publish_policy_file_texts(&self.stores, &self.audit, &self.policy)
+            .await?;
+        self.policy_versions.clear();
+        Ok(())
     }
 
     /// Re-wraps the keystore under a new master key; see [`master_key::rotate`].

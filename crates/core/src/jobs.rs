@@ -97,6 +97,17 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "policy-announcements",
+            Duration::from_secs(60),
+            |app: Datavow| async move {
+                let queued = crate::policy_versions::announce_due(&app, chrono::Utc::now()).await?;
+                if queued > 0 {
+                    tracing::info!(queued, "policy change announcements queued");
+                }
+                Ok(())
+            },
+        ),
+        Job::new(
             "orphan-keys",
             Duration::from_secs(3600),
             |app: Datavow| async move {

@@ -32,6 +32,8 @@ pub mod mail;
 pub mod master_key;
 pub mod operators;
 pub mod persons;
+pub mod policy_versions;
+pub mod ropa;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

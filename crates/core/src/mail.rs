@@ -233,8 +233,79 @@ fn text(lang: &str, key: &str) -> &'static str {
         ("de", "recovery_body") => "Öffnen Sie diesen Link, um ein neues Passwort zu erhalten. Er gilt einmal und 30 Minuten lang. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.",
         ("da", "recovery_body") => "Åbn dette link for at få en ny adgangskode. Det virker én gang og i 30 minutter. Hvis du ikke har bedt om det, så se bort fra denne besked.",
         (_, "recovery_body") => "Open this link to get a new password. It works once, for 30 minutes. If you did not ask for it, ignore this message.",
+        ("de", "policy_subject") => "Unsere Datenschutzerklärung ändert sich",
+        ("da", "policy_subject") => "Vores privatlivspolitik ændres",
+        (_, "policy_subject") => "Our privacy policy is changing",
+        ("de", "policy_body") => "wir haben unsere Datenschutzerklärung geändert. Die neue Fassung gilt ab dem unten genannten Datum; wenn Sie unsere Dienste danach weiter nutzen, gilt sie für Sie. Sie können sie hier lesen, und auch sehen, was sich geändert hat:",
+        ("da", "policy_body") => "vi har ændret vores privatlivspolitik. Den nye udgave gælder fra datoen nedenfor; bruger du vores tjenester derefter, gælder den for dig. Du kan læse den her og se, hvad der er ændret:",
+        (_, "policy_body") => "we have changed our privacy policy. The new version applies from the date below; if you go on using our services after it, it applies to you. You can read it here, and see what changed:",
+        ("de", "policy_effective") => "Gültig ab",
+        ("da", "policy_effective") => "Gælder fra",
+        (_, "policy_effective") => "In force from",
         _ => "",
     }
+}
+
+/// Queues the announcement of a material policy version to every account holder whose
+/// address the service purpose may read (transactional: no consent needed, no
+/// unsubscribe). `since` is the version before it, for the link to the changes. Returns
+/// the number queued.
+pub(crate) async fn announce_policy(
+    app: &Datavow,
+    version: &crate::policy_versions::PolicyVersion,
+    since: Option<&str>,
+) -> Result<u64, MailError> {
+    let grant = app.door.system(
+        datavow_vault::Actor::System("policy-announcements".into()),
+        SystemAct::PolicyNotice,
+    )?;
+    let base = mailer(app)?.public_url.clone();
+    let read_link = format!("{base}/privacy?version={}", version.version);
+    let changes_link =
+        since.map(|s| format!("{base}/privacy/diff?from={s}&to={}", version.version));
+    let mut queued = 0;
+    for person in app.stores.persons.account_ids().await? {
+        let record = match app
+            .vault
+            .read(&grant, person, &[Field::Name, Field::Email])
+            .await
+        {
+            Ok(record) => record,
+            Err(VaultError::Shredded | VaultError::NoSuchPerson) => continue,
+            Err(err) => return Err(err.into()),
+        };
+        let (Some(address), name) = (
+            record
+                .get(Field::Email)
+                .and_then(|e| e.expose().parse().ok()),
+            record.get(Field::Name).map(|n| n.expose().to_owned()),
+        ) else {
+            continue;
+        };
+        let lang = language(app, person).await?;
+        let body = format!(
+            "{} {},\n\n{}\n\n{read_link}\n{}\n\n{}: {}\n",
+            text(lang, "greeting"),
+            name.as_deref().unwrap_or_default(),
+            text(lang, "policy_body"),
+            changes_link.as_deref().unwrap_or_default(),
+            text(lang, "policy_effective"),
+            version.effective_at.format("%Y-%m-%d %H:%M UTC"),
+        );
+        queue(
+            app,
+            &grant,
+            person,
+            "policy_notice",
+            Mailbox::new(name, address),
+            text(lang, "policy_subject"),
+            body,
+            None,
+        )
+        .await?;
+        queued += 1;
+    }
+    Ok(queued)
 }
 
 /// A marketing campaign: a subject and a body per language (English required).
@@ -343,12 +414,11 @@ pub async fn send_marketing(
         }
         Sender::Owner(by) => app.door.system(by.actor(), SystemAct::Marketing)?,
     };
-    let fields = [
-        Field::Name,
-        Field::Email,
-        Field::BusinessSector,
-        Field::MarketingConsent,
-    ];
+    // The business sector only for a segment: a policy may keep it from marketing.
+    let mut fields = vec![Field::Name, Field::Email, Field::MarketingConsent];
+    if campaign.segment.is_some() {
+        fields.push(Field::BusinessSector);
+    }
     let mut summary = SendSummary::default();
     for person in app.stores.persons.account_ids().await? {
         let record = match app.vault.read(&grant, person, &fields).await {

@@ -18,9 +18,13 @@ pub fn options(t: &TestStores, master_key_file: Option<PathBuf>) -> OpenOptions 
     }
 }
 
-/// An instance over `t` with the bundled policy.
+/// An instance over `t` with the bundled policy, its text published as `serve` does.
 pub async fn open(t: &TestStores) -> Datavow {
-    Datavow::open(options(t, None)).await.expect("open Datavow")
+    let app = Datavow::open(options(t, None)).await.expect("open Datavow");
+    app.publish_policy_file_texts()
+        .await
+        .expect("publish the policy file's text");
+    app
 }
 
 /// What tests of the door and of storage reach past the edges' API: the stores for raw

@@ -13,8 +13,11 @@ use std::sync::Arc;
 /// Entry 1 of every log records the policy in force when the instance first opened.
 const POLICY_ENTRY: i64 = 1;
 
+/// An instance that has published no policy text (which would add an entry).
 async fn open(t: &TestStores) -> Datavow {
-    datavow_core::testkit::open(t).await
+    Datavow::open(datavow_core::testkit::options(t, None))
+        .await
+        .expect("open")
 }
 
 fn billing_actor() -> Actor {

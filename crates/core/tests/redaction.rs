@@ -79,6 +79,7 @@ fn inputs_profiles_records_and_the_throttle_print_no_personal_value() {
             id: "asergo_europe".into(),
             name: "ASERGO Europe GmbH".into(),
             address: vec![],
+            privacy_contact: "privacy@asergo.com".into(),
         },
         policy_version_acknowledged: None,
         policy_version_current: "2018-05-18".into(),

@@ -23,6 +23,9 @@ pub(crate) struct PolicyFile {
     pub requests: RequestsDef,
     pub children: ChildrenDef,
     pub accounts: AccountsDef,
+    /// Who receives personal data from the controller (processors, authorities).
+    #[serde(default)]
+    pub recipients: BTreeMap<String, RecipientDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +36,13 @@ pub(crate) struct Header {
     pub effective_date: Spanned<String>,
     pub privacy_contact: Spanned<String>,
     pub default_entity: Spanned<String>,
+    /// The short name people know the controller by, shown in page headers; the
+    /// default entity's name when absent.
+    pub controller: Option<String>,
+    /// The policy text per language (`en`, `de`, `da`): Markdown files, relative to the
+    /// policy file.
+    #[serde(default)]
+    pub texts: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +51,24 @@ pub(crate) struct EntityDef {
     pub name: String,
     pub address: Vec<String>,
     pub country: CountryCode,
+    /// This entity's privacy mailbox; the policy's `privacy_contact` when absent.
+    pub privacy_contact: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecipientDef {
+    pub name: String,
+    /// `processor`, `controller` or `authority`.
+    pub role: Spanned<String>,
+    pub description: String,
+    pub purposes: Vec<Purpose>,
+    pub categories: Vec<Category>,
+    /// Where the recipient processes the data.
+    pub country: Spanned<CountryCode>,
+    /// The safeguard for a transfer outside the EEA (GDPR Art. 44-49), such as
+    /// "Standard contractual clauses (2021/914)". Required for such a country.
+    pub safeguard: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

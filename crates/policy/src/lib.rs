@@ -31,7 +31,7 @@ pub use vocab::{Category, CountryCode, Field, Purpose, Role};
 
 use chrono::NaiveDate;
 use error::Issues;
-use file::{PolicyFile, RetentionDef};
+use file::{PolicyFile, RecipientDef, RetentionDef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -41,6 +41,74 @@ pub const BUNDLED_POLICY_TOML: &str = include_str!("../../../policy/asergo.toml"
 /// Name under which the bundled policy is reported in errors and summaries.
 pub const BUNDLED_POLICY_NAME: &str = "bundled:asergo.toml";
 
+/// The bundled policy's texts, by the file names its `[policy.texts]` gives.
+const BUNDLED_TEXTS: &[(&str, &str)] = &[(
+    "asergo-privacy-policy.md",
+    include_str!("../../../policy/asergo-privacy-policy.md"),
+)];
+
+/// The languages a policy text may be written in: those the pages speak.
+pub const TEXT_LANGUAGES: [&str; 3] = ["en", "de", "da"];
+
+/// Countries of the European Economic Area: a transfer elsewhere needs a safeguard.
+const EEA: [&str; 30] = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// What Datavow's own acts read or write under a fixed purpose (`core::access`): a
+/// policy must let each purpose use these categories, or the act would fail at run
+/// time. (Purpose, categories, the act.)
+pub const PURPOSES_THE_CODE_NEEDS: &[(Purpose, &[Category], &str)] = &[
+    (
+        Purpose::AccountManagement,
+        &[
+            Category::Identity,
+            Category::Contact,
+            Category::PostalAddress,
+            Category::BusinessProfile,
+            Category::Age,
+            Category::Credentials,
+            Category::MarketingConsent,
+        ],
+        "sign-up stores a new account under it",
+    ),
+    (
+        Purpose::Service,
+        &[Category::Identity, Category::Contact, Category::Credentials],
+        "sign-in, account recovery and policy notices use it",
+    ),
+    (
+        Purpose::Marketing,
+        &[
+            Category::Identity,
+            Category::Contact,
+            Category::MarketingConsent,
+        ],
+        "marketing mail reads them for people who opted in",
+    ),
+    (
+        Purpose::Leads,
+        &[Category::Leads],
+        "the contact form stores enquiries under it",
+    ),
+    (
+        Purpose::Security,
+        &[Category::BrowserData],
+        "ingest stores access logs under it",
+    ),
+    (
+        Purpose::Requests,
+        Category::ALL,
+        "a person's own view, export and erasure (GDPR Art. 15-17) cover all their data",
+    ),
+];
+
+/// Whether `country` is in the European Economic Area.
+pub fn in_eea(country: CountryCode) -> bool {
+    EEA.contains(&country.as_str())
+}
+
 /// A legal entity that controls personal data (P17).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entity {
@@ -49,6 +117,62 @@ pub struct Entity {
     pub name: String,
     pub address: Vec<String>,
     pub country: CountryCode,
+    /// Where people write about their data held by this entity.
+    pub privacy_contact: String,
+}
+
+/// How a recipient stands to the controller (GDPR Art. 4(9), Art. 28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    /// Processes on the controller's behalf, under a contract (Art. 28).
+    Processor,
+    /// Decides for itself what it does with the data (a bank, an auditor).
+    Controller,
+    /// A public authority the law makes the controller answer (tax, police).
+    Authority,
+}
+
+/// Someone the controller discloses personal data to (Art. 30(1)(d), (e)).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recipient {
+    pub id: String,
+    pub name: String,
+    pub role: RecipientRole,
+    pub description: String,
+    pub purposes: BTreeSet<Purpose>,
+    pub categories: BTreeSet<Category>,
+    pub country: CountryCode,
+    /// The safeguard of a transfer outside the EEA; `None` inside it.
+    pub safeguard: Option<String>,
+}
+
+/// The lawful basis of processing, GDPR Art. 6(1)(a)-(f).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LawfulBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicInterest,
+    LegitimateInterests,
+}
+
+impl LawfulBasis {
+    /// The basis a legal-basis text cites as `6(1)(a)` … `6(1)(f)` (the first one).
+    pub fn cited_in(text: &str) -> Option<LawfulBasis> {
+        let at = text.find("6(1)(")? + "6(1)(".len();
+        match text.as_bytes().get(at)? {
+            b'a' => Some(LawfulBasis::Consent),
+            b'b' => Some(LawfulBasis::Contract),
+            b'c' => Some(LawfulBasis::LegalObligation),
+            b'd' => Some(LawfulBasis::VitalInterests),
+            b'e' => Some(LawfulBasis::PublicInterest),
+            b'f' => Some(LawfulBasis::LegitimateInterests),
+            _ => None,
+        }
+    }
 }
 
 /// What a purpose may use, and on what legal basis.
@@ -56,6 +180,8 @@ pub struct Entity {
 pub struct PurposeRule {
     pub description: String,
     pub legal_basis: String,
+    /// The Art. 6(1) basis `legal_basis` cites.
+    pub lawful_basis: LawfulBasis,
     pub allowed: BTreeSet<Category>,
     pub denied: BTreeSet<Category>,
     /// Reads for this purpose need the person's recorded consent (marketing).
@@ -113,6 +239,8 @@ pub struct PurposeRefused {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub name: String,
+    /// The short name people know the controller by (page headers, mail).
+    pub controller: String,
     pub version: String,
     pub effective_date: NaiveDate,
     pub privacy_contact: String,
@@ -137,22 +265,70 @@ pub struct Policy {
     age_of_consent: BTreeMap<CountryCode, u8>,
     default_age_of_consent: u8,
     pub business_sectors: Vec<String>,
+    recipients: Vec<Recipient>,
+    /// `[policy.texts]`: language → file, as written.
+    text_files: BTreeMap<String, String>,
+    /// The policy text per language, read by [`Policy::load`] (or bundled).
+    texts: BTreeMap<String, String>,
 }
 
 impl Policy {
     /// The bundled ASERGO policy. It is validated by the test suite, so this never fails
     /// in a released build.
     pub fn bundled() -> Result<Policy, PolicyErrors> {
-        Policy::from_toml(BUNDLED_POLICY_TOML, BUNDLED_POLICY_NAME)
+        let mut policy = Policy::from_toml(BUNDLED_POLICY_TOML, BUNDLED_POLICY_NAME)?;
+        policy.texts = policy
+            .text_files
+            .iter()
+            .filter_map(|(lang, file)| {
+                let (_, text) = BUNDLED_TEXTS.iter().find(|(name, _)| name == file)?;
+                Some((lang.clone(), (*text).to_owned()))
+            })
+            .collect();
+        Ok(policy)
     }
 
-    /// Reads and validates a policy file.
+    /// Reads and validates a policy file, and the texts it names (relative to it).
     pub fn load(path: &Path) -> Result<Policy, PolicyLoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyLoadError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Policy::from_toml(&text, &path.display().to_string())?)
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| PolicyLoadError::Read {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let mut policy = Policy::from_toml(&read(path)?, &path.display().to_string())?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for (lang, file) in &policy.text_files {
+            policy.texts.insert(lang.clone(), read(&dir.join(file))?);
+        }
+        Ok(policy)
+    }
+
+    /// The policy text in `lang` (Markdown), as the policy file names it.
+    pub fn text(&self, lang: &str) -> Option<&str> {
+        self.texts.get(lang).map(String::as_str)
+    }
+
+    /// The policy texts by language.
+    pub fn texts(&self) -> &BTreeMap<String, String> {
+        &self.texts
+    }
+
+    /// Who receives personal data, in the file's order of ids.
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    /// Every data category with its description and fields.
+    pub fn categories(&self) -> impl Iterator<Item = (Category, &str, &[Field])> {
+        self.categories
+            .iter()
+            .map(|(c, (description, fields))| (*c, description.as_str(), fields.as_slice()))
+    }
+
+    /// Every purpose with its rule.
+    pub fn purposes(&self) -> impl Iterator<Item = (Purpose, &PurposeRule)> {
+        self.purposes.iter().map(|(p, rule)| (*p, rule))
     }
 
     /// Parses and validates policy text; `origin` names it in errors.
@@ -292,24 +468,48 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
                 NaiveDate::MIN
             },
         );
-    let contact = file.policy.privacy_contact.get_ref();
-    if !contact.contains('@') || contact.starts_with('@') || contact.ends_with('@') {
-        issues.at(
-            Some(file.policy.privacy_contact.span()),
-            "policy.privacy_contact",
-            "must be an email address",
-        );
+    let check_mailbox = |issues: &mut Issues<'_>, contact: &toml::Spanned<String>, key: &str| {
+        let text = contact.get_ref();
+        if !text.contains('@') || text.starts_with('@') || text.ends_with('@') {
+            issues.at(Some(contact.span()), key, "must be an email address");
+        }
+    };
+    check_mailbox(
+        issues,
+        &file.policy.privacy_contact,
+        "policy.privacy_contact",
+    );
+    let mut text_files = BTreeMap::new();
+    for (lang, path) in file.policy.texts {
+        if !TEXT_LANGUAGES.contains(&lang.as_str()) {
+            issues.at(
+                Some(path.span()),
+                &format!("policy.texts.{lang}"),
+                format!(
+                    "a policy text is written in one of {}",
+                    TEXT_LANGUAGES.join(", ")
+                ),
+            );
+        }
+        text_files.insert(lang, path.into_inner());
     }
 
     let entities: BTreeMap<String, Entity> = file
         .entities
         .into_iter()
         .map(|(id, def)| {
+            if let Some(contact) = &def.privacy_contact {
+                check_mailbox(issues, contact, &format!("entities.{id}.privacy_contact"));
+            }
             let entity = Entity {
                 id: id.clone(),
                 name: def.name,
                 address: def.address,
                 country: def.country,
+                privacy_contact: def.privacy_contact.map_or_else(
+                    || file.policy.privacy_contact.get_ref().clone(),
+                    toml::Spanned::into_inner,
+                ),
             };
             (id, entity)
         })
@@ -373,9 +573,17 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         .purposes
         .into_iter()
         .map(|(purpose, def)| {
+            let lawful_basis = LawfulBasis::cited_in(&def.legal_basis).unwrap_or_else(|| {
+                issues.at_section(
+                    &format!("purposes.{purpose}.legal_basis"),
+                    "must cite its lawful basis as GDPR Art. 6(1)(a) to 6(1)(f), such as \"GDPR Art. 6(1)(b): performance of a contract\"",
+                );
+                LawfulBasis::Consent
+            });
             let rule = PurposeRule {
                 description: def.description,
                 legal_basis: def.legal_basis,
+                lawful_basis,
                 allowed: def.categories.into_iter().collect(),
                 denied: def.deny.into_iter().collect(),
                 requires_consent: def.requires_consent,
@@ -390,6 +598,20 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
                 &format!("purposes.{purpose}"),
                 format!("purpose `{purpose}` is not declared"),
             );
+        }
+    }
+
+    for (purpose, needed, act) in PURPOSES_THE_CODE_NEEDS {
+        let Some(rule) = purposes.get(purpose) else {
+            continue;
+        };
+        for category in needed.iter() {
+            if !rule.allowed.contains(category) || rule.denied.contains(category) {
+                issues.at_section(
+                    &format!("purposes.{purpose}.categories"),
+                    format!("must include `{category}`: {act}"),
+                );
+            }
         }
     }
 
@@ -499,8 +721,23 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         );
     }
 
+    let recipients = file
+        .recipients
+        .into_iter()
+        .map(|(id, def)| recipient(id, def, &purposes, issues))
+        .collect();
+    let controller = file.policy.controller.unwrap_or_else(|| {
+        entities
+            .get(file.policy.default_entity.get_ref())
+            .map(|e| e.name.clone())
+            .unwrap_or_default()
+    });
     Policy {
         name: file.policy.name,
+        controller,
+        recipients,
+        text_files,
+        texts: BTreeMap::new(),
         version: file.policy.version,
         effective_date,
         privacy_contact: file.policy.privacy_contact.into_inner(),
@@ -524,6 +761,64 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         age_of_consent,
         default_age_of_consent: default_age.unwrap_or(16),
         business_sectors,
+    }
+}
+
+/// A recipient, checked: a known role, a safeguard outside the EEA, and only
+/// categories that one of its purposes may use.
+fn recipient(
+    id: String,
+    def: RecipientDef,
+    purposes: &BTreeMap<Purpose, PurposeRule>,
+    issues: &mut Issues<'_>,
+) -> Recipient {
+    let key = format!("recipients.{id}");
+    let role = match def.role.get_ref().as_str() {
+        "processor" => RecipientRole::Processor,
+        "controller" => RecipientRole::Controller,
+        "authority" => RecipientRole::Authority,
+        _ => {
+            issues.at(
+                Some(def.role.span()),
+                &format!("{key}.role"),
+                "must be \"processor\", \"controller\" or \"authority\"",
+            );
+            RecipientRole::Processor
+        }
+    };
+    let country = *def.country.get_ref();
+    if !in_eea(country) && def.safeguard.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        issues.at(
+            Some(def.country.span()),
+            &format!("{key}.country"),
+            format!("{country} is outside the EEA: name the transfer's safeguard (GDPR Art. 44-49) in `safeguard`"),
+        );
+    }
+    if def.purposes.is_empty() {
+        issues.at_section(&key, "a recipient receives data for at least one purpose");
+    }
+    for category in &def.categories {
+        let allowed = def.purposes.iter().any(|p| {
+            purposes
+                .get(p)
+                .is_some_and(|r| r.allowed.contains(category) && !r.denied.contains(category))
+        });
+        if !allowed {
+            issues.at_section(
+                &format!("{key}.categories"),
+                format!("none of this recipient's purposes may use `{category}` data"),
+            );
+        }
+    }
+    Recipient {
+        id,
+        name: def.name,
+        role,
+        description: def.description,
+        purposes: def.purposes.into_iter().collect(),
+        categories: def.categories.into_iter().collect(),
+        country,
+        safeguard: def.safeguard,
     }
 }
 

@@ -262,3 +262,141 @@ fn invoices_are_a_class_of_their_own_that_survives_erasure_on_a_legal_ground() {
     );
     assert_eq!(policy.retention(Category::Contact).class, "account");
 }
+
+#[test]
+fn bundled_policy_carries_its_english_text_and_short_controller_name() {
+    let policy = bundled();
+    assert_eq!(policy.controller, "ASERGO");
+    let text = policy.text("en").expect("an English text");
+    assert!(text.starts_with("# Privacy Policy"), "{}", &text[..40]);
+    assert!(text.contains("Witzlebenstrasse 6"));
+    assert_eq!(policy.text("de"), None);
+}
+
+#[test]
+fn every_entity_has_a_privacy_contact_falling_back_to_the_policy_one() {
+    let policy = bundled();
+    assert!(policy
+        .entities()
+        .all(|e| e.privacy_contact == "privacy@asergo.com"));
+    let own = broken(
+        "country = \"DE\"\n",
+        "country = \"DE\"\nprivacy_contact = \"nope\"\n",
+    );
+    assert!(
+        own.to_string()
+            .contains("entities.asergo_europe.privacy_contact: must be an email address"),
+        "{own}"
+    );
+}
+
+#[test]
+fn a_recipient_outside_the_eea_without_a_safeguard_is_refused() {
+    let err = broken(
+        "purposes = [\"billing\"]\ncategories = [\"identity\", \"contact\", \"payment_reference\"]\ncountry = \"IE\"",
+        "purposes = [\"billing\"]\ncategories = [\"identity\", \"contact\", \"payment_reference\"]\ncountry = \"US\"",
+    );
+    assert!(
+        err.to_string()
+            .contains("recipients.payment_processor.country: US is outside the EEA"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_recipient_may_only_receive_categories_its_purposes_may_use() {
+    let err = broken(
+        "purposes = [\"billing\"]\ncategories = [\"identity\", \"contact\", \"payment_reference\"]",
+        "purposes = [\"billing\"]\ncategories = [\"identity\", \"browser_data\"]",
+    );
+    assert!(
+        err.to_string().contains(
+            "recipients.payment_processor.categories: none of this recipient's purposes may use `browser_data` data"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_policy_text_in_a_language_the_pages_do_not_speak_is_refused() {
+    let err = broken(
+        "en = \"asergo-privacy-policy.md\"",
+        "fr = \"asergo-privacy-policy.md\"",
+    );
+    assert!(
+        err.to_string()
+            .contains("policy.texts.fr: a policy text is written in one of en, de, da"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_brightwater_example_is_valid_with_one_entity_and_its_own_retention() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/examples/brightwater.toml");
+    let policy = Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(policy.controller, "Brightwater Studio");
+    assert_eq!(policy.entities().count(), 1);
+    let entity = policy.entity_for_country(CountryCode::parse("DE"));
+    assert_eq!(entity.privacy_contact, "dpo@brightwater.example");
+    assert_eq!(
+        policy.retention(Category::BrowserData).keep,
+        Keep::For("30 days".parse().expect("period"))
+    );
+    assert_eq!(policy.backup_retention.to_string(), "35 days");
+    assert!(policy.text("en").is_some_and(|t| t.contains("Galway")));
+    let everything = format!(
+        "{}{:?}{:?}",
+        policy.text("en").unwrap_or_default(),
+        policy.entities().collect::<Vec<_>>(),
+        policy.recipients()
+    );
+    assert!(!everything.to_lowercase().contains("asergo"));
+}
+
+#[test]
+fn a_missing_policy_text_file_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, BUNDLED_POLICY_TOML).expect("write");
+    let err = Policy::load(&path).expect_err("the text file is missing");
+    assert!(
+        err.to_string().contains("asergo-privacy-policy.md"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_legal_basis_that_cites_no_article_6_basis_is_refused() {
+    let err = broken(
+        "legal_basis = \"GDPR Art. 6(1)(b): performance of a contract\"",
+        "legal_basis = \"because we can\"",
+    );
+    assert!(
+        err.to_string()
+            .contains("purposes.service.legal_basis: must cite its lawful basis"),
+        "{err}"
+    );
+    let policy = bundled();
+    assert_eq!(
+        policy.purpose(Purpose::Marketing).lawful_basis,
+        LawfulBasis::Consent
+    );
+    assert_eq!(
+        policy.purpose(Purpose::Security).lawful_basis,
+        LawfulBasis::LegitimateInterests
+    );
+}
+
+#[test]
+fn a_purpose_that_lacks_what_the_code_stores_under_it_is_refused() {
+    let err = broken(
+        "categories = [\"identity\", \"contact\", \"postal_address\", \"business_profile\", \"age\", \"credentials\", \"marketing_consent\"]",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"age\", \"credentials\", \"marketing_consent\"]",
+    );
+    assert!(
+        err.to_string().contains(
+            "purposes.account_management.categories: must include `postal_address`: sign-up stores a new account under it"
+        ),
+        "{err}"
+    );
+}

@@ -67,6 +67,15 @@ impl ApiError {
         }
     }
 
+    /// A store failure: 503 when the store is down, full or busy, else 500.
+    pub fn from_store(err: datavow_core::StoreError) -> Self {
+        if err.is_unavailable() {
+            ApiError::unavailable(err)
+        } else {
+            ApiError::internal(err)
+        }
+    }
+
     /// A 503 for a store that does not answer or cannot write; the client may retry.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         ApiError {
@@ -110,7 +119,7 @@ const LOG_LINES_PER_SECOND: u32 = 10;
 
 /// Logs a failed request's cause, at most [`LOG_LINES_PER_SECOND`] a second; the lines
 /// left out are counted in the next one logged.
-fn log_failure(code: &str, status: StatusCode, cause: &str) {
+pub(crate) fn log_failure(code: &str, status: StatusCode, cause: &str) {
     struct Window {
         start: Option<std::time::Instant>,
         logged: u32,

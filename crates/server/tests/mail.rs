@@ -499,6 +499,91 @@ async fn a_message_queued_while_the_smtp_server_is_down_arrives_when_it_is_back(
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+async fn a_material_policy_change_is_announced_once_to_every_account_in_its_language(
+    t: TestStores,
+) {
+    if !smtp_tools_available() {
+        return;
+    }
+    use datavow_core::policy_versions::{self, Publication};
+    let smtp = Smtp::on_free_port();
+    let server = start_with(&t, |base| Some(smtp.settings(base, None))).await;
+    account(&server, "de-customer@example.de", "DE", false).await;
+    account(&server, "dk-customer@example.dk", "DK", true).await;
+    let by = Principal::system("test");
+    let publish = |version: &str, material: bool, days: i64| Publication {
+        version: version.into(),
+        lang: "en".into(),
+        effective_at: Utc::now() + chrono::Duration::days(days),
+        material,
+        body: format!("# Policy {version}\n"),
+    };
+    policy_versions::publish(
+        &server.app,
+        &by,
+        publish("2027-minor", false, 10),
+        Utc::now(),
+    )
+    .await
+    .expect("minor");
+    assert_eq!(
+        policy_versions::announce_due(&server.app, Utc::now())
+            .await
+            .expect("announce"),
+        0,
+        "a minor change is not mailed"
+    );
+    policy_versions::publish(&server.app, &by, publish("2027-02", true, 30), Utc::now())
+        .await
+        .expect("material");
+    assert_eq!(
+        policy_versions::announce_due(&server.app, Utc::now())
+            .await
+            .expect("announce"),
+        2
+    );
+    assert_eq!(
+        policy_versions::announce_due(&server.app, Utc::now())
+            .await
+            .expect("again"),
+        0,
+        "announced once"
+    );
+    mail::deliver_due(&server.app, Utc::now())
+        .await
+        .expect("deliver");
+    let messages = smtp.messages();
+    assert_eq!(
+        messages.len(),
+        2,
+        "one each, consent or not: it is not marketing"
+    );
+    for message in &messages {
+        assert_eq!(header(message, "List-Unsubscribe"), None, "transactional");
+        let text = body_text(message);
+        assert!(text.contains("/privacy?version=2027-02"), "{text}");
+        assert!(
+            text.contains("/privacy/diff?from=2027-minor&to=2027-02"),
+            "{text}"
+        );
+    }
+    let subjects: Vec<String> = messages
+        .iter()
+        .filter_map(|m| header(m, "Subject"))
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("Datenschutzerkl"))
+            || subjects.iter().any(|s| s.contains("=?utf-8?")),
+        "the German customer gets German: {subjects:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| body_text(m).contains("privatlivspolitik")),
+        "the Danish customer gets Danish"
+    );
+}
+
 async fn a_lost_password_is_replaced_through_a_link_that_works_once(t: TestStores) {
     if !smtp_tools_available() {
         return;
@@ -716,6 +801,7 @@ async fn mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_
 }
 
 backend_tests!(
+    a_material_policy_change_is_announced_once_to_every_account_in_its_language,
     mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_is_trusted,
     marketing_reaches_only_people_who_opted_in_and_one_click_stops_the_next_send,
     the_dkim_signature_verifies_and_covers_the_unsubscribe_headers,

@@ -23,6 +23,7 @@ mod accounts;
 mod audit;
 mod browser;
 mod error;
+mod policy_texts;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -40,6 +41,7 @@ pub use audit::{
 };
 pub use browser::{BrowserDay, BrowserStore, EventBlock, IngestMark};
 pub use error::StoreError;
+pub use policy_texts::{PolicyTextRow, PolicyTextStore, PolicyVersionRow, Published};
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{fold_write_ahead_logs, SqliteKeyStore, SqliteStore, DATA_FILE};
 pub use sqlite_audit::AUDIT_AUTOCHECKPOINT_PAGES;
@@ -465,6 +467,7 @@ pub struct Stores {
     pub operators: Arc<dyn OperatorStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub browser: Arc<dyn BrowserStore>,
+    pub policy_texts: Arc<dyn PolicyTextStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -481,6 +484,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 audit: data.clone(),
                 operators: data.clone(),
                 accounts: data.clone(),
+                policy_texts: data.clone(),
                 browser: data,
             })
         }
@@ -499,6 +503,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 audit: data.clone(),
                 operators: data.clone(),
                 accounts: data.clone(),
+                policy_texts: data.clone(),
                 browser: data,
             })
         }

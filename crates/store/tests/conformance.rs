@@ -5,7 +5,7 @@ use datavow_policy::Field;
 use datavow_store::testkit::TestStores;
 use datavow_store::{
     backend_tests, AccountSummary, Acknowledgement, BrowserDay, EventBlock, IndexEntry, KeyOwner,
-    PersonKind, PersonRow, SealedField, StoreError,
+    PersonKind, PersonRow, PolicyTextRow, Published, SealedField, StoreError,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -814,6 +814,97 @@ async fn a_signup_replay_is_kept_once_per_key_and_dropped_when_old(t: TestStores
     assert!(accounts.signup_replay(b"k2").await.expect("read").is_some());
 }
 
+fn policy_text(version: &str, lang: &str, effective_at_micros: i64, body: &str) -> PolicyTextRow {
+    PolicyTextRow {
+        version: version.into(),
+        lang: lang.into(),
+        effective_at_micros,
+        material: true,
+        body: body.into(),
+        published_at_micros: 1,
+        published_by: "owner:shell".into(),
+    }
+}
+
+async fn a_published_policy_text_is_never_overwritten_and_versions_list_in_effective_order(
+    t: TestStores,
+) {
+    let texts = &t.stores.policy_texts;
+    let later = policy_text("2027-01", "en", 2_000, "# Later");
+    let first = policy_text("2026-01", "en", 1_000, "# First");
+    for text in [
+        &later,
+        &first,
+        &policy_text("2027-01", "de", 2_000, "# Später"),
+    ] {
+        assert_eq!(
+            texts.publish_policy_text(text).await.expect("publish"),
+            Published::Stored
+        );
+    }
+    assert_eq!(
+        texts.publish_policy_text(&first).await.expect("again"),
+        Published::AlreadyStored
+    );
+    let changed = policy_text("2026-01", "en", 1_000, "# Rewritten history");
+    assert_eq!(
+        texts.publish_policy_text(&changed).await.expect("conflict"),
+        Published::Conflicts
+    );
+    let stored = texts.policy_text("2026-01", "en").await.expect("read");
+    assert_eq!(stored.map(|t| t.body), Some("# First".to_owned()));
+    let versions = texts.policy_versions().await.expect("versions");
+    let listed: Vec<(&str, Vec<&str>)> = versions
+        .iter()
+        .map(|v| {
+            (
+                v.version.as_str(),
+                v.langs.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("2026-01", vec!["en"]), ("2027-01", vec!["de", "en"])]
+    );
+}
+
+async fn a_notice_dismissal_is_kept_once_and_goes_with_the_person(t: TestStores) {
+    let p = person();
+    t.stores
+        .persons
+        .insert_person(&p, &[], &[])
+        .await
+        .expect("insert");
+    let texts = &t.stores.policy_texts;
+    texts
+        .dismiss_policy_notice(p.id, "2027-01", 10)
+        .await
+        .expect("dismiss");
+    texts
+        .dismiss_policy_notice(p.id, "2027-01", 20)
+        .await
+        .expect("twice");
+    assert_eq!(
+        texts.dismissed_policy_notices(p.id).await.expect("read"),
+        vec![("2027-01".to_owned(), 10)]
+    );
+    texts
+        .record_policy_announcement("2027-01", 30, 5)
+        .await
+        .expect("announce");
+    assert_eq!(
+        texts.policy_announcements().await.expect("announced"),
+        vec!["2027-01".to_owned()]
+    );
+    assert!(t.stores.persons.delete_person(p.id).await.expect("delete"));
+    assert!(texts
+        .dismissed_policy_notices(p.id)
+        .await
+        .expect("read")
+        .is_empty());
+}
+
 backend_tests!(
     blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all,
     a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
@@ -835,6 +926,8 @@ backend_tests!(
     rewrap_all_replaces_every_key_and_the_kek_id_together,
     a_failed_rewrap_changes_nothing,
     only_one_node_holds_a_job_lock_at_a_time,
+    a_published_policy_text_is_never_overwritten_and_versions_list_in_effective_order,
+    a_notice_dismissal_is_kept_once_and_goes_with_the_person,
 );
 
 #[test]

@@ -9,9 +9,18 @@ use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Sample accounts: one per controlling entity, with Unicode names as real customers
-/// write them. Created through the same sign-up path as real ones.
-fn sample_accounts() -> Vec<SignUpInput> {
+/// Sample accounts: one in Germany and one in Denmark (one per controlling entity
+/// under the bundled policy), with Unicode names as real customers write them, in
+/// business sectors the policy offers. Created through the same sign-up path as real
+/// ones.
+fn sample_accounts(sectors: &[String]) -> Vec<SignUpInput> {
+    let sector = |wanted: &str, nth: usize| {
+        sectors
+            .iter()
+            .find(|s| *s == wanted)
+            .or_else(|| sectors.get(nth))
+            .cloned()
+    };
     let address = |street: &str, code: &str, city: &str, country: &str| PostalAddress {
         street: street.into(),
         postal_code: code.into(),
@@ -25,7 +34,7 @@ fn sample_accounts() -> Vec<SignUpInput> {
             email: Some("zoe.mueller@example.de".into()),
             phone: Some("+49 30 901820".into()),
             postal_address: Some(address("Witzlebenstraße 6", "14057", "Berlin", "DE")),
-            business_sector: Some("hosting_and_cloud".into()),
+            business_sector: sector("hosting_and_cloud", 0),
             interest: Some("Dedicated servers in Frankfurt".into()),
             marketing_opt_in: Some(true),
             ..SignUpInput::default()
@@ -36,7 +45,7 @@ fn sample_accounts() -> Vec<SignUpInput> {
             email: Some("soren@example.dk".into()),
             phone: Some("+45 31 23 45 67".into()),
             postal_address: Some(address("Agern Allé 24", "2970", "Hørsholm", "DK")),
-            business_sector: Some("media_and_publishing".into()),
+            business_sector: sector("media_and_publishing", 1),
             interest: Some("Colocation, 2 racks".into()),
             ..SignUpInput::default()
         },
@@ -121,16 +130,21 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         header_timeout_secs: config.header_timeout_secs,
     };
     let app = super::open(&demo_config).await?;
+    app.publish_policy_file_texts().await?;
     let base = format!("http://{}", demo_config.listen);
     println!("Datavow demo: {base}");
     println!(
         "  data directory: {} (SQLite; deleted on exit unless --data-dir was given)",
         dir.display()
     );
+    println!(
+        "  policy: {} version {} ({}); its text at {base}/privacy",
+        app.policy.name, app.policy.version, app.policy.origin
+    );
     println!();
     println!("Customer accounts (sign in at {base}/signin; shown once, like a real sign-up):");
     let mut user_ids = Vec::new();
-    for input in sample_accounts() {
+    for input in sample_accounts(&app.policy.business_sectors) {
         match accounts::sign_up(&app, &input).await {
             Ok(account) => {
                 user_ids.push(account.user_id.clone());
@@ -200,6 +214,12 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         dir.display()
     );
     println!("  datavow audit verify --data-dir {}", dir.display());
+    println!(
+        "  datavow policy publish NEW-POLICY.md --effective {} --data-dir {}    # a new version; the dashboard tells people",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        dir.display()
+    );
+    println!("  datavow policy ropa > ropa.html    # the record of processing activities");
     println!("Press Ctrl-C to stop.");
     super::serve::serve_app(app, &demo_config).await?;
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
+    app.publish_policy_file_texts().await?;
     serve_app(app, config).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -142,6 +142,8 @@ pub enum AccountError {
     Busy,
     #[error("not signed in")]
     NotSignedIn,
+    #[error("not found")]
+    NotFound,
     #[error("the Idempotency-Key must be 16 to 200 letters, digits, '-' or '_' (a random UUID)")]
     BadIdempotencyKey,
     #[error(
@@ -319,6 +321,10 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    pub(crate) fn person(&self) -> PersonId {
+        self.person
+    }
+
     /// The grant for this person acting on themself.
     fn grant(&self, app: &Datavow) -> Result<Grant, AccountError> {
         Ok(app.door.own(self.person)?)
@@ -437,13 +443,14 @@ pub(crate) async fn record_marketing_choice(
     how: consent::How,
 ) -> Result<(), AccountError> {
     let now = Utc::now();
+    let policy_version = crate::policy_versions::in_force(app, now).await?;
     app.vault
         .update(
             grant,
             person,
             &[(
                 Field::MarketingConsent,
-                consent::value(opt_in, now, how, &app.policy.version),
+                consent::value(opt_in, now, how, &policy_version),
             )],
         )
         .await?;

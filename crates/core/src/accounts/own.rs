@@ -54,6 +54,8 @@ pub struct EntityInfo {
     pub id: String,
     pub name: String,
     pub address: Vec<String>,
+    /// Where the person writes about their data.
+    pub privacy_contact: String,
 }
 
 /// Fields a person sees of themselves: everything but the password hash.
@@ -110,9 +112,13 @@ pub(super) async fn profile_with(
             id: summary.entity.clone(),
             name: entity.map(|e| e.name.clone()).unwrap_or_default(),
             address: entity.map(|e| e.address.clone()).unwrap_or_default(),
+            privacy_contact: entity.map_or_else(
+                || app.policy.privacy_contact.clone(),
+                |e| e.privacy_contact.clone(),
+            ),
         },
         policy_version_acknowledged: summary.policy_version,
-        policy_version_current: app.policy.version.clone(),
+        policy_version_current: crate::policy_versions::in_force(app, Utc::now()).await?,
     })
 }
 
@@ -343,6 +349,11 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
         }])
         .await?;
     let acks = app.stores.accounts.acknowledgements(person).await?;
+    let dismissed = app
+        .stores
+        .policy_texts
+        .dismissed_policy_notices(person)
+        .await?;
     let requests = app.stores.accounts.requests_of(person).await?;
     let access = app.audit.for_subject(&tag, 10_000).await?;
     let browser = crate::browser::linked_records(app, &grant, person).await?;
@@ -359,7 +370,7 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
             "name": profile.entity.name,
             "address": profile.entity.address,
             "country": entity.map(|e| e.country.to_string()),
-            "privacy_contact": app.policy.privacy_contact,
+            "privacy_contact": entity.map_or(app.policy.privacy_contact.as_str(), |e| e.privacy_contact.as_str()),
         },
         "account": {
             "user_id": profile.user_id,
@@ -379,7 +390,11 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
         },
         "categories_held": held,
         "policy": {
-            "current_version": app.policy.version,
+            "current_version": profile.policy_version_current,
+            "notice_dismissals": dismissed.iter().map(|(version, at)| serde_json::json!({
+                "version": version,
+                "at": DateTime::from_timestamp_micros(*at).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            })).collect::<Vec<_>>(),
             "acknowledgements": acks.iter().map(|a| serde_json::json!({
                 "version": a.policy_version, "at": a.acknowledged_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "how": a.how,
             })).collect::<Vec<_>>(),

@@ -78,6 +78,7 @@ pub async fn sign_in(
         }])
         .await?;
     metrics::counter!("datavow_sign_ins_total", "outcome" => "allowed").increment(1);
+    crate::policy_versions::acknowledge_continued_use(app, person, Utc::now()).await?;
     new_session(app, person).await
 }
 

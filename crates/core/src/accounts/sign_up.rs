@@ -171,6 +171,8 @@ struct Prepared {
     values: Vec<(Field, Personal)>,
     entity: String,
     now: chrono::DateTime<Utc>,
+    /// The policy version in force, accepted by signing up.
+    policy_version: String,
 }
 
 /// Every check of a sign-up, before anything is made or stored.
@@ -226,6 +228,7 @@ async fn prepare(app: &Datavow, input: &SignUpInput) -> Result<Prepared, Account
     }
     let entity = entity.unwrap_or_default();
     let now = Utc::now();
+    let policy_version = crate::policy_versions::in_force(app, now).await?;
     let mut values = profile.values;
     if let Some(birth) = birth {
         values.push((Field::BirthDate, Personal::new(birth.to_string())));
@@ -245,12 +248,13 @@ async fn prepare(app: &Datavow, input: &SignUpInput) -> Result<Prepared, Account
     };
     values.push((
         Field::MarketingConsent,
-        consent::value(opt_in, now, how, &app.policy.version),
+        consent::value(opt_in, now, how, &policy_version),
     ));
     Ok(Prepared {
         values,
         entity,
         now,
+        policy_version,
     })
 }
 
@@ -267,6 +271,7 @@ async fn create(
         mut values,
         entity,
         now,
+        policy_version,
     } = prepared;
     values.push((Field::PasswordHash, Personal::new(phc)));
     let grant = app.door.visitor(VisitorAct::SignUp)?;
@@ -296,7 +301,7 @@ async fn create(
         .insert_acknowledgement(
             person,
             &Acknowledgement {
-                policy_version: app.policy.version.clone(),
+                policy_version: policy_version.clone(),
                 acknowledged_at: now,
                 how: "accepted_at_sign_up".into(),
             },

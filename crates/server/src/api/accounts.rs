@@ -82,6 +82,7 @@ pub(crate) fn account_error(err: AccountError) -> ApiError {
         }
         AccountError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the service is busy; try again in a moment"),
         AccountError::NotSignedIn => not_signed_in(),
+        AccountError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"),
         AccountError::BadIdempotencyKey => ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", AccountError::BadIdempotencyKey.to_string()),
         AccountError::IdempotencyKeyReused => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", AccountError::IdempotencyKeyReused.to_string()),
         AccountError::IdempotencyInProgress => {

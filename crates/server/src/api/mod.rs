@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub(crate) mod events;
 pub mod locale;
+pub mod policy;
 pub mod recovery;
 
 use crate::AppState;
@@ -16,5 +17,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(events::routes())
         .merge(locale::routes())
+        .merge(policy::routes())
         .merge(recovery::routes())
 }

@@ -7,19 +7,19 @@ pub(super) async fn home(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+    let page = page(&state, &headers, q.lang.as_deref());
     if signed_in_person(&state, &headers).await.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
     let t = |k| page.lang.t(k);
     let body = html! {
-        p { (t("intro")) }
+        p { (page.text("intro")) }
         p { a href="/signup" { (t("sign_up")) } " · " a href="/signin" { (t("sign_in")) } }
     };
     respond(
         &page,
         StatusCode::OK,
-        layout(&page, t("title"), false, body),
+        layout(&page, &page.text("title"), false, body),
     )
 }
 
@@ -71,7 +71,7 @@ pub(super) async fn signup_page(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+    let page = page(&state, &headers, q.lang.as_deref());
     let body = signup_form(&page, &state, &HashMap::new(), &[]);
     respond(
         &page,
@@ -98,7 +98,7 @@ pub(super) async fn signup_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let lang = page.lang;
     if !csrf_ok(&headers, &form) {
         let body = signup_form(&page, &state, &form, &[lang.t("err_csrf").to_owned()]);
@@ -174,8 +174,12 @@ pub(super) fn signin_form(page: &Page, errors: &[String]) -> Markup {
     }
 }
 
-pub(super) async fn signin_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+pub(super) async fn signin_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let page = page(&state, &headers, q.lang.as_deref());
     respond(
         &page,
         StatusCode::OK,
@@ -194,7 +198,7 @@ pub(super) async fn signin_submit(
     client: ClientAddr,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let lang = page.lang;
     if !csrf_ok(&headers, &form) {
         return respond(
@@ -251,7 +255,7 @@ pub(super) async fn signout(
     if !csrf_ok(&headers, &form) {
         // A sign-out posted from another site changes nothing (neither the session nor
         // the cookie); the page offers the button again.
-        let page = page(&headers, None);
+        let page = page(&state, &headers, None);
         let lang = page.lang;
         let body = html! {
             (errors_box(lang, &[lang.t("err_csrf").to_owned()]))

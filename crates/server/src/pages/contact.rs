@@ -29,7 +29,7 @@ pub(super) async fn contact_page(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+    let page = page(&state, &headers, q.lang.as_deref());
     let signed_in = signed_in_person(&state, &headers).await.is_some();
     respond(
         &page,
@@ -48,7 +48,7 @@ pub(super) async fn contact_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let lang = page.lang;
     if !csrf_ok(&headers, &form) {
         return respond(

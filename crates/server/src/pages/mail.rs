@@ -15,11 +15,12 @@ fn message_page(page: &Page, status: StatusCode, title: &str, text: &str) -> Res
 }
 
 pub(super) async fn unsubscribe_page(
+    State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+    let page = page(&state, &headers, q.lang.as_deref());
     let t = |k| page.lang.t(k);
     let body = html! {
         p { (t("unsubscribe_explain")) }
@@ -39,7 +40,7 @@ pub(super) async fn unsubscribe_submit(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let t = |k| page.lang.t(k);
     match mail::unsubscribe(&state.app, &token).await {
         Ok(()) => message_page(&page, StatusCode::OK, t("unsubscribe"), t("unsubscribed")),
@@ -61,8 +62,12 @@ pub(super) async fn unsubscribe_submit(
     }
 }
 
-pub(super) async fn recover_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+pub(super) async fn recover_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let page = page(&state, &headers, q.lang.as_deref());
     let t = |k| page.lang.t(k);
     let body = html! {
         p { (t("recover_explain")) }
@@ -85,7 +90,7 @@ pub(super) async fn recover_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let t = |k| page.lang.t(k);
     if !csrf_ok(&headers, &form) {
         return message_page(&page, StatusCode::FORBIDDEN, t("recover"), t("err_csrf"));
@@ -101,7 +106,7 @@ pub(super) async fn recover_link_page(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let t = |k| page.lang.t(k);
     match mail::recovery_is_valid(&state.app, &token).await {
         Ok(true) => {
@@ -133,7 +138,7 @@ pub(super) async fn recover_link_submit(
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let t = |k| page.lang.t(k);
     if !csrf_ok(&headers, &form) {
         return message_page(&page, StatusCode::FORBIDDEN, t("recover"), t("err_csrf"));

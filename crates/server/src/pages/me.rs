@@ -20,6 +20,10 @@ pub(super) async fn render_dashboard(
     let log = accounts::access_log(&state.app, me, 50)
         .await
         .unwrap_or_default();
+    let policy_notice = datavow_core::policy_versions::status(&state.app, me, chrono::Utc::now())
+        .await
+        .ok()
+        .and_then(|s| s.notice);
     let Profile {
         ref postal_address, ..
     } = profile;
@@ -40,14 +44,27 @@ pub(super) async fn render_dashboard(
     let body = html! {
         @if let Some(notice) = &notice { p class="notice" role="status" { (notice) } }
         (errors_box(lang, errors))
-        @if profile.policy_version_acknowledged.as_deref() != Some(profile.policy_version_current.as_str()) {
-            p class="notice" { (t("policy_changed")) " " a href="/privacy" { (t("privacy")) } }
+        @if let Some(n) = &policy_notice {
+            div class="notice" id="policy-notice" role="status" {
+                p { (t("policy_changed").replace("{version}", &n.version).replace("{date}", &n.effective_at.format("%Y-%m-%d").to_string())) }
+                p {
+                    a href={ "/privacy?version=" (n.version) } { (t("read_policy")) }
+                    @if let Some(since) = &n.since {
+                        " · " a href={ "/privacy/diff?from=" (since) "&to=" (n.version) } { (t("see_changes")) }
+                    }
+                }
+                form method="post" action="/dashboard/policy-notice" {
+                    input type="hidden" name="_csrf" value=(page.csrf);
+                    input type="hidden" name="version" value=(n.version);
+                    button type="submit" id="dismiss-policy-notice" { (t("dismiss")) }
+                }
+            }
         }
         table id="my-data" {
             @for (label, value) in &rows {
                 tr { th { (label) } td { (value.clone().unwrap_or_else(|| "—".into())) } }
             }
-            tr { th { (t("controller")) } td { (profile.entity.name) br; (profile.entity.address.join(", ")) } }
+            tr { th { (t("controller")) } td { (profile.entity.name) br; (profile.entity.address.join(", ")) br; (t("privacy_contact")) ": " a href={ "mailto:" (profile.entity.privacy_contact) } { (profile.entity.privacy_contact) } } }
             tr { th { (t("policy_version")) } td { (profile.policy_version_acknowledged.clone().unwrap_or_else(|| "—".into())) } }
         }
         p { a id="download" href="/api/v1/me/export" download="datavow-export.json" { (t("download")) } }
@@ -96,7 +113,7 @@ pub(super) async fn render_dashboard(
                 @for record in &log {
                     tr {
                         td { (chrono::DateTime::parse_from_rfc3339(&record.at).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
-                        td { (actor_text(lang, &record.actor)) }
+                        td { (actor_text(lang, &page.policy.controller, &record.actor)) }
                         td { (action_text(lang, &record.action, &record.outcome, &record.fields.join(","))) }
                         td { (record.purpose.clone().unwrap_or_else(|| "—".into())) }
                     }
@@ -117,13 +134,13 @@ pub(super) async fn render_dashboard(
 }
 
 /// Who acted, for the person: "you", an operator's role, or the service itself.
-pub(super) fn actor_text(lang: Lang, actor: &str) -> String {
+pub(super) fn actor_text(lang: Lang, controller: &str, actor: &str) -> String {
     match actor.split_once(':') {
         Some(("person", _)) => lang.t("you").to_owned(),
         None if actor == "visitor" => lang.t("visitor").to_owned(),
         Some(("operator", who)) => who.to_owned(),
-        Some((_, what)) => format!("ASERGO ({what})"),
-        None => "ASERGO".to_owned(),
+        Some((_, what)) => format!("{controller} ({what})"),
+        None => controller.to_owned(),
     }
 }
 
@@ -176,7 +193,7 @@ pub(super) async fn dashboard(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> Response {
-    let page = page(&headers, q.lang.as_deref());
+    let page = page(&state, &headers, q.lang.as_deref());
     let Some(person) = signed_in_person(&state, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
@@ -194,7 +211,7 @@ where
     F: FnOnce(SignedIn) -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, AccountError>>,
 {
-    let page = page(headers, None);
+    let page = page(state, headers, None);
     let Some(person) = signed_in_person(state, headers).await else {
         return Redirect::to("/signin").into_response();
     };
@@ -256,6 +273,21 @@ pub(super) async fn profile_submit(
     .await
 }
 
+pub(super) async fn dismiss_policy_notice(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let version = form.get("version").cloned().unwrap_or_default();
+    let app = state.app.clone();
+    dashboard_form(&state, &headers, &form, |person| async move {
+        datavow_core::policy_versions::dismiss_notice(&app, &person, &version, chrono::Utc::now())
+            .await
+            .map(|()| None)
+    })
+    .await
+}
+
 pub(super) async fn marketing_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -276,7 +308,7 @@ pub(super) async fn erasure_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let page = page(&headers, None);
+    let page = page(&state, &headers, None);
     let Some(person) = signed_in_person(&state, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
@@ -362,7 +394,7 @@ pub(super) async fn password_submit(
     let current = SecretString::from(form.get("current_password").cloned().unwrap_or_default());
     let new = SecretString::from(form.get("new_password").cloned().unwrap_or_default());
     let app = state.app.clone();
-    let page_lang = page(&headers, None).lang;
+    let page_lang = page(&state, &headers, None).lang;
     dashboard_form(&state, &headers, &form, |person| async move {
         accounts::change_password(&app, &person, &current, &new)
             .await

@@ -14,12 +14,14 @@ pub mod i18n;
 mod mail;
 mod me;
 mod privacy;
+mod ropa;
 
 use account::*;
 use contact::*;
 use mail::*;
 use me::*;
 use privacy::*;
+pub use ropa::ropa_html;
 
 use crate::api::accounts::{cookie, session_cookie, session_token, ClientAddr, SESSION_COOKIE};
 use crate::AppState;
@@ -56,6 +58,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/password", post(password_submit))
         .route("/contact", get(contact_page).post(contact_submit))
         .route("/privacy", get(privacy))
+        .route("/privacy/diff", get(privacy_diff))
+        .route("/dashboard/policy-notice", post(dismiss_policy_notice))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe_submit),
@@ -67,11 +71,22 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-/// What every page needs: the language and the CSRF token (new cookies to set).
+/// What every page needs: the language, the CSRF token (new cookies to set) and the
+/// policy in force, which names the controller.
 struct Page {
     lang: Lang,
     csrf: String,
     set_cookies: Vec<HeaderValue>,
+    policy: std::sync::Arc<datavow_core::policy::Policy>,
+}
+
+impl Page {
+    /// The text of `key` with the controller's name in place of `{controller}`.
+    fn text(&self, key: &'static str) -> String {
+        self.lang
+            .t(key)
+            .replace("{controller}", &self.policy.controller)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,7 +94,7 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-fn page(headers: &HeaderMap, query_lang: Option<&str>) -> Page {
+fn page(state: &AppState, headers: &HeaderMap, query_lang: Option<&str>) -> Page {
     let lang = i18n::negotiate(query_lang, cookie(headers, LANG_COOKIE).as_deref(), headers);
     let mut set_cookies = Vec::new();
     if query_lang.and_then(Lang::parse).is_some() {
@@ -106,6 +121,7 @@ fn page(headers: &HeaderMap, query_lang: Option<&str>) -> Page {
         lang,
         csrf,
         set_cookies,
+        policy: state.app.policy.clone(),
     }
 }
 
@@ -139,12 +155,12 @@ fn layout(page: &Page, title: &str, signed_in: bool, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · ASERGO" }
+                title { (title) " · " (page.policy.controller) }
                 style { (maud::PreEscaped(STYLE)) }
             }
             body {
                 header {
-                    strong { "ASERGO" }
+                    strong { (page.policy.controller) }
                     nav {
                         @if signed_in {
                             a href="/dashboard" { (t("my_data")) }
@@ -170,6 +186,12 @@ fn layout(page: &Page, title: &str, signed_in: bool, body: Markup) -> Markup {
                     }
                 }
                 main { h1 { (title) } (body) }
+                footer {
+                    @for entity in page.policy.entities() {
+                        p { strong { (entity.name) } ", " (entity.address.join(", ")) }
+                    }
+                    p { (t("privacy_contact")) ": " a href={ "mailto:" (page.policy.privacy_contact) } { (page.policy.privacy_contact) } }
+                }
             }
         }
     }
@@ -182,7 +204,9 @@ label{display:block;margin-top:.7rem}input,select,textarea{width:100%;padding:.3
 input[type=checkbox]{width:auto}button{margin-top:1rem;padding:.45rem 1rem}button.link{background:none;border:none;color:#0645ad;text-decoration:underline;cursor:pointer;padding:0;margin:0;font:inherit}\
 form.inline{display:inline}.errors{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem 1rem}.notice{background:#e8f4fd;border:1px solid #9cc3e0;padding:.6rem 1rem}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:.3rem;text-align:left;vertical-align:top}\
-.secret{font-family:monospace;font-size:1.3rem;background:#fff6d5;padding:.2rem .5rem}section{margin-top:2rem}pre.policy{white-space:pre-wrap}";
+.secret{font-family:monospace;font-size:1.3rem;background:#fff6d5;padding:.2rem .5rem}section{margin-top:2rem}footer{margin-top:3rem;border-top:1px solid #ccd;font-size:.85rem;color:#4a5563}\
+footer p{margin:.3rem 0}.policy-text h1{font-size:1.5rem}ins{background:#e3f6e3;text-decoration:none;display:block}del{background:#fbe4e4;display:block}\
+.diff p{margin:0;white-space:pre-wrap;font-family:monospace;font-size:.9rem}";
 
 /// A localized line for a refused field or request.
 fn problem_lines(lang: Lang, err: &AccountError) -> Vec<String> {

@@ -48,6 +48,9 @@ pub async fn start_with_options(
     let mut options = datavow_core::testkit::options(t, None);
     options.mail = mail(&base);
     let app = Datavow::open(options).await.expect("open Datavow");
+    app.publish_policy_file_texts()
+        .await
+        .expect("publish the policy file's text");
     tokio::spawn(datavow_server::serve(
         app.clone(),
         listener,

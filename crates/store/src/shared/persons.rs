@@ -199,6 +199,7 @@ macro_rules! impl_person_store {
                     "DELETE FROM person_fields WHERE person_id = $1",
                     "DELETE FROM field_history WHERE person_id = $1",
                     "DELETE FROM policy_acknowledgements WHERE person_id = $1",
+                    "DELETE FROM policy_notice_dismissals WHERE person_id = $1",
                     "UPDATE subject_requests SET person_id = NULL WHERE person_id = $1",
                     "DELETE FROM mail_queue WHERE person_id = $1",
                     "DELETE FROM recovery_tokens WHERE person_id = $1",
