@@ -3,6 +3,9 @@
 // of every step go to the artefacts folder.
 //
 // Usage: node dashboard_de.mjs BASE_URL ARTEFACTS_DIR
+// For a server run with another policy file: EXPECT_ENTITY (the German customer's
+// controlling entity), EXPECT_VERSION (the policy version in force), SECTOR (a business
+// sector it offers) and FORBIDDEN_TEXT (a name no page may show, case-insensitive).
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +17,10 @@ if (!base || !artefacts) {
 }
 mkdirSync(artefacts, { recursive: true });
 const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const expectEntity = process.env.EXPECT_ENTITY || "ASERGO Europe GmbH";
+const expectVersion = process.env.EXPECT_VERSION || "2018-05-18";
+const sector = process.env.SECTOR || "hosting_and_cloud";
+const forbidden = (process.env.FORBIDDEN_TEXT || "").toLowerCase();
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -27,7 +34,13 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ locale: "de-DE", acceptDownloads: true });
 const page = await context.newPage();
-const shot = (name) => page.screenshot({ path: join(artefacts, name), fullPage: true });
+const shot = async (name) => {
+  if (forbidden) {
+    const html = (await page.content()).toLowerCase();
+    check(!html.includes(forbidden), `${page.url()} shows ${forbidden}`);
+  }
+  await page.screenshot({ path: join(artefacts, name), fullPage: true });
+};
 
 try {
   await page.goto(`${base}/signup`);
@@ -43,7 +56,7 @@ try {
   await page.fill("#postal_code", "14057");
   await page.fill("#city", "Berlin");
   await page.fill("#country", "DE");
-  await page.selectOption("#business_sector", "hosting_and_cloud");
+  await page.selectOption("#business_sector", sector);
   await page.fill("#interest", "Dedizierte Server in Frankfurt");
   await page.click("button[type=submit]");
   await page.waitForSelector("#user-id");
@@ -63,8 +76,8 @@ try {
   const table = await page.textContent("#my-data");
   check(table.includes(name), "the name as written, with its diacritics");
   check(table.includes("+4930901820"), "the phone in E.164");
-  check(table.includes("ASERGO Europe GmbH"), "the controlling entity");
-  check(table.includes("2018-05-18"), "the policy version accepted");
+  check(table.includes(expectEntity), "the controlling entity");
+  check(table.includes(expectVersion), "the policy version accepted");
   await shot("03-dashboard.png");
 
   await page.fill("#phone", "+49 89 1234567");
@@ -84,7 +97,10 @@ try {
   check(exported.account.phone === "+49891234567", "the export holds the new phone");
   check(exported.account.name === name, "the export holds the name");
   check(exported.account.user_id === userId, "the export holds the userID");
-  check(exported.controller.name === "ASERGO Europe GmbH", "the export names the controller");
+  check(exported.controller.name === expectEntity, "the export names the controller");
+  await page.goto(`${base}/privacy`);
+  check((await page.textContent("#policy-version")).includes(expectVersion), "the privacy page shows the version in force");
+  await shot("05-privacy.png");
   writeFileSync(join(artefacts, "result.txt"), "ok\n");
   console.log(`browser test passed: signed up ${userId}, changed the phone, downloaded the export`);
 } catch (error) {

@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: Debian's headless Chromium, driven by
 //! playwright-core (`tests/browser/dashboard_de.mjs`), signs up through the page,
 //! signs in, changes the phone number and downloads the export, in German.
-//! Screenshots are kept in `test-artifacts/browser/`.
+//! Screenshots are kept in `test-artifacts/browser/`; the same journey under the
+//! Brightwater example policy in `test-artifacts/browser-brightwater/`.
 //!
 //! `scripts/test.sh` installs Chromium and playwright-core when they are missing and
 //! sets DATAVOW_BROWSER_TESTS=1; without it this test says it was skipped.
@@ -10,15 +11,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-#[allow(clippy::print_stderr)] // a skipped test says why
-fn a_person_signs_up_signs_in_changes_their_phone_and_downloads_the_export_in_german() {
-    if std::env::var("DATAVOW_BROWSER_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: run scripts/test.sh, which installs Chromium and playwright-core");
-        return;
-    }
+/// Runs `tests/browser/dashboard_de.mjs` against `datavow serve` with `policy` (the
+/// bundled one when `None`), the script's expectations in `env`, screenshots into
+/// `test-artifacts/NAME`.
+fn run_in_chromium(name: &str, policy: Option<PathBuf>, env: &[(&str, &str)]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let artefacts = root.join("test-artifacts/browser");
+    let artefacts = root.join("test-artifacts").join(name);
     let _ = std::fs::remove_dir_all(&artefacts);
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -26,14 +24,18 @@ fn a_person_signs_up_signs_in_changes_their_phone_and_downloads_the_export_in_ge
         .local_addr()
         .expect("addr")
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_datavow"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_datavow"));
+    command.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ]);
+    command.arg(dir.path().join("data"));
+    if let Some(policy) = &policy {
+        command.arg("--policy").arg(policy);
+    }
+    let mut server = command
         .env_remove("DATAVOW_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -48,6 +50,7 @@ fn a_person_signs_up_signs_in_changes_their_phone_and_downloads_the_export_in_ge
         .arg(root.join("tests/browser/dashboard_de.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(&artefacts)
+        .envs(env.iter().copied())
         .current_dir(root.join("tests/browser"))
         .output()
         .expect("run node");
@@ -66,7 +69,46 @@ fn a_person_signs_up_signs_in_changes_their_phone_and_downloads_the_export_in_ge
         "02-credentials.png",
         "03-dashboard.png",
         "04-phone-changed.png",
+        "05-privacy.png",
     ] {
         assert!(artefacts.join(shot).exists(), "{shot} missing");
+    }
+}
+
+fn browser_tests_enabled() -> bool {
+    let enabled = std::env::var("DATAVOW_BROWSER_TESTS").as_deref() == Ok("1");
+    if !enabled {
+        #[allow(clippy::print_stderr)] // a skipped test says why
+        {
+            eprintln!("skipped: run scripts/test.sh, which installs Chromium and playwright-core");
+        }
+    }
+    enabled
+}
+
+#[test]
+fn a_person_signs_up_signs_in_changes_their_phone_and_downloads_the_export_in_german() {
+    if browser_tests_enabled() {
+        run_in_chromium("browser", None, &[]);
+    }
+}
+
+/// The same journey under a made-up company's policy: its entity, version and
+/// sectors, and no page that names ASERGO.
+#[test]
+fn the_same_journey_under_another_companys_policy_never_shows_asergo() {
+    if browser_tests_enabled() {
+        let policy = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../policy/examples/brightwater.toml");
+        run_in_chromium(
+            "browser-brightwater",
+            Some(policy),
+            &[
+                ("EXPECT_ENTITY", "Brightwater Studio Ltd"),
+                ("EXPECT_VERSION", "2026-03"),
+                ("SECTOR", "retail"),
+                ("FORBIDDEN_TEXT", "asergo"),
+            ],
+        );
     }
 }

@@ -202,20 +202,30 @@ fn smtp_host(url: &str) -> String {
         .to_owned()
 }
 
-/// A person's language for mail: their controlling entity's country.
-async fn language(app: &Datavow, person: PersonId) -> Result<&'static str, MailError> {
+/// A person's language for mail (their controlling entity's country) and the
+/// signature that closes every message: that entity's name, address and privacy
+/// contact (P17).
+async fn language(app: &Datavow, person: PersonId) -> Result<(&'static str, String), MailError> {
     let entity = app
         .stores
         .persons
         .person(person)
         .await?
-        .map(|row| row.entity);
-    let country = entity.and_then(|e| app.policy.entity(&e).map(|e| e.country.to_string()));
-    Ok(match country.as_deref() {
-        Some("DE") => "de",
-        Some("DK") => "da",
+        .and_then(|row| app.policy.entity(&row.entity).cloned())
+        .unwrap_or_else(|| app.policy.entity_for_country(None).clone());
+    let lang = match entity.country.as_str() {
+        "DE" => "de",
+        "DK" => "da",
         _ => "en",
-    })
+    };
+    let signature = format!(
+        "{}\n{}\n{}: {}",
+        entity.name,
+        entity.address.join(", "),
+        text(lang, "privacy_contact"),
+        entity.privacy_contact
+    );
+    Ok((lang, signature))
 }
 
 /// Texts of the messages Datavow writes itself, per language.
@@ -224,6 +234,9 @@ fn text(lang: &str, key: &str) -> &'static str {
         ("de", "greeting") => "Guten Tag",
         ("da", "greeting") => "Hej",
         (_, "greeting") => "Hello",
+        ("de", "privacy_contact") => "Datenschutz",
+        ("da", "privacy_contact") => "Databeskyttelse",
+        (_, "privacy_contact") => "Privacy",
         ("de", "footer") => "Sie erhalten diese Nachricht, weil Sie Werbung von uns zugestimmt haben. Abmelden mit einem Klick:",
         ("da", "footer") => "Du modtager denne besked, fordi du har sagt ja til markedsføring fra os. Afmeld med ét klik:",
         (_, "footer") => "You receive this because you agreed to hear from us. Unsubscribe with one click:",
@@ -282,9 +295,9 @@ pub(crate) async fn announce_policy(
         ) else {
             continue;
         };
-        let lang = language(app, person).await?;
+        let (lang, signature) = language(app, person).await?;
         let body = format!(
-            "{} {},\n\n{}\n\n{read_link}\n{}\n\n{}: {}\n",
+            "{} {},\n\n{}\n\n{read_link}\n{}\n\n{}: {}\n\n{signature}\n",
             text(lang, "greeting"),
             name.as_deref().unwrap_or_default(),
             text(lang, "policy_body"),
@@ -447,12 +460,12 @@ pub async fn send_marketing(
             summary.skipped += 1;
             continue;
         };
-        let lang = language(app, person).await?;
+        let (lang, signature) = language(app, person).await?;
         let body = campaign.bodies.get(lang).unwrap_or(english);
         let token = app.vault.unsubscribe_token(person).await?;
         let mailer = mailer(app)?;
         let text = format!(
-            "{} {},\n\n{}\n\n-- \n{}\n{}/unsubscribe/{token}\n",
+            "{} {},\n\n{}\n\n{signature}\n\n-- \n{}\n{}/unsubscribe/{token}\n",
             text(lang, "greeting"),
             name.as_deref().unwrap_or_default(),
             body.trim_end(),
@@ -757,10 +770,10 @@ pub async fn request_recovery(app: &Datavow, email: &str, client: &str) -> Resul
         .accounts
         .insert_recovery_token(&token_hash(&token), person, expires.timestamp_micros())
         .await?;
-    let lang = language(app, person).await?;
+    let (lang, signature) = language(app, person).await?;
     let link = format!("{}/recover/{token}", mailer(app)?.public_url);
     let body = format!(
-        "{} {},\n\n{}\n\n{link}\n",
+        "{} {},\n\n{}\n\n{link}\n\n{signature}\n",
         text(lang, "greeting"),
         name.as_deref().unwrap_or_default(),
         text(lang, "recovery_body"),

@@ -582,6 +582,21 @@ async fn a_material_policy_change_is_announced_once_to_every_account_in_its_lang
             .any(|m| body_text(m).contains("privatlivspolitik")),
         "the Danish customer gets Danish"
     );
+    // Each message is signed by the person's controlling entity (P17).
+    for (entity, address) in [
+        ("ASERGO Europe GmbH", "Witzlebenstrasse 6"),
+        ("ASERGO Scandinavia ApS", "DTU Science Park 24"),
+    ] {
+        assert!(
+            messages.iter().any(|m| {
+                let text = body_text(m);
+                text.contains(entity)
+                    && text.contains(address)
+                    && text.contains("privacy@asergo.com")
+            }),
+            "a message signed by {entity}"
+        );
+    }
 }
 
 async fn a_lost_password_is_replaced_through_a_link_that_works_once(t: TestStores) {

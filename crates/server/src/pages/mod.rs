@@ -188,9 +188,11 @@ fn layout(page: &Page, title: &str, signed_in: bool, body: Markup) -> Markup {
                 main { h1 { (title) } (body) }
                 footer {
                     @for entity in page.policy.entities() {
-                        p { strong { (entity.name) } ", " (entity.address.join(", ")) }
+                        p {
+                            strong { (entity.name) } ", " (entity.address.join(", ")) " · "
+                            (t("privacy_contact")) ": " a href={ "mailto:" (entity.privacy_contact) } { (entity.privacy_contact) }
+                        }
                     }
-                    p { (t("privacy_contact")) ": " a href={ "mailto:" (page.policy.privacy_contact) } { (page.policy.privacy_contact) } }
                 }
             }
         }
