@@ -7,14 +7,14 @@
 //! `scripts/test.sh` installs Chromium and playwright-core when they are missing and
 //! sets DATAVOW_BROWSER_TESTS=1; without it this test says it was skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs `tests/browser/dashboard_de.mjs` against `datavow serve` with `policy` (the
 /// bundled one when `None`), the script's expectations in `env`, screenshots into
 /// `test-artifacts/NAME`.
-fn run_in_chromium(name: &str, policy: Option<PathBuf>, env: &[(&str, &str)]) {
+fn run_in_chromium(name: &str, policy: Option<&Path>, env: &[(&str, &str)]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let artefacts = root.join("test-artifacts").join(name);
     let _ = std::fs::remove_dir_all(&artefacts);
@@ -102,7 +102,7 @@ fn the_same_journey_under_another_companys_policy_never_shows_asergo() {
             .join("../../policy/examples/brightwater.toml");
         run_in_chromium(
             "browser-brightwater",
-            Some(policy),
+            Some(&policy),
             &[
                 ("EXPECT_ENTITY", "Brightwater Studio Ltd"),
                 ("EXPECT_VERSION", "2026-03"),
