@@ -171,10 +171,10 @@ fn erasure_crash_trial(crash: Crash) -> Found {
 #[test]
 fn an_erasure_killed_at_any_point_leaves_the_person_intact_or_erased() {
     // Each step of the erasure, as a power cut; and kills at moments spread over the
-    // request. DATAVOW_LONG_TESTS=1 runs 60 kill moments (the figures are in
-    // docs/PERFORMANCE.md); CI runs the steps and a few moments.
+    // request. DATAVOW_LONG_TESTS=1 runs 100 kill moments (the figures are in
+    // docs/RELIABILITY.md); CI runs the steps and a few moments.
     let long = std::env::var("DATAVOW_LONG_TESTS").is_ok_and(|v| v == "1");
-    let moments: u64 = if long { 60 } else { 3 };
+    let moments: u64 = if long { 100 } else { 3 };
     let mut crashes: Vec<Crash> = (1..=3).map(Crash::AtStep).collect();
     crashes.extend(
         (0..moments).map(|i| Crash::After(Duration::from_micros(i * 4_000 / moments.max(1)))),

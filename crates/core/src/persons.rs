@@ -230,13 +230,17 @@ pub struct Invoice {
     pub document: String,
     /// RFC 3339.
     pub recorded_at: String,
+    /// The entity that issued it (from its class), with its address and privacy
+    /// contact (P17).
+    pub issuer: Option<datavow_policy::Entity>,
 }
 
 datavow_policy::redacted_debug!(Invoice {
     id,
     class,
     document,
-    recorded_at
+    recorded_at,
+    issuer
 });
 
 /// The retention class and end of an invoice of `entity` issued in `year`: its own key,
@@ -335,6 +339,12 @@ pub async fn invoices(
         .filter(|r| r.field == Field::Invoice)
         .map(|r| Invoice {
             id: r.id,
+            issuer: r
+                .class
+                .split(':')
+                .nth(1)
+                .and_then(|id| app.policy.entity(id))
+                .cloned(),
             class: r.class,
             document: r.value.expose().to_owned(),
             recorded_at: chrono::DateTime::from_timestamp_micros(r.created_at_micros)

@@ -279,8 +279,9 @@ pub enum PublishOutcome {
     AlreadyPublished,
 }
 
-/// Publishes a text (see the module invariants), audited. A date of today takes
-/// effect now; an earlier one is refused.
+/// Publishes a text (see the module invariants), audited. A new version's date of
+/// today takes effect now; an earlier one is refused. A translation added to a
+/// published version takes that version's instant, whatever date it was given.
 pub async fn publish(
     app: &Datavow,
     by: &Principal,
@@ -288,7 +289,10 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> Result<PublishOutcome, PublishError> {
     check(&publication)?;
-    if publication.effective_at < now {
+    app.policy_versions.clear();
+    let known = versions(app).await?;
+    let existing = known.get(&publication.version);
+    if existing.is_none() && publication.effective_at < now {
         if publication.effective_at.date_naive() == now.date_naive() {
             publication.effective_at = now;
         } else {
@@ -297,11 +301,8 @@ pub async fn publish(
             ));
         }
     }
-    app.policy_versions.clear();
-    let known = versions(app).await?;
-    if let Some(same) = known.get(&publication.version) {
+    if let Some(same) = existing {
         let language_added = !same.langs.contains(&publication.lang);
-        // A language added later keeps the version's instant, even if it has passed.
         if language_added && same.material == publication.material {
             publication.effective_at = same.effective_at;
         } else if language_added {

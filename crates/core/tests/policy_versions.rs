@@ -128,6 +128,38 @@ async fn published_texts_keep_their_order_and_are_never_rewritten(t: TestStores)
     let v2 = versions.get("2027-01").expect("v2");
     assert_eq!(v2.effective_at.timestamp(), later.timestamp());
     assert_eq!(v2.langs, vec!["de".to_owned(), "en".to_owned()]);
+    // A translation of the version in force, added later, joins it too.
+    let mut danish = text(
+        BUNDLED_VERSION,
+        Utc::now() - Duration::days(400),
+        false,
+        "# Privatlivspolitik\n",
+    );
+    danish.lang = "da".into();
+    publish(&app, danish)
+        .await
+        .expect("a Danish text of the version in force");
+    let shown = policy_versions::text(&app, BUNDLED_VERSION, "da")
+        .await
+        .expect("read")
+        .expect("Danish");
+    assert_eq!(shown.body, "# Privatlivspolitik\n");
+    // A translation of the version in force, added later, joins it too.
+    let mut danish = text(
+        BUNDLED_VERSION,
+        Utc::now() - Duration::days(400),
+        false,
+        "# Privatlivspolitik\n",
+    );
+    danish.lang = "da".into();
+    publish(&app, danish)
+        .await
+        .expect("a Danish text of the version in force");
+    let shown = policy_versions::text(&app, BUNDLED_VERSION, "da")
+        .await
+        .expect("read")
+        .expect("Danish");
+    assert_eq!(shown.body, "# Privatlivspolitik\n");
     let shown = policy_versions::text(&app, "2027-01", "da")
         .await
         .expect("read")

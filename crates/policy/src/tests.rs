@@ -81,12 +81,14 @@ fn marketing_may_never_read_browser_data_or_credentials() {
 fn a_deny_wins_over_an_allow() {
     let text = BUNDLED_POLICY_TOML.replacen(
         "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [",
-        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [\"contact\", ",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [\"business_profile\", ",
         1,
     );
     assert_ne!(text, BUNDLED_POLICY_TOML);
     let policy = Policy::from_toml(&text, "t.toml").expect("still valid");
-    assert!(policy.grant(Purpose::Marketing, Category::Contact).is_err());
+    assert!(policy
+        .grant(Purpose::Marketing, Category::BusinessProfile)
+        .is_err());
     assert!(policy.grant(Purpose::Marketing, Category::Identity).is_ok());
 }
 

@@ -403,7 +403,7 @@ async fn a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices(t: Test
     let person = person_id(&server, &support, "child@example.de")
         .await
         .expect("found");
-    let (status, _) = server
+    let (status, invoice) = server
         .post_json(
             &format!("/api/v1/admin/persons/{person}/invoices"),
             Some(&billing),
@@ -411,6 +411,9 @@ async fn a_child_flag_erases_at_once_and_keeps_nothing_not_even_invoices(t: Test
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // The invoice names its issuer with its address and privacy contact (P17).
+    assert_eq!(invoice["issuer"]["name"], "ASERGO Europe GmbH");
+    assert_eq!(invoice["issuer"]["privacy_contact"], "privacy@asergo.com");
     let (status, receipt) = server
         .post_json(
             &format!("/api/v1/admin/persons/{person}/child"),

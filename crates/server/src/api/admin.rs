@@ -196,6 +196,19 @@ pub struct EntityView {
     pub name: String,
     pub address: Vec<String>,
     pub country: String,
+    pub privacy_contact: String,
+}
+
+impl From<&datavow_policy::Entity> for EntityView {
+    fn from(e: &datavow_policy::Entity) -> Self {
+        EntityView {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            address: e.address.clone(),
+            country: e.country.to_string(),
+            privacy_contact: e.privacy_contact.clone(),
+        }
+    }
 }
 
 /// A person's data as one purpose may see it.
@@ -255,12 +268,7 @@ pub(crate) async fn view(
         .map_err(persons_error)?;
     Ok(Json(PersonView {
         person_id: person.to_string(),
-        entity: EntityView {
-            id: view.entity.id,
-            name: view.entity.name,
-            address: view.entity.address,
-            country: view.entity.country.to_string(),
-        },
+        entity: EntityView::from(&view.entity),
         purpose: purpose.to_string(),
         fields: view.fields.0,
         withheld_categories: view.withheld.iter().map(|c| c.to_string()).collect(),
@@ -366,6 +374,8 @@ pub struct InvoiceBody {
     pub class: String,
     pub document: String,
     pub recorded_at: String,
+    /// The issuing entity, from the class.
+    pub issuer: Option<EntityView>,
 }
 
 /// Records an invoice of a person (roles that may use `billing`). It is sealed under its
@@ -415,6 +425,7 @@ fn invoice_body(invoice: persons::Invoice) -> InvoiceBody {
         class: invoice.class,
         document: invoice.document,
         recorded_at: invoice.recorded_at,
+        issuer: invoice.issuer.as_ref().map(EntityView::from),
     }
 }
 
