@@ -3,22 +3,11 @@
 
 mod common;
 
+use common::csrf_cookie;
+
 use datavow_store::testkit::TestStores;
 use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
-
-fn csrf_cookie(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("a CSRF cookie")
-        .trim_start_matches("dv_csrf=")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn pages_follow_accept_language_and_the_switcher_and_need_no_javascript() {

@@ -4,12 +4,14 @@
 
 mod common;
 
+use common::csrf_cookie;
+
 use chrono::Utc;
 use datavow_core::policy_versions::{self, Publication};
 use datavow_core::Principal;
 use datavow_store::backend_tests;
 use datavow_store::testkit::TestStores;
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -90,19 +92,6 @@ async fn the_policy_api_lists_versions_and_a_persons_notice_until_dismissed(t: T
 }
 
 backend_tests!(the_policy_api_lists_versions_and_a_persons_notice_until_dismissed);
-
-fn csrf_cookie(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("a CSRF cookie")
-        .trim_start_matches("dv_csrf=")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn the_dashboard_shows_a_material_change_until_the_person_dismisses_it() {

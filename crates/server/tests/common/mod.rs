@@ -153,3 +153,17 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
+
+/// The CSRF token a page set in its `dv_csrf` cookie.
+pub fn csrf_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("a CSRF cookie")
+        .trim_start_matches("dv_csrf=")
+        .to_owned()
+}
