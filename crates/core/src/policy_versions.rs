@@ -425,7 +425,12 @@ pub(crate) async fn publish_policy_file_texts(
         return Ok(());
     }
     // The first version people ever saw is not a change; a later one from the file is.
-    let material = !known.is_empty() && !known.iter().any(|v| v.version == policy.version);
+    // A version published already keeps its materiality (for its other languages, and
+    // so a restart finds its texts published alike).
+    let material = match known.iter().find(|v| v.version == policy.version) {
+        Some(published) => published.material,
+        None => !known.is_empty(),
+    };
     for (lang, body) in policy.texts() {
         let publication = Publication {
             version: policy.version.clone(),

@@ -310,9 +310,72 @@ async fn a_material_change_shows_a_notice_until_dismissed_and_a_minor_one_shows_
     );
 }
 
+/// Opens an instance over `t` with the bundled policy renamed to `version` (effective
+/// 2019-01-01) and texts in `langs`, and publishes its texts as `serve` does.
+async fn open_with_file_version(t: &TestStores, version: &str, langs: &[&str]) -> Datavow {
+    let dir = t
+        .scratch_dir()
+        .join(format!("policy-{version}-{}", langs.join("-")));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut toml = datavow_policy::BUNDLED_POLICY_TOML
+        .replacen(
+            "version = \"2018-05-18\"",
+            &format!("version = \"{version}\""),
+            1,
+        )
+        .replacen(
+            "effective_date = \"2018-05-18\"",
+            "effective_date = \"2019-01-01\"",
+            1,
+        )
+        .replacen("en = \"asergo-privacy-policy.md\"\n", "", 1);
+    let texts: String = langs
+        .iter()
+        .map(|l| format!("{l} = \"{l}.md\"\n"))
+        .collect();
+    toml = toml.replacen("[policy.texts]\n", &format!("[policy.texts]\n{texts}"), 1);
+    for lang in langs {
+        std::fs::write(
+            dir.join(format!("{lang}.md")),
+            format!("# Policy ({lang})\n"),
+        )
+        .expect("text");
+    }
+    std::fs::write(dir.join("policy.toml"), toml).expect("policy");
+    let mut options = datavow_core::testkit::options(t, None);
+    options.policy = std::sync::Arc::new(
+        datavow_policy::Policy::load(&dir.join("policy.toml")).expect("policy"),
+    );
+    let app = Datavow::open(options).await.expect("open");
+    app.publish_policy_file_texts().await.expect("publish");
+    app
+}
+
+async fn a_later_version_from_the_policy_file_stays_material_across_restarts_and_translations(
+    t: TestStores,
+) {
+    drop(datavow_core::testkit::open(&t).await);
+    let app = open_with_file_version(&t, "2019-01", &["en"]).await;
+    let versions = policy_versions::versions(&app).await.expect("versions");
+    assert!(versions.get("2019-01").expect("published").material);
+    drop(app);
+    // A restart with a German text added to the file: the translation joins the version
+    // as material, and the English text is found published alike.
+    let app = open_with_file_version(&t, "2019-01", &["en", "de"]).await;
+    for lang in ["en", "de"] {
+        let text = policy_versions::text(&app, "2019-01", lang)
+            .await
+            .expect("read")
+            .expect("published");
+        assert_eq!(text.lang, lang);
+        assert!(text.material, "{lang} published as material");
+    }
+}
+
 backend_tests!(
     the_version_in_force_switches_at_its_effective_instant,
     published_texts_keep_their_order_and_are_never_rewritten,
     sign_up_accepts_the_version_in_force_and_a_later_one_is_acknowledged_at_the_next_sign_in,
     a_material_change_shows_a_notice_until_dismissed_and_a_minor_one_shows_none,
+    a_later_version_from_the_policy_file_stays_material_across_restarts_and_translations,
 );
