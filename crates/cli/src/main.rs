@@ -101,6 +101,9 @@ enum Command {
     /// Verify and read the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Data-subject requests that arrive outside the dashboard (P13).
+    #[command(subcommand)]
+    Dsr(DsrCommand),
     /// Marketing mail to the people who opted in.
     #[command(subcommand)]
     Marketing(MarketingCommand),
@@ -206,6 +209,71 @@ enum OperatorCommand {
     /// Disable an operator: their password and token stop working.
     Disable {
         name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an operator's second factor (a lost device): their recovery codes and
+    /// console sessions end; they enrol again at their next sign-in. Audited.
+    #[command(name = "reset-2fa")]
+    ResetSecondFactor {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DsrCommand {
+    /// Register a request that arrived by mail, letter or phone.
+    New {
+        /// access, rectification, erasure, restriction, portability or objection.
+        #[arg(long)]
+        kind: String,
+        /// The person's email address (or use --user-id).
+        #[arg(long, conflicts_with = "user_id", required_unless_present = "user_id")]
+        email: Option<String>,
+        #[arg(long)]
+        user_id: Option<String>,
+        /// When it arrived (RFC 3339 or YYYY-MM-DD); now when absent.
+        #[arg(long)]
+        received: Option<String>,
+        /// How it arrived.
+        #[arg(long, default_value = "email")]
+        channel: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the open requests, the earliest deadline first.
+    List {
+        /// Only those past their deadline.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one request.
+    Show {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Mark a request done.
+    Complete {
+        id: uuid::Uuid,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Refuse a request, with a reason (kept in the audit log; no personal data).
+    Refuse {
+        id: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -330,7 +398,15 @@ impl Cli {
                 OperatorCommand::Add { store, .. }
                 | OperatorCommand::List { store }
                 | OperatorCommand::SetRole { store, .. }
-                | OperatorCommand::Disable { store, .. },
+                | OperatorCommand::Disable { store, .. }
+                | OperatorCommand::ResetSecondFactor { store, .. },
+            )
+            | Command::Dsr(
+                DsrCommand::New { store, .. }
+                | DsrCommand::List { store, .. }
+                | DsrCommand::Show { store, .. }
+                | DsrCommand::Complete { store, .. }
+                | DsrCommand::Refuse { store, .. },
             ) => Some(store),
             Command::Audit(AuditCommand::Verify { store } | AuditCommand::Show { store, .. }) => {
                 Some(store)
@@ -450,6 +526,41 @@ fn main() -> ExitCode {
             }
             Command::Operator(OperatorCommand::Disable { name, .. }) => {
                 commands::operator::disable(&config, &name).await
+            }
+            Command::Operator(OperatorCommand::ResetSecondFactor { name, .. }) => {
+                commands::operator::reset_second_factor(&config, &name).await
+            }
+            Command::Dsr(DsrCommand::New {
+                kind,
+                email,
+                user_id,
+                received,
+                channel,
+                json,
+                ..
+            }) => {
+                commands::dsr::new(
+                    &config,
+                    &kind,
+                    email,
+                    user_id,
+                    received.as_deref(),
+                    &channel,
+                    json,
+                )
+                .await
+            }
+            Command::Dsr(DsrCommand::List { overdue, json, .. }) => {
+                commands::dsr::list(&config, overdue, json).await
+            }
+            Command::Dsr(DsrCommand::Show { id, json, .. }) => {
+                commands::dsr::show(&config, id, json).await
+            }
+            Command::Dsr(DsrCommand::Complete { id, .. }) => {
+                commands::dsr::close(&config, id, "completed", None).await
+            }
+            Command::Dsr(DsrCommand::Refuse { id, reason, .. }) => {
+                commands::dsr::close(&config, id, "refused", Some(&reason)).await
             }
             Command::Audit(AuditCommand::Verify { .. }) => commands::audit::verify(&config).await,
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {

@@ -44,6 +44,14 @@ pub enum OperatorAct {
     /// See the mail queue's dead letters (roles that answer requests or manage
     /// accounts; no content or address is shown).
     ReadMailQueue,
+    /// See and register data-subject requests and mark them done (roles that answer
+    /// people's requests).
+    HandleRequests,
+    /// See how operations stand: the audit chain's verification, backups, ingest per
+    /// source (admins, security, privacy officers). No personal data is read.
+    ReadOperations,
+    /// See which operators lack a second factor their role requires (admins).
+    ReadOperators,
 }
 
 impl OperatorAct {
@@ -60,6 +68,9 @@ impl OperatorAct {
             OperatorAct::PostEvents,
             OperatorAct::ReadMailQueue,
             OperatorAct::RecordConsent,
+            OperatorAct::HandleRequests,
+            OperatorAct::ReadOperations,
+            OperatorAct::ReadOperators,
         ];
         acts.extend(Purpose::ALL.iter().map(|p| OperatorAct::View(*p)));
         acts
@@ -139,7 +150,7 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                 ))
             }
         }
-        OperatorAct::FlagChild | OperatorAct::RecordConsent => {
+        OperatorAct::FlagChild | OperatorAct::RecordConsent | OperatorAct::HandleRequests => {
             if policy.role_allows(role, Purpose::Requests) {
                 Ok(Purpose::Requests)
             } else {
@@ -158,6 +169,25 @@ pub fn decide(policy: &Policy, role: Role, act: OperatorAct) -> Result<Purpose, 
                     format!("role `{role}` may not see the mail queue"),
                 )
             }),
+        OperatorAct::ReadOperations => match role {
+            Role::Admin => Ok(Purpose::AccountManagement),
+            Role::Security => Ok(Purpose::Security),
+            Role::PrivacyOfficer => Ok(Purpose::Requests),
+            _ => Err(denied(
+                "operations_not_allowed_for_role",
+                format!("role `{role}` may not see the state of operations"),
+            )),
+        },
+        OperatorAct::ReadOperators => {
+            if role == Role::Admin {
+                Ok(Purpose::AccountManagement)
+            } else {
+                Err(denied(
+                    "admin_only",
+                    "only an admin may see the operators' sign-in settings".into(),
+                ))
+            }
+        }
         OperatorAct::PostEvents => {
             if role == Role::Collector {
                 Ok(Purpose::Security)

@@ -26,6 +26,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod browser;
+pub mod console;
 pub mod erasure;
 pub mod jobs;
 pub mod mail;
@@ -33,6 +34,7 @@ pub mod master_key;
 pub mod operators;
 pub mod persons;
 pub mod policy_versions;
+pub mod requests;
 pub mod ropa;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -67,7 +67,7 @@ pub async fn search(
 }
 
 /// The person `key` names, under `grant` (audited by the vault).
-async fn find(
+pub(crate) async fn find(
     app: &Datavow,
     grant: &datavow_vault::Grant,
     key: &PersonKey,

@@ -26,6 +26,21 @@ pub(crate) struct PolicyFile {
     /// Who receives personal data from the controller (processors, authorities).
     #[serde(default)]
     pub recipients: BTreeMap<String, RecipientDef>,
+    /// How operators sign in to the console.
+    #[serde(default)]
+    pub operators: OperatorsDef,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OperatorsDef {
+    /// Roles that must give a second factor, beyond admin and privacy officer (always).
+    #[serde(default)]
+    pub second_factor: Vec<Role>,
+    /// Minutes without activity after which a console session ends.
+    pub idle_minutes: Option<Spanned<u32>>,
+    /// Hours after sign-in after which a console session ends, active or not.
+    pub session_hours: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

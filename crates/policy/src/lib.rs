@@ -266,6 +266,8 @@ pub struct Policy {
     default_age_of_consent: u8,
     pub business_sectors: Vec<String>,
     recipients: Vec<Recipient>,
+    /// `[operators]`: how operators sign in to the console.
+    pub operator_sign_in: OperatorSignIn,
     /// `[policy.texts]`: language → file, as written.
     text_files: BTreeMap<String, String>,
     /// The policy text per language, read by [`Policy::load`] (or bundled).
@@ -635,6 +637,8 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         }
     }
 
+    let operator_sign_in = operator_sign_in(&file.operators, issues);
+
     let mut retention = BTreeMap::new();
     for (category, def) in file.retention {
         let key = format!("retention.{category}");
@@ -761,6 +765,55 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         age_of_consent,
         default_age_of_consent: default_age.unwrap_or(16),
         business_sectors,
+        operator_sign_in,
+    }
+}
+
+/// How operators sign in to the console (`[operators]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSignIn {
+    /// Roles that must give a second factor: always admin and privacy officer.
+    pub second_factor: BTreeSet<Role>,
+    /// A session ends after this long without a request.
+    pub idle: std::time::Duration,
+    /// A session ends this long after sign-in, whatever its activity.
+    pub lifetime: std::time::Duration,
+}
+
+impl OperatorSignIn {
+    /// Whether operators of `role` must give a second factor.
+    pub fn second_factor_required(&self, role: Role) -> bool {
+        self.second_factor.contains(&role)
+    }
+}
+
+fn operator_sign_in(def: &file::OperatorsDef, issues: &mut Issues<'_>) -> OperatorSignIn {
+    let mut bounded = |value: &Option<toml::Spanned<u32>>,
+                       key: &str,
+                       range: std::ops::RangeInclusive<u32>,
+                       default: u32| {
+        match value {
+            Some(v) if range.contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                issues.at(
+                    Some(v.span()),
+                    key,
+                    format!("must be from {} to {}", range.start(), range.end()),
+                );
+                default
+            }
+            None => default,
+        }
+    };
+    let idle_minutes = bounded(&def.idle_minutes, "operators.idle_minutes", 1..=720, 30);
+    let session_hours = bounded(&def.session_hours, "operators.session_hours", 1..=24, 12);
+    let mut second_factor: BTreeSet<Role> = def.second_factor.iter().copied().collect();
+    second_factor.extend([Role::Admin, Role::PrivacyOfficer]);
+    second_factor.remove(&Role::Collector);
+    OperatorSignIn {
+        second_factor,
+        idle: std::time::Duration::from_secs(u64::from(idle_minutes) * 60),
+        lifetime: std::time::Duration::from_secs(u64::from(session_hours) * 3600),
     }
 }
 

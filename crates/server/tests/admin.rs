@@ -18,22 +18,6 @@ use common::start;
 /// The stored password hash of [`full_person`]: never in any operator's answer.
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaG9mYXBhc3N3b3Jk";
 
-/// The admin pages' CSRF cookie (`name=value`, to send back) and its value (for the
-/// form), from a page's answer.
-fn admin_csrf(response: &reqwest::Response) -> (String, String) {
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("dv_admin_csrf="))
-        .and_then(|v| v.split(';').next())
-        .expect("csrf cookie")
-        .to_owned();
-    let value = cookie.trim_start_matches("dv_admin_csrf=").to_owned();
-    (cookie, value)
-}
-
 /// A person with a value in every category a person record holds, opted in to marketing.
 fn full_person() -> Vec<(Field, &'static str)> {
     vec![
@@ -322,38 +306,15 @@ impl Expected<'_> {
     }
 }
 
-/// Posts the operator page's search-and-view form as `name` with `token`.
+/// Posts the console's search-and-view form in a signed-in console session.
 async fn page_view(
-    server: &common::Server,
-    name: &str,
-    token: &str,
+    console: &common::console::Console,
     email: &str,
     purpose: &str,
 ) -> (StatusCode, String) {
-    let response = server
-        .client
-        .get(server.url("/admin"))
-        .basic_auth(name, Some(token))
-        .send()
-        .await
-        .expect("page");
-    if response.status() != StatusCode::OK {
-        return (response.status(), response.text().await.expect("html"));
-    }
-    let (csrf, value) = admin_csrf(&response);
-    let response = server
-        .client
-        .post(server.url("/admin/person"))
-        .basic_auth(name, Some(token))
-        .header("cookie", &csrf)
-        .form(&[
-            ("_csrf", value.as_str()),
-            ("email", email),
-            ("purpose", purpose),
-        ])
-        .send()
-        .await
-        .expect("view");
+    let response = console
+        .post("/admin/person", &[("email", email), ("purpose", purpose)])
+        .await;
     (response.status(), response.text().await.expect("html"))
 }
 
@@ -445,8 +406,9 @@ async fn every_role_at_every_operator_entry_point_gets_exactly_what_the_policy_a
             "{role} events: {body}"
         );
         // Pages: the search-and-view form, for each purpose.
+        let console = server.console(&format!("c-{name}"), *role).await;
         for purpose in Purpose::ALL {
-            let (status, html) = page_view(&server, &name, &token, email, purpose.as_str()).await;
+            let (status, html) = page_view(&console, email, purpose.as_str()).await;
             let may = expected.view(*purpose) && expected.search(Category::Contact);
             assert_eq!(
                 status == StatusCode::OK,
@@ -617,10 +579,10 @@ backend_tests!(
 );
 
 #[tokio::test]
-async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_allows() {
+async fn the_console_person_page_shows_only_what_the_purpose_allows_and_names_what_it_withholds() {
     let t = TestStores::sqlite().await;
     let server = start(&t).await;
-    let token = server.token("bill", Role::Billing).await;
+    let token = server.token("api-bill", Role::Billing).await;
     server
         .app
         .create_person("asergo_europe", &full_person())
@@ -628,48 +590,18 @@ async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_a
     let response = server
         .client
         .get(server.url("/admin"))
+        .basic_auth("api-bill", Some(&token))
         .send()
         .await
         .expect("page");
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().get("www-authenticate").is_some());
-    let response = server
-        .client
-        .get(server.url("/admin"))
-        .basic_auth("mallory", Some(&token))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(
-        response.status(),
-        StatusCode::UNAUTHORIZED,
-        "the token must be the named operator's"
+    assert!(
+        response.url().path() == "/admin/signin",
+        "an API token is not a console sign-in: {}",
+        response.url()
     );
-    let response = server
-        .client
-        .get(server.url("/admin"))
-        .basic_auth("bill", Some(&token))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(response.status(), StatusCode::OK);
-    let (csrf, value) = admin_csrf(&response);
-    let view = |purpose: &'static str| {
-        server
-            .client
-            .post(server.url("/admin/person"))
-            .basic_auth("bill", Some(&token))
-            .header("cookie", &csrf)
-            .form(&[
-                ("_csrf", value.as_str()),
-                ("email", "soren.admin@example.dk"),
-                ("purpose", purpose),
-            ])
-            .send()
-    };
-    let response = view("billing").await.expect("view");
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = response.text().await.expect("html");
+    let console = server.console("bill", Role::Billing).await;
+    let (status, html) = page_view(&console, "soren.admin@example.dk", "billing").await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("cus_Q2x9LmT7") && html.contains("Agern Allé 24, 2970, Hørsholm, DK"),
         "billing sees these, the address as one line: {html}"
@@ -682,13 +614,9 @@ async fn the_operator_pages_ask_for_credentials_and_show_only_what_the_purpose_a
         html.contains("business_profile"),
         "withheld categories are named"
     );
-    let response = view("marketing").await.expect("view");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(!response
-        .text()
-        .await
-        .expect("html")
-        .contains("cus_Q2x9LmT7"));
+    let (status, html) = page_view(&console, "soren.admin@example.dk", "marketing").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!html.contains("cus_Q2x9LmT7"));
 }
 
 async fn a_billing_operator_sets_a_processor_reference_and_never_a_card_number(t: TestStores) {
@@ -750,43 +678,25 @@ async fn a_billing_operator_sets_a_processor_reference_and_never_a_card_number(t
 async fn the_marketing_page_is_for_the_marketing_role_and_says_when_mail_is_not_set_up() {
     let t = TestStores::sqlite().await;
     let server = start(&t).await;
-    let marketing = server.token("mia", Role::Marketing).await;
-    let support = server.token("sam", Role::Support).await;
-    let response = server
-        .client
-        .get(server.url("/admin/marketing"))
-        .basic_auth("sam", Some(&support))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = server
-        .client
-        .get(server.url("/admin/marketing"))
-        .basic_auth("mia", Some(&marketing))
-        .send()
-        .await
-        .expect("page");
+    let marketing = server.console("mia", Role::Marketing).await;
+    let support = server.console("sam", Role::Support).await;
+    assert_eq!(
+        support.get("/admin/marketing").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = marketing.get("/admin/marketing").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let (csrf, value) = admin_csrf(&response);
     let html = response.text().await.expect("html");
     assert!(
         html.contains("name=\"body_de\"") && !html.contains("<script"),
         "{html}"
     );
-    let response = server
-        .client
-        .post(server.url("/admin/marketing"))
-        .basic_auth("mia", Some(&marketing))
-        .header("cookie", &csrf)
-        .form(&[
-            ("_csrf", value.as_str()),
-            ("subject", "Hello"),
-            ("body_en", "News"),
-        ])
-        .send()
-        .await
-        .expect("post");
+    let response = marketing
+        .post(
+            "/admin/marketing",
+            &[("subject", "Hello"), ("body_en", "News")],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response
         .text()

@@ -22,6 +22,7 @@
 mod accounts;
 mod audit;
 mod browser;
+mod console;
 mod error;
 mod policy_texts;
 mod postgres;
@@ -40,6 +41,7 @@ pub use audit::{
     AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
 };
 pub use browser::{BrowserDay, BrowserStore, EventBlock, IngestMark};
+pub use console::{ConsoleStore, LastRun, OperatorSessionRow, SecondFactorRow};
 pub use error::StoreError;
 pub use policy_texts::{PolicyTextRow, PolicyTextStore, PolicyVersionRow, Published};
 pub use postgres::{PgKeyStore, PgStore};
@@ -468,6 +470,7 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub browser: Arc<dyn BrowserStore>,
     pub policy_texts: Arc<dyn PolicyTextStore>,
+    pub console: Arc<dyn ConsoleStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -485,6 +488,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 operators: data.clone(),
                 accounts: data.clone(),
                 policy_texts: data.clone(),
+                console: data.clone(),
                 browser: data,
             })
         }
@@ -504,6 +508,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 operators: data.clone(),
                 accounts: data.clone(),
                 policy_texts: data.clone(),
+                console: data.clone(),
                 browser: data,
             })
         }

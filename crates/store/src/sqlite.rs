@@ -196,6 +196,7 @@ impl_person_store!(SqliteStore);
 impl_audit_and_operator_store!(SqliteStore, sqlx::Sqlite);
 impl_account_store!(SqliteStore);
 crate::policy_texts::impl_policy_text_store!(SqliteStore);
+crate::console::impl_console_store!(SqliteStore);
 crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 
 /// Moves the commits held in the write-ahead logs of `DIR/datavow.db` and

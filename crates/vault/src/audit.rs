@@ -91,6 +91,18 @@ pub enum Action {
     RoleChanged,
     OperatorDisabled,
     PolicyChanged,
+    /// A console session ended by its operator.
+    SignOut,
+    /// An operator enrolled a second factor (TOTP) and got recovery codes.
+    SecondFactorEnrolled,
+    /// A second-factor code refused (wrong, expired or replayed).
+    SecondFactorRefused,
+    /// An operator's second factor removed so they enrol again (a lost device).
+    SecondFactorReset,
+    /// The audit chain verified (its result is the outcome).
+    AuditVerified,
+    /// A data-subject request's status changed (completed, extended, refused).
+    RequestUpdated,
 }
 
 impl Action {
@@ -115,6 +127,12 @@ impl Action {
             Action::RoleChanged => "role_changed",
             Action::OperatorDisabled => "operator_disabled",
             Action::PolicyChanged => "policy_changed",
+            Action::SignOut => "sign_out",
+            Action::SecondFactorEnrolled => "second_factor_enrolled",
+            Action::SecondFactorRefused => "second_factor_refused",
+            Action::SecondFactorReset => "second_factor_reset",
+            Action::AuditVerified => "audit_verified",
+            Action::RequestUpdated => "request_updated",
         }
     }
 }

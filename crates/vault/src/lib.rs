@@ -32,6 +32,7 @@ pub mod consent;
 mod grant;
 mod mail;
 mod master_key;
+mod operator_secrets;
 mod personal;
 
 pub use audit::{

@@ -11,6 +11,20 @@ use std::process::ExitCode;
 pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
     let report = app.audit_log().verify().await?;
+    let detail = match &report.broken {
+        None => format!(
+            "{} entries, {} signed checkpoints",
+            report.entries, report.checkpoints
+        ),
+        Some(broken) => format!("broken at entry {}", broken.seq),
+    };
+    datavow_core::console::record_run(
+        &app,
+        datavow_core::console::home::AUDIT_VERIFY,
+        report.broken.is_none(),
+        &detail,
+    )
+    .await?;
     match report.broken {
         None => {
             println!(

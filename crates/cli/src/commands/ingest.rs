@@ -78,6 +78,26 @@ pub async fn run(
         bar.finish_and_clear();
     }
     app.audit_log().checkpoint().await.ok();
+    let source = if path.is_some() {
+        "ingest:file"
+    } else {
+        "ingest:stdin"
+    };
+    let outcome = match &result {
+        Ok((summary, _)) => (
+            true,
+            format!(
+                "{} lines read, {} stored, {} rejected",
+                summary.read,
+                summary.stored,
+                summary.rejected_total()
+            ),
+        ),
+        Err(_) => (false, "stopped by an error".to_owned()),
+    };
+    datavow_core::console::record_run(&app, source, outcome.0, &outcome.1)
+        .await
+        .ok();
     let (summary, skipped) = result.context("ingest stopped")?;
     if skipped > 0 {
         print_resumed(skipped);

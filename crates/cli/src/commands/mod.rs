@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod dsr;
 pub mod ingest;
 pub mod keys;
 pub mod marketing;

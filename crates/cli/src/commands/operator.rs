@@ -59,3 +59,23 @@ pub async fn disable(config: &Config, name: &str) -> anyhow::Result<ExitCode> {
     println!("operator {name} disabled: their password and token no longer work");
     Ok(ExitCode::SUCCESS)
 }
+
+#[allow(clippy::print_stdout)]
+pub async fn reset_second_factor(config: &Config, name: &str) -> anyhow::Result<ExitCode> {
+    let app = super::open(config).await?;
+    let had = datavow_core::console::sign_in::reset_second_factor(
+        &app,
+        &datavow_core::Principal::shell(),
+        name,
+    )
+    .await?;
+    if had {
+        println!(
+            "operator {name}: second factor and recovery codes removed, console sessions ended"
+        );
+    } else {
+        println!("operator {name} had no second factor; their console sessions ended");
+    }
+    println!("They set up a new authenticator at their next sign-in if their role requires one.");
+    Ok(ExitCode::SUCCESS)
+}

@@ -24,7 +24,7 @@ pub use own::{
     access_log, change_password, export, profile, request_erasure, set_marketing, update_profile,
     EntityInfo, ErasureReceipt, Profile,
 };
-pub(crate) use session::reset_password;
+pub(crate) use session::{dummy_phc, reset_password};
 pub use session::{session_person, sign_in, sign_out};
 pub use sign_up::{contact, sign_up, sign_up_idempotent, REPLAY_WINDOW};
 
@@ -203,7 +203,7 @@ impl Default for AccountsRuntime {
 impl AccountsRuntime {
     /// Runs Argon2 work on the hashing pool. A caller that waits more than 10 s for a
     /// place gets [`AccountError::Busy`].
-    async fn hash_work<T: Send + 'static>(
+    pub(crate) async fn hash_work<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AccountError> {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A dummy Argon2 hash, verified for unknown userIDs so both answers cost the same.
-pub(super) fn dummy_phc() -> &'static str {
+pub(crate) fn dummy_phc() -> &'static str {
     static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PHC.get_or_init(|| {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use datavow_core::Datavow;
 use datavow_store::testkit::TestStores;
 use reqwest::StatusCode;

@@ -1,0 +1,301 @@
+//! Finding a person and the person page: their data for the chosen purpose, the
+//! categories withheld from it, their requests, and (privacy officers) who accessed
+//! their data, with the actions the role may take. Emails travel only in POST bodies,
+//! never in URLs.
+
+use super::{csrf_ok, field, forbidden, layout, respond, signed_in, SignedIn};
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use datavow_core::access::{self, OperatorAct};
+use datavow_core::persons::{self, PersonKey, PersonsError};
+use datavow_core::requests::{self, By};
+use datavow_core::VaultError;
+use datavow_policy::Purpose;
+use maud::{html, Markup};
+use std::collections::HashMap;
+
+fn search_form(
+    state: &AppState,
+    who: &SignedIn,
+    action: &str,
+    with_purpose: bool,
+    error: Option<&str>,
+) -> Markup {
+    let f = &who.frame;
+    let purposes: Vec<Purpose> = state.app.policy.role_purposes(who.op.role).collect();
+    html! {
+        @if let Some(error) = error { p role="alert" { (error) } }
+        form method="post" action=(action) {
+            input type="hidden" name="_csrf" value=(f.csrf);
+            label for="email" { (f.t("email")) }
+            input id="email" name="email" type="email";
+            label for="user_id" { (f.t("or_user_id")) }
+            input id="user_id" name="user_id" type="text";
+            @if with_purpose {
+                label for="purpose" { (f.t("purpose_label")) }
+                select id="purpose" name="purpose" {
+                    @for p in &purposes { option value=(p.as_str()) { (p.as_str().replace('_', " ")) } }
+                }
+            }
+            p { button type="submit" { (f.t("find")) } }
+        }
+    }
+}
+
+pub(super) async fn search_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    let f = &who.frame;
+    Ok(respond(
+        f,
+        StatusCode::OK,
+        layout(
+            &state,
+            &who,
+            f.t("nav_search"),
+            search_form(&state, &who, "/admin/person", true, None),
+        ),
+        &[],
+    ))
+}
+
+fn key_of(form: &HashMap<String, String>) -> Option<PersonKey> {
+    match (field(form, "email"), field(form, "user_id")) {
+        (Some(email), None) => Some(PersonKey::Email(email)),
+        (None, Some(id)) => Some(PersonKey::UserId(id)),
+        _ => None,
+    }
+}
+
+/// A value for a table cell: a postal address as one line of its parts.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Object(parts) => ["street", "postal_code", "city", "country"]
+            .iter()
+            .filter_map(|k| parts.get(*k).and_then(|v| v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn access_log_table(f: &super::Frame, log: &[datavow_core::audit::AccessEntry]) -> Markup {
+    html! {
+        @if log.is_empty() { p class="empty" { (f.t("access_log_empty")) } }
+        @else {
+            table id="access-log" {
+                tr { th { (f.t("when")) } th { (f.t("who")) } th { (f.t("action")) } th { (f.t("purpose")) } th { (f.t("fields")) } th { (f.t("result")) } }
+                @for r in log {
+                    tr { td { (r.at) } td { (r.actor) } td { (r.action) } td { (r.purpose.clone().unwrap_or_default()) } td { (r.fields.join(", ")) } td { (r.outcome) } }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn person_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    let f = &who.frame;
+    let op = &who.op;
+    let fail = |status: StatusCode, message: &str| {
+        respond(
+            f,
+            status,
+            layout(
+                &state,
+                &who,
+                f.t("nav_search"),
+                search_form(&state, &who, "/admin/person", true, Some(message)),
+            ),
+            &[],
+        )
+    };
+    if !csrf_ok(f, &form) {
+        return Ok(fail(StatusCode::FORBIDDEN, f.t("form_expired")));
+    }
+    let Some(purpose) = form.get("purpose").and_then(|p| Purpose::parse(p)) else {
+        return Ok(fail(StatusCode::BAD_REQUEST, f.t("choose_purpose")));
+    };
+    let Some(key) = key_of(&form) else {
+        return Ok(fail(StatusCode::BAD_REQUEST, f.t("one_key")));
+    };
+    // The role's right to the purpose is asked first, so a refused view looks nobody up.
+    if let Err(denied) = access::decide(&state.app.policy, op.role, OperatorAct::View(purpose)) {
+        return Ok(fail(StatusCode::FORBIDDEN, &denied.message));
+    }
+    let person = match persons::search(&state.app, op, &key).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return Ok(fail(StatusCode::NOT_FOUND, f.t("nobody"))),
+        Err(PersonsError::Denied(denied)) => {
+            return Ok(fail(StatusCode::FORBIDDEN, &denied.message))
+        }
+        Err(err) => return Err(crate::api::admin::persons_error(err)),
+    };
+    let view = match persons::view(&state.app, op, person, purpose).await {
+        Ok(view) => view,
+        Err(PersonsError::Vault(VaultError::Shredded)) => {
+            return Ok(fail(StatusCode::GONE, f.t("erased")))
+        }
+        Err(PersonsError::Vault(err @ VaultError::NoConsent(_))) => {
+            return Ok(fail(StatusCode::FORBIDDEN, &err.to_string()))
+        }
+        Err(err) => return Err(crate::api::admin::persons_error(err)),
+    };
+    let may = |act| access::decide(&state.app.policy, op.role, act).is_ok();
+    let person_requests = if may(OperatorAct::HandleRequests) {
+        Some(
+            requests::of_person(&state.app, By::Operator(op), person)
+                .await
+                .map_err(ApiError::internal)?,
+        )
+    } else {
+        None
+    };
+    let log = if may(OperatorAct::ReadAccessLog) {
+        Some(
+            persons::access_log(&state.app, op, person, 100)
+                .await
+                .map_err(crate::api::admin::persons_error)?,
+        )
+    } else {
+        None
+    };
+    let now = chrono::Utc::now();
+    let body = html! {
+        p { (f.t("person")) " " code id="person-id" { (person) } " · " (f.t("purpose")) " " strong { (purpose) } }
+        table id="fields" {
+            @for (name, value) in &view.fields.0 {
+                tr { th { (name) } td { (shown(value)) } }
+            }
+        }
+        @if view.withheld.is_empty() { p class="withheld" { (f.t("withheld_none")) } }
+        @else {
+            p class="withheld" id="withheld" { (f.t("withheld")) ": " (view.withheld.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")) }
+        }
+        @if let Some(list) = &person_requests {
+            section id="person-requests" {
+                h2 { (f.t("requests_title")) }
+                @if list.is_empty() { p class="empty" { (f.t("person_requests_empty")) } }
+                @else {
+                    table {
+                        tr { th { (f.t("kind")) } th { (f.t("status")) } th { (f.t("received")) } th { (f.t("due")) } }
+                        @for r in list {
+                            tr { td { (r.kind) } td { (r.status) } td { (r.received_at.format("%Y-%m-%d")) }
+                                 td class=(if r.overdue(now) { "overdue" } else { "" }) { (r.due) } }
+                        }
+                    }
+                }
+                h3 { (f.t("register_request")) }
+                (super::requests::register_form(f, Some(person)))
+            }
+            section id="person-holds" {
+                h2 { (f.t("holds_title")) }
+                p class="empty" { (f.t("holds_empty")) }
+            }
+        }
+        @if let Some(log) = &log {
+            section { h2 { (f.t("access_log_title")) } (access_log_table(f, log)) }
+        }
+    };
+    Ok(respond(
+        f,
+        StatusCode::OK,
+        layout(&state, &who, f.t("person"), body),
+        &[],
+    ))
+}
+
+/// The privacy officer's page: who accessed a person's data, for which purpose.
+pub(super) async fn access_log_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    if let Err(denied) = access::decide(&state.app.policy, who.op.role, OperatorAct::ReadAccessLog)
+    {
+        return Ok(forbidden(&state, &who, &denied.message));
+    }
+    let f = &who.frame;
+    let body = html! { p { (f.t("access_log_intro")) } (search_form(&state, &who, "/admin/access-log", false, None)) };
+    Ok(respond(
+        f,
+        StatusCode::OK,
+        layout(&state, &who, f.t("nav_access_log"), body),
+        &[],
+    ))
+}
+
+pub(super) async fn access_log_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    if let Err(denied) = access::decide(&state.app.policy, who.op.role, OperatorAct::ReadAccessLog)
+    {
+        return Ok(forbidden(&state, &who, &denied.message));
+    }
+    let f = &who.frame;
+    let fail = |status: StatusCode, message: &str| {
+        respond(
+            f,
+            status,
+            layout(
+                &state,
+                &who,
+                f.t("nav_access_log"),
+                search_form(&state, &who, "/admin/access-log", false, Some(message)),
+            ),
+            &[],
+        )
+    };
+    if !csrf_ok(f, &form) {
+        return Ok(fail(StatusCode::FORBIDDEN, f.t("form_expired")));
+    }
+    let Some(key) = key_of(&form) else {
+        return Ok(fail(StatusCode::BAD_REQUEST, f.t("one_key")));
+    };
+    let person = match persons::search(&state.app, &who.op, &key).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return Ok(fail(StatusCode::NOT_FOUND, f.t("nobody"))),
+        Err(PersonsError::Denied(denied)) => {
+            return Ok(fail(StatusCode::FORBIDDEN, &denied.message))
+        }
+        Err(err) => return Err(crate::api::admin::persons_error(err)),
+    };
+    let log = persons::access_log(&state.app, &who.op, person, 200)
+        .await
+        .map_err(crate::api::admin::persons_error)?;
+    let body = html! {
+        p { (f.t("person")) " " code { (person) } }
+        (access_log_table(f, &log))
+    };
+    Ok(respond(
+        f,
+        StatusCode::OK,
+        layout(&state, &who, f.t("access_log_title"), body),
+        &[],
+    ))
+}

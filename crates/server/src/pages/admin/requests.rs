@@ -1,0 +1,264 @@
+//! Data-subject requests: the open ones by deadline (overdue first), registering one
+//! that arrived by mail, letter or phone, and closing one. Roles that answer people's
+//! requests only.
+
+use super::{csrf_ok, field, forbidden, layout, respond, see_other, signed_in, Frame, SignedIn};
+use crate::{ApiError, AppState};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use datavow_core::access::{self, OperatorAct};
+use datavow_core::persons::PersonKey;
+use datavow_core::requests::{self, By, RequestError};
+use maud::{html, Markup};
+use std::collections::HashMap;
+
+/// The form that registers a request: for a person already found (by Datavow's id),
+/// else by email address or userID.
+pub(super) fn register_form(f: &Frame, person: Option<uuid::Uuid>) -> Markup {
+    html! {
+        form method="post" action="/admin/requests" id="register-request" {
+            input type="hidden" name="_csrf" value=(f.csrf);
+            @match person {
+                Some(id) => input type="hidden" name="person" value=(id);,
+                None => {
+                    label for="req-email" { (f.t("email")) }
+                    input id="req-email" name="email" type="email";
+                    label for="req-user-id" { (f.t("or_user_id")) }
+                    input id="req-user-id" name="user_id" type="text";
+                },
+            }
+            label for="kind" { (f.t("kind")) }
+            select id="kind" name="kind" { @for k in requests::KINDS { option value=(k) { (k) } } }
+            label for="received" { (f.t("received_on")) }
+            input id="received" name="received" type="date";
+            label for="channel" { (f.t("channel")) }
+            select id="channel" name="channel" { @for c in ["email", "letter", "phone"] { option value=(c) { (c) } } }
+            p { button type="submit" { (f.t("register_request")) } }
+        }
+    }
+}
+
+fn may_handle(state: &AppState, who: &SignedIn) -> Result<(), Response> {
+    access::decide(&state.app.policy, who.op.role, OperatorAct::HandleRequests)
+        .map(|_| ())
+        .map_err(|denied| forbidden(state, who, &denied.message))
+}
+
+fn request_error(err: RequestError) -> ApiError {
+    match err {
+        RequestError::Persons(p) => crate::api::admin::persons_error(p),
+        RequestError::Store(s) if s.is_unavailable() => ApiError::unavailable(s),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn list(
+    state: &AppState,
+    who: &SignedIn,
+    status: StatusCode,
+    notice: Option<(bool, String)>,
+) -> Result<Response, ApiError> {
+    let f = &who.frame;
+    let open = requests::open(&state.app, By::Operator(&who.op))
+        .await
+        .map_err(request_error)?;
+    let now = chrono::Utc::now();
+    let body = html! {
+        @if let Some((ok, text)) = &notice { p role=(if *ok { "status" } else { "alert" }) { (text) } }
+        @if open.is_empty() { p class="empty" { (f.t("requests_empty")) } }
+        @else {
+            table id="open-requests" {
+                tr { th { (f.t("request")) } th { (f.t("kind")) } th { (f.t("channel")) } th { (f.t("received")) } th { (f.t("due")) } th {} }
+                @for r in &open {
+                    tr id={ "r-" (r.id) } {
+                        td { code { (r.id) } }
+                        td { (r.kind) }
+                        td { (r.channel) }
+                        td { (r.received_at.format("%Y-%m-%d")) }
+                        td class=(if r.overdue(now) { "overdue" } else { "" }) { (r.due) @if r.overdue(now) { " · " (f.t("overdue")) } }
+                        td {
+                            form method="post" action={ "/admin/requests/" (r.id) "/close" } class="inline" {
+                                input type="hidden" name="_csrf" value=(f.csrf);
+                                button type="submit" name="status" value="completed" { (f.t("mark_done")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (f.t("register_request")) }
+        (register_form(f, None))
+    };
+    Ok(respond(
+        f,
+        status,
+        layout(state, who, f.t("requests_title"), body),
+        &[],
+    ))
+}
+
+pub(super) async fn list_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    if let Err(response) = may_handle(&state, &who) {
+        return Ok(response);
+    }
+    list(&state, &who, StatusCode::OK, None).await
+}
+
+pub(super) async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    if let Err(response) = may_handle(&state, &who) {
+        return Ok(response);
+    }
+    let f = &who.frame;
+    if !csrf_ok(f, &form) {
+        return list(
+            &state,
+            &who,
+            StatusCode::FORBIDDEN,
+            Some((false, f.t("form_expired").to_owned())),
+        )
+        .await;
+    }
+    let key = match (
+        field(&form, "person").and_then(|p| uuid::Uuid::try_parse(&p).ok()),
+        field(&form, "email"),
+        field(&form, "user_id"),
+    ) {
+        (Some(id), None, None) => PersonKey::Id(id),
+        (None, Some(email), None) => PersonKey::Email(email),
+        (None, None, Some(id)) => PersonKey::UserId(id),
+        _ => {
+            return list(
+                &state,
+                &who,
+                StatusCode::BAD_REQUEST,
+                Some((false, f.t("one_key").to_owned())),
+            )
+            .await
+        }
+    };
+    let received = match field(&form, "received") {
+        None => chrono::Utc::now(),
+        Some(day) => match chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+            Ok(day) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
+            Err(_) => {
+                return list(
+                    &state,
+                    &who,
+                    StatusCode::BAD_REQUEST,
+                    Some((false, f.t("bad_date").to_owned())),
+                )
+                .await
+            }
+        },
+    };
+    let kind = field(&form, "kind").unwrap_or_default();
+    let channel = field(&form, "channel").unwrap_or_else(|| "email".into());
+    match requests::register(
+        &state.app,
+        By::Operator(&who.op),
+        &key,
+        &kind,
+        received,
+        &channel,
+    )
+    .await
+    {
+        Ok(r) => {
+            let text = format!("{} {} · {} {}", f.t("registered"), r.id, f.t("due"), r.due);
+            list(&state, &who, StatusCode::CREATED, Some((true, text))).await
+        }
+        Err(err @ (RequestError::UnknownKind(_) | RequestError::ReceivedInFuture)) => {
+            list(
+                &state,
+                &who,
+                StatusCode::BAD_REQUEST,
+                Some((false, err.to_string())),
+            )
+            .await
+        }
+        Err(RequestError::NobodyMatches) => {
+            list(
+                &state,
+                &who,
+                StatusCode::NOT_FOUND,
+                Some((false, f.t("nobody").to_owned())),
+            )
+            .await
+        }
+        Err(err) => Err(request_error(err)),
+    }
+}
+
+pub(super) async fn close(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match signed_in(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    if let Err(response) = may_handle(&state, &who) {
+        return Ok(response);
+    }
+    let f = &who.frame;
+    if !csrf_ok(f, &form) {
+        return list(
+            &state,
+            &who,
+            StatusCode::FORBIDDEN,
+            Some((false, f.t("form_expired").to_owned())),
+        )
+        .await;
+    }
+    let Ok(id) = uuid::Uuid::try_parse(&id) else {
+        return list(
+            &state,
+            &who,
+            StatusCode::NOT_FOUND,
+            Some((false, f.t("no_request").to_owned())),
+        )
+        .await;
+    };
+    let status = field(&form, "status").unwrap_or_else(|| "completed".into());
+    match requests::close(&state.app, By::Operator(&who.op), id, &status, None).await {
+        Ok(_) => Ok(see_other("/admin/requests")),
+        Err(RequestError::NotFound) => {
+            list(
+                &state,
+                &who,
+                StatusCode::NOT_FOUND,
+                Some((false, f.t("no_request").to_owned())),
+            )
+            .await
+        }
+        Err(err @ RequestError::Closed(_)) => {
+            list(
+                &state,
+                &who,
+                StatusCode::CONFLICT,
+                Some((false, err.to_string())),
+            )
+            .await
+        }
+        Err(err) => Err(request_error(err)),
+    }
+}

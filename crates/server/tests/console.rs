@@ -1,0 +1,437 @@
+//! The operator console over real loopback HTTP, on both backends: sign-in with a
+//! password and TOTP, replayed and wrong codes, recovery codes, sign-out, navigation
+//! and 403s per role, the home page's requests, and that console and customer
+//! sessions never open each other.
+
+use datavow_core::persons::PersonKey;
+use datavow_core::requests::{self, By};
+use datavow_core::Principal;
+use datavow_policy::Role;
+use datavow_store::backend_tests;
+use datavow_store::testkit::TestStores;
+use reqwest::StatusCode;
+use serde_json::json;
+
+mod common;
+
+use common::console::{browser, code, set_cookie};
+use common::start;
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+/// Waits until the next 30-second TOTP step, so a fresh code is not the one just used.
+async fn next_step() {
+    let now = common::console::now_seconds();
+    let wait = 30 - now % 30 + 1;
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+}
+
+async fn a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_are_refused(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let officer = server.console("olga", Role::PrivacyOfficer).await;
+    let secret = officer
+        .secret
+        .clone()
+        .expect("the role requires a second factor");
+    assert_eq!(
+        officer.recovery_codes.len(),
+        10,
+        "ten recovery codes shown once"
+    );
+    assert_eq!(officer.get("/admin/account").await.status(), StatusCode::OK);
+
+    let response = server
+        .console_password(&browser(), "olga", "not-the-password")
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "a wrong password"
+    );
+    let client = browser();
+
+    // A second sign-in asks for a code, not for enrolment.
+    let pending = start_second_sign_in(&server, &officer).await;
+    let pending_cookie = format!("dv_console={pending}");
+    // The pending session opens no page.
+    let response = client
+        .get(server.url("/admin"))
+        .header("cookie", &pending_cookie)
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/admin/second-factor");
+    let page = client
+        .get(server.url("/admin/second-factor"))
+        .header("cookie", &pending_cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = common::console::attr_value(&page, "name=\"_csrf\"").expect("csrf");
+    let submit = |code: String| {
+        let client = client.clone();
+        let url = server.url("/admin/second-factor");
+        let cookie = pending_cookie.clone();
+        let csrf = csrf.clone();
+        async move {
+            client
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[("_csrf", csrf.as_str()), ("code", code.as_str())])
+                .send()
+                .await
+                .expect("code")
+        }
+    };
+    // The code used at enrolment is spent: replaying it is refused (same 30 s step).
+    let enrolment_code = code(&secret);
+    let replay = submit(enrolment_code.clone()).await;
+    let replay_refused = replay.status() == StatusCode::UNAUTHORIZED;
+    let wrong = submit(if enrolment_code == "000000" {
+        "111111".into()
+    } else {
+        "000000".into()
+    })
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "a wrong code");
+    assert!(wrong
+        .text()
+        .await
+        .expect("html")
+        .contains("wrong, expired or already used"));
+    if replay_refused {
+        next_step().await;
+    } else {
+        panic!("a code already used at enrolment was accepted again");
+    }
+    let good = submit(code(&secret)).await;
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&good), "/admin");
+    let signed_in = set_cookie(&good, "dv_console").expect("a new session cookie");
+    assert_ne!(
+        signed_in, pending_cookie,
+        "the token changes at the second factor"
+    );
+    let home = client
+        .get(server.url("/admin"))
+        .header("cookie", &signed_in)
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(home.status(), StatusCode::OK);
+    let stale = client
+        .get(server.url("/admin"))
+        .header("cookie", &pending_cookie)
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(
+        location(&stale),
+        "/admin/signin",
+        "the pre-second-factor token is dead"
+    );
+
+    // The same code again, in a new sign-in: refused as a replay.
+    let pending = start_second_sign_in(&server, &officer).await;
+    let (status, _) = second_factor(&server, &pending, &code(&secret)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a code is accepted once");
+    // A recovery code works once, typed loosely.
+    let recovery = officer.recovery_codes[0].to_uppercase().replace('-', " ");
+    let (status, _) = second_factor(&server, &pending, &recovery).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let pending = start_second_sign_in(&server, &officer).await;
+    let (status, _) = second_factor(&server, &pending, &officer.recovery_codes[0]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a recovery code is spent");
+    let secrets_at_rest = t.raw_places_containing(secret.as_bytes()).await;
+    assert!(
+        secrets_at_rest.is_empty(),
+        "TOTP secret stored in the clear: {secrets_at_rest:?}"
+    );
+}
+
+/// Signs in again with the console's operator's password; returns the pending
+/// session's token (the second factor is next).
+async fn start_second_sign_in(
+    server: &common::Server,
+    console: &common::console::Console,
+) -> String {
+    let response = server
+        .console_password(&browser(), &console.name, &console.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/admin/second-factor");
+    set_cookie(&response, "dv_console")
+        .expect("cookie")
+        .trim_start_matches("dv_console=")
+        .to_owned()
+}
+
+async fn second_factor(server: &common::Server, pending: &str, code: &str) -> (StatusCode, String) {
+    let client = browser();
+    let cookie = format!("dv_console={pending}");
+    let page = client
+        .get(server.url("/admin/second-factor"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = common::console::attr_value(&page, "name=\"_csrf\"").expect("csrf");
+    let response = client
+        .post(server.url("/admin/second-factor"))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str()), ("code", code)])
+        .send()
+        .await
+        .expect("code");
+    (response.status(), response.text().await.unwrap_or_default())
+}
+
+async fn a_support_operator_sees_no_privacy_officer_navigation_and_gets_403_on_its_pages(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let support = server.console("sam", Role::Support).await;
+    assert!(
+        support.secret.is_none(),
+        "a second factor is optional for support"
+    );
+    let html = support.get("/admin").await.text().await.expect("html");
+    assert!(
+        html.contains("href=\"/admin/requests\""),
+        "support answers requests"
+    );
+    assert!(
+        !html.contains("href=\"/admin/access-log\""),
+        "no privacy-officer navigation: {html}"
+    );
+    assert!(!html.contains("href=\"/admin/marketing\""));
+    for path in ["/admin/access-log", "/admin/marketing"] {
+        assert_eq!(
+            support.get(path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let response = support
+        .post("/admin/access-log", &[("email", "x@example.dk")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let officer = server.console("olga", Role::PrivacyOfficer).await;
+    let html = officer.get("/admin").await.text().await.expect("html");
+    assert!(html.contains("href=\"/admin/access-log\""), "{html}");
+    assert_eq!(
+        officer.get("/admin/access-log").await.status(),
+        StatusCode::OK
+    );
+    // The same pages in German and Danish.
+    for (lang, word) in [
+        ("de", "Anfragen betroffener Personen"),
+        ("da", "Anmodninger fra registrerede"),
+    ] {
+        let response = officer
+            .client
+            .get(server.url("/admin"))
+            .header("cookie", format!("{}; dv_lang={lang}", officer.cookie))
+            .send()
+            .await
+            .expect("home");
+        let html = response.text().await.expect("html");
+        assert!(
+            html.contains(word) && html.contains(&format!("lang=\"{lang}\"")),
+            "{lang}: {html}"
+        );
+    }
+}
+
+async fn an_overdue_request_shows_on_the_home_page_and_a_new_one_is_registered_from_the_console(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let signup = json!({"name": "Ida Holm", "email": "ida.holm@example.dk", "company": "Holm ApS",
+        "phone": "+4531234567", "postal_address": {"street": "Agern Allé 24", "postal_code": "2970",
+        "city": "Hørsholm", "country": "DK"}, "business_sector": "hosting_and_cloud", "interest": "colocation"});
+    let (_, _) = server.sign_up_and_in(&signup).await;
+    let received = chrono::Utc::now() - chrono::Duration::days(40);
+    let overdue = requests::register(
+        &server.app,
+        By::Owner(&Principal::system("test")),
+        &PersonKey::Email("ida.holm@example.dk".into()),
+        "access",
+        received,
+        "letter",
+    )
+    .await
+    .expect("register");
+    let officer = server.console("olga", Role::PrivacyOfficer).await;
+    let html = officer.get("/admin").await.text().await.expect("html");
+    let short = &overdue.id.to_string()[..8];
+    assert!(
+        html.contains("class=\"overdue\"") && html.contains(short),
+        "{html}"
+    );
+    assert!(
+        !html.contains("ida.holm"),
+        "the home page shows no personal data"
+    );
+    // Register one from the console, then close the overdue one.
+    let response = officer
+        .post(
+            "/admin/requests",
+            &[
+                ("email", "ida.holm@example.dk"),
+                ("kind", "rectification"),
+                ("channel", "phone"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let open = requests::open(&server.app, By::Owner(&Principal::system("test")))
+        .await
+        .expect("open");
+    assert_eq!(open.len(), 2);
+    let fresh = open
+        .iter()
+        .find(|r| r.kind == "rectification")
+        .expect("registered");
+    assert!(!fresh.overdue(chrono::Utc::now()));
+    let response = officer
+        .post(
+            &format!("/admin/requests/{}/close", overdue.id),
+            &[("status", "completed")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = officer.get("/admin").await.text().await.expect("html");
+    assert!(
+        !html.contains(short),
+        "a closed request leaves the home page"
+    );
+    // A billing operator may not see or register requests.
+    let billing = server.console("bill", Role::Billing).await;
+    assert_eq!(
+        billing.get("/admin/requests").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn console_and_customer_sessions_never_open_each_other(t: TestStores) {
+    let server = start(&t).await;
+    let signup = json!({"name": "Ida Holm", "email": "ida.holm@example.dk", "company": "Holm ApS",
+        "phone": "+4531234567", "postal_address": {"street": "Agern Allé 24", "postal_code": "2970",
+        "city": "Hørsholm", "country": "DK"}, "business_sector": "hosting_and_cloud", "interest": "colocation"});
+    let (_, customer) = server.sign_up_and_in(&signup).await;
+    let support = server.console("sam", Role::Support).await;
+    let operator_token = support.cookie.trim_start_matches("dv_console=").to_owned();
+    // The operator's console token on the customer API and dashboard.
+    let (status, _) = server.get(&operator_token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let dashboard = browser()
+        .get(server.url("/dashboard"))
+        .header("cookie", format!("dv_session={operator_token}"))
+        .send()
+        .await
+        .expect("dashboard");
+    assert_ne!(
+        dashboard.status(),
+        StatusCode::OK,
+        "a console token is no customer session"
+    );
+    // The customer's session on the console.
+    for cookie in [
+        format!("dv_console={customer}"),
+        format!("dv_session={customer}"),
+    ] {
+        let response = browser()
+            .get(server.url("/admin"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("console");
+        assert_eq!(location(&response), "/admin/signin", "{cookie}");
+    }
+    // The console cookie is scoped to /admin and strict.
+    let password = server.operator_password("sue", Role::Support).await;
+    let response = server.console_password(&browser(), "sue", &password).await;
+    let header = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dv_console="))
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        header.contains("Path=/admin")
+            && header.contains("HttpOnly")
+            && header.contains("SameSite=Strict"),
+        "{header}"
+    );
+}
+
+async fn sign_out_needs_its_token_and_ends_the_session_and_reset_2fa_makes_the_operator_enrol_again(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let officer = server.console("olga", Role::PrivacyOfficer).await;
+    // A cross-site form without the token does not end the session.
+    let response = officer
+        .client
+        .post(server.url("/admin/signout"))
+        .header("cookie", &officer.cookie)
+        .form(&[("_csrf", "forged")])
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(officer.get("/admin").await.status(), StatusCode::OK);
+    let response = officer.post("/admin/signout", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(location(&officer.get("/admin").await), "/admin/signin");
+
+    let other = server.console("oscar", Role::PrivacyOfficer).await;
+    let had = datavow_core::console::sign_in::reset_second_factor(
+        &server.app,
+        &Principal::system("test"),
+        "oscar",
+    )
+    .await
+    .expect("reset");
+    assert!(had);
+    assert_eq!(
+        location(&other.get("/admin").await),
+        "/admin/signin",
+        "sessions end at a reset"
+    );
+    let response = server
+        .console_password(&browser(), "oscar", &other.password)
+        .await;
+    assert_eq!(
+        location(&response),
+        "/admin/enrol",
+        "after a reset the operator enrols again"
+    );
+    let log = server.app.audit_log().verify().await.expect("verify");
+    assert!(log.broken.is_none());
+}
+
+backend_tests!(
+    a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_are_refused,
+    a_support_operator_sees_no_privacy_officer_navigation_and_gets_403_on_its_pages,
+    an_overdue_request_shows_on_the_home_page_and_a_new_one_is_registered_from_the_console,
+    console_and_customer_sessions_never_open_each_other,
+    sign_out_needs_its_token_and_ends_the_session_and_reset_2fa_makes_the_operator_enrol_again,
+);
