@@ -112,3 +112,160 @@ fn the_same_journey_under_another_companys_policy_never_shows_asergo() {
         );
     }
 }
+
+/// Adds an operator with the CLI and returns the one-time password it prints.
+fn add_operator(data: &Path, name: &str, role: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_datavow"))
+        .args(["operator", "add", name, "--role", role, "--data-dir"])
+        .arg(data)
+        .env_remove("DATAVOW_DATABASE_URL")
+        .output()
+        .expect("operator add");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("password : "))
+        .expect("password printed")
+        .trim()
+        .to_owned()
+}
+
+/// The console in Chromium (`tests/browser/console.mjs`): a privacy officer enrols a
+/// TOTP device, sees an overdue request registered with `datavow dsr new`, opens the
+/// person and signs out; wrong and replayed codes are refused; a support operator gets
+/// 403 on the privacy officer's pages. Screenshots in `test-artifacts/console/`.
+#[test]
+fn operators_sign_in_with_totp_and_each_role_sees_its_own_console_in_chromium() {
+    if !browser_tests_enabled() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let artefacts = root.join("test-artifacts").join("console");
+    let _ = std::fs::remove_dir_all(&artefacts);
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let mut operators = serde_json::Map::new();
+    for (role, name) in [
+        ("privacy_officer", "olga"),
+        ("support", "sam"),
+        ("billing", "bill"),
+        ("marketing", "mia"),
+        ("security", "sec"),
+        ("admin", "adam"),
+    ] {
+        let password = add_operator(&data, name, role);
+        operators.insert(
+            role.into(),
+            serde_json::json!({"name": name, "password": password}),
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_datavow"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env_remove("DATAVOW_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start datavow serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let email = "ida.console@example.dk";
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/accounts"))
+            .json(
+                &serde_json::json!({"name": "Ida Holm", "email": email, "company": "Holm ApS",
+                "phone": "+4531234567", "postal_address": {"street": "Agern Allé 24",
+                "postal_code": "2970", "city": "Hørsholm", "country": "DK"},
+                "business_sector": "hosting_and_cloud", "interest": "colocation"}),
+            )
+            .send()
+            .await
+            .expect("sign up")
+            .status()
+    });
+    assert_eq!(status.as_u16(), 201);
+    let received = (chrono::Utc::now() - chrono::Duration::days(40))
+        .format("%Y-%m-%d")
+        .to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_datavow"))
+        .args([
+            "dsr",
+            "new",
+            "--kind",
+            "access",
+            "--email",
+            email,
+            "--received",
+            &received,
+            "--channel",
+            "letter",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env_remove("DATAVOW_DATABASE_URL")
+        .output()
+        .expect("dsr new");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(request["overdue"], true, "{request}");
+    let output = Command::new("node")
+        .arg(root.join("tests/browser/console.mjs"))
+        .arg(&base)
+        .arg(&artefacts)
+        .env(
+            "OPERATORS",
+            serde_json::Value::Object(operators).to_string(),
+        )
+        .env("PERSON_EMAIL", email)
+        .env("REQUEST_ID", request["id"].as_str().expect("id"))
+        .current_dir(root.join("tests/browser"))
+        .output()
+        .expect("run node");
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("console browser test passed"),
+        "console browser test failed:\n{stdout}\n{stderr}\n(screenshots in {})",
+        artefacts.display()
+    );
+    for role in [
+        "privacy_officer",
+        "support",
+        "billing",
+        "marketing",
+        "security",
+        "admin",
+    ] {
+        assert!(
+            artefacts.join(format!("{role}-home.png")).exists(),
+            "{role} home screenshot"
+        );
+    }
+}

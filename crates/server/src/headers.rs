@@ -4,8 +4,8 @@
 //! - Every answer says `X-Content-Type-Options: nosniff`.
 //! - Every HTML answer forbids framing (`frame-ancestors 'none'` and
 //!   `X-Frame-Options: DENY`, so the erasure and consent forms cannot be clicked from
-//!   inside another site), loads nothing but the pages' own stylesheet (allowed by its
-//!   hash: the pages carry no script at all), submits forms only to this site, and
+//!   inside another site), loads nothing but the pages' own stylesheets (allowed by
+//!   their hashes: the pages carry no script at all), submits forms only to this site, and
 //!   sends no referrer to other sites.
 
 use axum::extract::Request;
@@ -19,13 +19,17 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
-/// The policy of HTML answers; the stylesheet is allowed by its SHA-256.
+/// The policy of HTML answers; the stylesheets (the dashboard's and the console's) are
+/// allowed by their SHA-256.
 static HTML_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let hash = base64::engine::general_purpose::STANDARD
-        .encode(Sha256::digest(crate::pages::STYLE.as_bytes()));
+    let hash = |css: &str| {
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes()))
+    };
     let policy = format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'sha256-{}' 'sha256-{}'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        hash(crate::pages::STYLE),
+        hash(crate::pages::CONSOLE_STYLE),
     );
     HeaderValue::from_str(&policy)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"))

@@ -467,14 +467,8 @@ async fn marketing_reads_nobody_who_did_not_opt_in(t: TestStores) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["code"], "no_consent");
     assert!(!body.to_string().contains("silent.admin"), "{body}");
-    let (status, html) = page_view(
-        &server,
-        "mia",
-        &marketing,
-        "silent.admin@example.dk",
-        "marketing",
-    )
-    .await;
+    let console = server.console("mia-console", Role::Marketing).await;
+    let (status, html) = page_view(&console, "silent.admin@example.dk", "marketing").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!html.contains("Østergård"), "{html}");
 }
@@ -490,6 +484,7 @@ async fn no_operator_answer_or_export_carries_a_password_hash(t: TestStores) {
     for role in Role::ALL {
         let name = format!("h-{}", role.as_str().replace('_', "-"));
         let token = server.token(&name, *role).await;
+        let console = server.console(&format!("c-{name}"), *role).await;
         for purpose in policy.role_purposes(*role) {
             let (status, body) = server
                 .get(
@@ -500,15 +495,9 @@ async fn no_operator_answer_or_export_carries_a_password_hash(t: TestStores) {
             assert_eq!(status, StatusCode::OK, "{role} {purpose}: {body}");
             answers.push(body.to_string());
             answers.push(
-                page_view(
-                    &server,
-                    &name,
-                    &token,
-                    "soren.admin@example.dk",
-                    purpose.as_str(),
-                )
-                .await
-                .1,
+                page_view(&console, "soren.admin@example.dk", purpose.as_str())
+                    .await
+                    .1,
             );
         }
         let (_, body) = server

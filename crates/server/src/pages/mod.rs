@@ -9,6 +9,7 @@
 
 mod account;
 mod admin;
+pub(crate) use admin::CONSOLE_STYLE;
 mod contact;
 pub mod i18n;
 mod mail;

@@ -20,7 +20,7 @@ fn when(micros: i64) -> String {
 
 fn request_rows(f: &Frame, requests: &[Request], class: &str) -> Markup {
     html! {
-        table class=(class) {
+        table {
             tr { th { (f.t("request")) } th { (f.t("kind")) } th { (f.t("received")) } th { (f.t("due")) } }
             @for r in requests {
                 tr {

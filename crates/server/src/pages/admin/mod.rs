@@ -342,7 +342,8 @@ async fn lang_switch(request: axum::extract::Request, next: axum::middleware::Ne
     }
 }
 
-const CONSOLE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1d2733}\
+/// The console's stylesheet (allowed by its hash in the Content-Security-Policy).
+pub(crate) const CONSOLE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1d2733}\
 header{display:flex;gap:1.5rem;align-items:center;border-bottom:1px solid #ccd;padding-bottom:.5rem;flex-wrap:wrap}\
 nav a,nav button.link{margin-right:1rem}nav.lang{margin-left:auto}nav.lang *{margin-left:.4rem}\
 form.inline{display:inline}button.link{background:none;border:0;color:#0645ad;text-decoration:underline;cursor:pointer;font:inherit;padding:0}\

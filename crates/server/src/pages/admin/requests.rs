@@ -40,10 +40,11 @@ pub(super) fn register_form(f: &Frame, person: Option<uuid::Uuid>) -> Markup {
     }
 }
 
-fn may_handle(state: &AppState, who: &SignedIn) -> Result<(), Response> {
+/// The 403 page for a role that may not handle requests, if `who`'s may not.
+fn refused(state: &AppState, who: &SignedIn) -> Option<Response> {
     access::decide(&state.app.policy, who.op.role, OperatorAct::HandleRequests)
-        .map(|_| ())
-        .map_err(|denied| forbidden(state, who, &denied.message))
+        .err()
+        .map(|denied| forbidden(state, who, &denied.message))
 }
 
 fn request_error(err: RequestError) -> ApiError {
@@ -107,7 +108,7 @@ pub(super) async fn list_page(
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(response) = may_handle(&state, &who) {
+    if let Some(response) = refused(&state, &who) {
         return Ok(response);
     }
     list(&state, &who, StatusCode::OK, None).await
@@ -122,7 +123,7 @@ pub(super) async fn register(
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(response) = may_handle(&state, &who) {
+    if let Some(response) = refused(&state, &who) {
         return Ok(response);
     }
     let f = &who.frame;
@@ -216,7 +217,7 @@ pub(super) async fn close(
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(response) = may_handle(&state, &who) {
+    if let Some(response) = refused(&state, &who) {
         return Ok(response);
     }
     let f = &who.frame;
