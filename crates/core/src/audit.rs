@@ -127,6 +127,27 @@ pub(crate) async fn audited_before<T, E: From<StoreError>>(
     }
 }
 
+/// Verifies the whole chain and records the result for the console's home page
+/// (`audit-verify`: entries and checkpoints, or the first broken entry's number).
+pub async fn verify_and_record(app: &crate::Datavow) -> Result<VerifyReport, StoreError> {
+    let report = app.audit.verify().await?;
+    let detail = match &report.broken {
+        None => format!(
+            "{} entries, {} signed checkpoints",
+            report.entries, report.checkpoints
+        ),
+        Some(broken) => format!("broken at entry {}", broken.seq),
+    };
+    crate::console::record_run(
+        app,
+        crate::console::home::AUDIT_VERIFY,
+        report.broken.is_none(),
+        &detail,
+    )
+    .await?;
+    Ok(report)
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {

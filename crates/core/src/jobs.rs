@@ -46,6 +46,14 @@ impl Job {
 pub fn standard_jobs() -> Vec<Job> {
     vec![
         Job::new(
+            "audit-verify",
+            Duration::from_secs(24 * 3600),
+            |app: Datavow| async move {
+                crate::audit::verify_and_record(&app).await?;
+                Ok(())
+            },
+        ),
+        Job::new(
             "keystore-compaction",
             Duration::from_secs(3600),
             |app: Datavow| async move {

@@ -402,3 +402,48 @@ fn a_purpose_that_lacks_what_the_code_stores_under_it_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn admins_and_privacy_officers_always_need_a_second_factor_and_the_file_adds_roles() {
+    let policy = bundled();
+    let sign_in = &policy.operator_sign_in;
+    for role in [Role::Admin, Role::PrivacyOfficer, Role::Security] {
+        assert!(sign_in.second_factor_required(role), "{role}");
+    }
+    for role in [
+        Role::Support,
+        Role::Billing,
+        Role::Marketing,
+        Role::Collector,
+    ] {
+        assert!(!sign_in.second_factor_required(role), "{role}");
+    }
+    assert_eq!(sign_in.idle, std::time::Duration::from_secs(30 * 60));
+    assert_eq!(sign_in.lifetime, std::time::Duration::from_secs(12 * 3600));
+    let fewer = Policy::from_toml(
+        &crate::BUNDLED_POLICY_TOML.replace("second_factor = [\"security\"]", "second_factor = []"),
+        "test",
+    )
+    .expect("valid");
+    assert!(
+        fewer.operator_sign_in.second_factor_required(Role::Admin),
+        "not removable"
+    );
+    assert!(!fewer
+        .operator_sign_in
+        .second_factor_required(Role::Security));
+}
+
+#[test]
+fn console_time_outs_outside_their_range_are_refused() {
+    let errors = broken("idle_minutes = 30", "idle_minutes = 0");
+    assert!(
+        errors.to_string().contains("operators.idle_minutes"),
+        "{errors}"
+    );
+    let errors = broken("session_hours = 12", "session_hours = 100");
+    assert!(
+        errors.to_string().contains("operators.session_hours"),
+        "{errors}"
+    );
+}

@@ -428,10 +428,116 @@ async fn sign_out_needs_its_token_and_ends_the_session_and_reset_2fa_makes_the_o
     assert!(log.broken.is_none());
 }
 
+fn token_hash(console: &common::console::Console) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(console.cookie.trim_start_matches("dv_console=").as_bytes()).to_vec()
+}
+
+async fn an_idle_or_too_old_console_session_ends_and_forms_without_their_token_are_refused(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let stores = server.app.stores().clone();
+    let idle = server.console("sam", Role::Support).await;
+    // A form without the session's token changes nothing.
+    let response = idle
+        .client
+        .post(server.url("/admin/requests"))
+        .header("cookie", &idle.cookie)
+        .form(&[
+            ("_csrf", "0123456789abcdef0123456789abcdef"),
+            ("email", "x@example.dk"),
+            ("kind", "access"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // 31 minutes without a request: the policy's idle time-out is 30.
+    let now = chrono::Utc::now().timestamp_micros();
+    stores
+        .console
+        .touch_operator_session(&token_hash(&idle), now - 31 * 60 * 1_000_000)
+        .await
+        .expect("age the session");
+    assert_eq!(
+        location(&idle.get("/admin").await),
+        "/admin/signin",
+        "idle time-out"
+    );
+    // Active, but signed in more than 12 hours ago.
+    let old = server.console("sue", Role::Support).await;
+    let hash = token_hash(&old);
+    let mut row = stores
+        .console
+        .operator_session(&hash)
+        .await
+        .expect("read")
+        .expect("session");
+    stores
+        .console
+        .delete_operator_session(&hash)
+        .await
+        .expect("delete");
+    row.expires_at_micros = now - 1;
+    stores
+        .console
+        .insert_operator_session(&hash, &row)
+        .await
+        .expect("insert");
+    assert_eq!(
+        location(&old.get("/admin").await),
+        "/admin/signin",
+        "absolute time-out"
+    );
+    // A disabled operator's session ends at once.
+    let gone = server.console("gus", Role::Support).await;
+    datavow_core::operators::disable(&server.app, &Principal::system("test"), "gus")
+        .await
+        .expect("disable");
+    assert_eq!(
+        location(&gone.get("/admin").await),
+        "/admin/signin",
+        "disabled"
+    );
+}
+
+async fn wrong_passwords_are_throttled_like_customers_and_a_collector_has_no_console(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let password = server.operator_password("sam", Role::Support).await;
+    for _ in 0..5 {
+        let response = server
+            .console_password(&browser(), "sam", "wrong-password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = server.console_password(&browser(), "sam", &password).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let html = response.text().await.expect("html");
+    assert!(html.contains("try again in 15 minutes"), "{html}");
+    let collector = server.operator_password("web-tier", Role::Collector).await;
+    let response = server
+        .console_password(&browser(), "web-tier", &collector)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        set_cookie(&response, "dv_console").is_none(),
+        "no session for a machine account"
+    );
+}
+
 backend_tests!(
     a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_are_refused,
     a_support_operator_sees_no_privacy_officer_navigation_and_gets_403_on_its_pages,
     an_overdue_request_shows_on_the_home_page_and_a_new_one_is_registered_from_the_console,
     console_and_customer_sessions_never_open_each_other,
     sign_out_needs_its_token_and_ends_the_session_and_reset_2fa_makes_the_operator_enrol_again,
+    an_idle_or_too_old_console_session_ends_and_forms_without_their_token_are_refused,
+    wrong_passwords_are_throttled_like_customers_and_a_collector_has_no_console,
 );

@@ -905,6 +905,197 @@ async fn a_notice_dismissal_is_kept_once_and_goes_with_the_person(t: TestStores)
         .is_empty());
 }
 
+async fn a_totp_step_is_accepted_once_and_a_recovery_code_is_spent_once(t: TestStores) {
+    let console = &t.stores.console;
+    assert!(console.second_factor("olga").await.expect("read").is_none());
+    let factor = datavow_store::SecondFactorRow {
+        sealed_secret: vec![1, 2, 3],
+        last_step: 100,
+        enrolled_at_micros: 5,
+    };
+    console
+        .enrol_second_factor("olga", &factor, &[vec![7; 32], vec![8; 32]])
+        .await
+        .expect("enrol");
+    assert_eq!(
+        console.second_factor("olga").await.expect("read"),
+        Some(factor)
+    );
+    assert!(
+        !console
+            .advance_totp_step("olga", 100)
+            .await
+            .expect("same step"),
+        "a replay"
+    );
+    assert!(!console
+        .advance_totp_step("olga", 99)
+        .await
+        .expect("older step"));
+    assert!(console
+        .advance_totp_step("olga", 101)
+        .await
+        .expect("next step"));
+    assert!(
+        !console.advance_totp_step("olga", 101).await.expect("again"),
+        "a replay"
+    );
+    assert!(
+        !console
+            .advance_totp_step("oscar", 500)
+            .await
+            .expect("nobody"),
+        "no factor, no step"
+    );
+    assert_eq!(console.recovery_codes_left("olga").await.expect("count"), 2);
+    assert!(console
+        .use_recovery_code("olga", &[7; 32])
+        .await
+        .expect("use"));
+    assert!(
+        !console
+            .use_recovery_code("olga", &[7; 32])
+            .await
+            .expect("reuse"),
+        "spent"
+    );
+    assert!(
+        !console
+            .use_recovery_code("oscar", &[8; 32])
+            .await
+            .expect("other"),
+        "not oscar's"
+    );
+    assert_eq!(console.recovery_codes_left("olga").await.expect("count"), 1);
+    // Enrolling again replaces the codes.
+    let again = datavow_store::SecondFactorRow {
+        sealed_secret: vec![4],
+        last_step: 200,
+        enrolled_at_micros: 6,
+    };
+    console
+        .enrol_second_factor("olga", &again, &[vec![9; 32]])
+        .await
+        .expect("re-enrol");
+    assert!(!console
+        .use_recovery_code("olga", &[8; 32])
+        .await
+        .expect("old code"));
+    assert_eq!(console.recovery_codes_left("olga").await.expect("count"), 1);
+}
+
+async fn clearing_a_second_factor_ends_the_operators_console_sessions(t: TestStores) {
+    let console = &t.stores.console;
+    let session = |operator: &str| datavow_store::OperatorSessionRow {
+        operator: operator.into(),
+        stage: "signed_in".into(),
+        pending_secret: None,
+        created_at_micros: 1,
+        last_seen_micros: 1,
+        expires_at_micros: i64::MAX,
+    };
+    console
+        .insert_operator_session(b"olga-1", &session("olga"))
+        .await
+        .expect("insert");
+    console
+        .insert_operator_session(b"olga-2", &session("olga"))
+        .await
+        .expect("insert");
+    console
+        .insert_operator_session(b"sam-1", &session("sam"))
+        .await
+        .expect("insert");
+    console
+        .set_pending_secret(b"olga-2", Some(&[5, 5]))
+        .await
+        .expect("pending");
+    assert_eq!(
+        console
+            .operator_session(b"olga-2")
+            .await
+            .expect("read")
+            .and_then(|s| s.pending_secret),
+        Some(vec![5, 5])
+    );
+    console
+        .touch_operator_session(b"olga-1", 42)
+        .await
+        .expect("touch");
+    assert_eq!(
+        console
+            .operator_session(b"olga-1")
+            .await
+            .expect("read")
+            .map(|s| s.last_seen_micros),
+        Some(42)
+    );
+    let factor = datavow_store::SecondFactorRow {
+        sealed_secret: vec![1],
+        last_step: 1,
+        enrolled_at_micros: 1,
+    };
+    console
+        .enrol_second_factor("olga", &factor, &[vec![1; 32]])
+        .await
+        .expect("enrol");
+    assert!(console.clear_second_factor("olga").await.expect("clear"));
+    assert!(console
+        .operator_session(b"olga-1")
+        .await
+        .expect("read")
+        .is_none());
+    assert!(console
+        .operator_session(b"olga-2")
+        .await
+        .expect("read")
+        .is_none());
+    assert!(
+        console
+            .operator_session(b"sam-1")
+            .await
+            .expect("read")
+            .is_some(),
+        "others stay"
+    );
+    assert!(console.second_factor("olga").await.expect("read").is_none());
+    assert_eq!(console.recovery_codes_left("olga").await.expect("count"), 0);
+    assert!(!console.clear_second_factor("olga").await.expect("again"));
+    assert_eq!(
+        console
+            .delete_operator_sessions("sam")
+            .await
+            .expect("delete"),
+        1
+    );
+}
+
+async fn the_last_run_of_each_kind_replaces_the_one_before(t: TestStores) {
+    let console = &t.stores.console;
+    let run = |kind: &str, at: i64, ok: bool| datavow_store::LastRun {
+        kind: kind.into(),
+        at_micros: at,
+        ok,
+        detail: format!("run at {at}"),
+    };
+    console
+        .record_run(&run("audit-verify", 1, true))
+        .await
+        .expect("record");
+    console
+        .record_run(&run("ingest:file", 2, true))
+        .await
+        .expect("record");
+    console
+        .record_run(&run("audit-verify", 3, false))
+        .await
+        .expect("record");
+    assert_eq!(
+        console.last_runs().await.expect("runs"),
+        vec![run("audit-verify", 3, false), run("ingest:file", 2, true)]
+    );
+}
+
 backend_tests!(
     blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all,
     a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
@@ -928,6 +1119,9 @@ backend_tests!(
     only_one_node_holds_a_job_lock_at_a_time,
     a_published_policy_text_is_never_overwritten_and_versions_list_in_effective_order,
     a_notice_dismissal_is_kept_once_and_goes_with_the_person,
+    a_totp_step_is_accepted_once_and_a_recovery_code_is_spent_once,
+    clearing_a_second_factor_ends_the_operators_console_sessions,
+    the_last_run_of_each_kind_replaces_the_one_before,
 );
 
 #[test]

@@ -144,7 +144,9 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
     println!();
     println!("Customer accounts (sign in at {base}/signin; shown once, like a real sign-up):");
     let mut user_ids = Vec::new();
+    let mut demo_emails = Vec::new();
     for input in sample_accounts(&app.policy.business_sectors) {
+        demo_emails.push(input.email.clone().unwrap_or_default());
         match accounts::sign_up(&app, &input).await {
             Ok(account) => {
                 user_ids.push(account.user_id.clone());
@@ -182,7 +184,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         summary.stored
     );
     println!();
-    println!("Operators (API tokens for /api/v1/admin/...):");
+    println!("Operators (sign in at {base}/admin with name and password; the API token is for /api/v1/admin/...):");
     let actor = datavow_core::Principal::shell();
     for (name, role) in [
         ("demo-billing", Role::Billing),
@@ -191,14 +193,31 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
     ] {
         match operators::add(&app, &actor, name, role).await {
             Ok(creds) => println!(
-                "  {name:<14} role {:<16} token {}",
+                "  {name:<14} role {:<16} password {}  token {}",
                 role.as_str(),
+                creds.password.expose_secret(),
                 creds.token.expose_secret()
             ),
             Err(operators::OperatorError::Taken) => println!("  {name} exists already"),
             Err(err) => return Err(err.into()),
         }
     }
+    // A request that arrived by letter 35 days ago: overdue on the officer's home page.
+    let letter = chrono::Utc::now() - chrono::Duration::days(35);
+    let owner = datavow_core::Principal::system("demo");
+    if let Some(email) = demo_emails.first() {
+        datavow_core::requests::register(
+            &app,
+            datavow_core::requests::By::Owner(&owner),
+            &datavow_core::persons::PersonKey::Email(email.clone()),
+            "access",
+            letter,
+            "letter",
+        )
+        .await
+        .ok();
+    }
+    println!("  demo-officer signs in with an authenticator app (TOTP): the first sign-in shows a QR code.");
     println!();
     println!("Try:");
     println!("  open {base}/ in a browser (English, Deutsch, Dansk), sign in, correct your data, download it");

@@ -188,8 +188,40 @@ impl BrowserIngest {
             crate::access::OperatorAct::PostEvents,
         )?;
         let format = InputFormat::Recognise(&Format::JSON);
-        self.run(operator.actor(), grant, input, format, Arc::default(), None)
-            .await
+        let result = self
+            .run(operator.actor(), grant, input, format, Arc::default(), None)
+            .await;
+        // The console's "last ingest per source", written at most once a minute per node.
+        static RECORDED_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let now = chrono::Utc::now().timestamp();
+        let last = RECORDED_AT.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= 60
+            && RECORDED_AT
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            let (ok, detail) = match &result {
+                Ok(s) => (
+                    true,
+                    format!(
+                        "{} events read, {} stored, {} rejected in the last post",
+                        s.read,
+                        s.stored,
+                        s.rejected_total()
+                    ),
+                ),
+                Err(_) => (false, "the last post failed".to_owned()),
+            };
+            crate::console::record_run(&self.app, "ingest:collector", ok, &detail)
+                .await
+                .ok();
+        }
+        result
     }
 
     async fn run(

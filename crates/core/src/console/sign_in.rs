@@ -98,6 +98,8 @@ pub enum ConsoleError {
     NotSignedIn,
     #[error("this step does not apply to the session")]
     WrongStage,
+    #[error("this is a machine account: it uses its API token, not the console")]
+    MachineAccount,
     #[error("the service is busy; try again in a moment")]
     Busy,
     #[error(transparent)]
@@ -244,6 +246,9 @@ pub async fn sign_in(
         return Err(ConsoleError::BadCredentials);
     };
     app.accounts.throttle.clear(&name_key);
+    if operator.role == Role::Collector {
+        return Err(ConsoleError::MachineAccount);
+    }
     let enrolled = app.stores.console.second_factor(name).await?.is_some();
     let stage = if enrolled {
         Stage::SecondFactor

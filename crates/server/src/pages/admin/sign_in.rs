@@ -105,6 +105,9 @@ pub(super) async fn submit(
         Err(err @ (ConsoleError::BadCredentials | ConsoleError::TooManyAttempts(_))) => {
             Ok(fail(status_of(&err), &error_text(&f, &err)))
         }
+        Err(ConsoleError::MachineAccount) => {
+            Ok(fail(StatusCode::FORBIDDEN, f.t("machine_account")))
+        }
         Err(err) => Err(console_error(&err)),
     }
 }

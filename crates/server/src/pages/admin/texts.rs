@@ -37,6 +37,11 @@ pub(crate) static TEXTS: &[(&str, [&str; 3])] = &[
         "Log ind med det navn og den adgangskode, du har fået. API-tokens er til maskiner og virker ikke her.",
     ]),
     ("bad_credentials", ["The name or password is wrong.", "Name oder Passwort ist falsch.", "Navn eller adgangskode er forkert."]),
+    ("machine_account", [
+        "This is a machine account (collector): it posts with its API token and has no console.",
+        "Dies ist ein Maschinenkonto (Collector): Es sendet mit seinem API-Token und hat keine Konsole.",
+        "Dette er en maskinkonto (collector): Den sender med sit API-token og har ingen konsol.",
+    ]),
     ("bad_code", ["The code is wrong, expired or already used.", "Der Code ist falsch, abgelaufen oder schon benutzt.", "Koden er forkert, udløbet eller allerede brugt."]),
     ("too_many", [
         "Too many failed attempts; try again in {minutes} minutes.",
@@ -208,10 +213,13 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len(), "a key is listed twice");
+        for role in datavow_policy::Role::ALL {
+            assert!(keys.contains(&super::super::role_key(*role)), "{role}");
+        }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pages/admin");
         for entry in std::fs::read_dir(dir).expect("console sources") {
             let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
-            for used in text.split("t(\"").skip(1) {
+            for used in text.split(".t(\"").skip(1) {
                 let key = used.split('"').next().unwrap_or_default();
                 assert!(
                     keys.contains(&key),
