@@ -138,5 +138,18 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "test.sh: the fides export validation will be skipped (fideslang missing)" >&2
 fi
+# The discrete Laplace sampler is checked against PyPI's OpenDP, in the same environment.
+if ! "$venv/bin/python" -c 'import opendp' >/dev/null 2>&1; then
+  echo "test.sh: installing opendp (PyPI) into $venv"
+  { [ -x "$venv/bin/python" ] || python3 -m venv "$venv"; } && "$venv/bin/pip" install -q opendp || true
+fi
+if "$venv/bin/python" -c 'import opendp' >/dev/null 2>&1; then
+  export DATAVOW_TEST_OPENDP_PYTHON="$PWD/$venv/bin/python"
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: opendp (PyPI) could not be installed" >&2
+  exit 1
+else
+  echo "test.sh: the sampler's comparison with OpenDP will be skipped (opendp missing)" >&2
+fi
 
 cargo test --workspace --locked

@@ -104,6 +104,9 @@ enum Command {
     /// Data-subject requests that arrive outside the dashboard (P13).
     #[command(subcommand)]
     Dsr(DsrCommand),
+    /// Statistics: reports, and de-identified releases for third parties (P10).
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Marketing mail to the people who opted in.
     #[command(subcommand)]
     Marketing(MarketingCommand),
@@ -217,6 +220,41 @@ enum OperatorCommand {
     #[command(name = "reset-2fa")]
     ResetSecondFactor {
         name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StatsCommand {
+    /// Print a report (CSV) for operators: visits, pages, countries, browsers,
+    /// platforms, devices, referrers, languages or accounts.
+    Report {
+        #[arg(long)]
+        report: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: chrono::NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: chrono::NaiveDate,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write a de-identified release (CSV and JSON with its manifest) for a third party:
+    /// no cell under k; with --epsilon, differential privacy within the policy's budget.
+    Release {
+        #[arg(long)]
+        report: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: chrono::NaiveDate,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: chrono::NaiveDate,
+        #[arg(long, default_value_t = 10)]
+        k: u64,
+        #[arg(long)]
+        epsilon: Option<String>,
+        /// Where to write the files (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -407,6 +445,9 @@ impl Cli {
                 | DsrCommand::Show { store, .. }
                 | DsrCommand::Complete { store, .. }
                 | DsrCommand::Refuse { store, .. },
+            )
+            | Command::Stats(
+                StatsCommand::Report { store, .. } | StatsCommand::Release { store, .. },
             ) => Some(store),
             Command::Audit(AuditCommand::Verify { store } | AuditCommand::Show { store, .. }) => {
                 Some(store)
@@ -562,6 +603,18 @@ fn main() -> ExitCode {
             Command::Dsr(DsrCommand::Refuse { id, reason, .. }) => {
                 commands::dsr::close(&config, id, "refused", Some(&reason)).await
             }
+            Command::Stats(StatsCommand::Report {
+                report, from, to, ..
+            }) => commands::stats::report(&config, &report, from, to).await,
+            Command::Stats(StatsCommand::Release {
+                report,
+                from,
+                to,
+                k,
+                epsilon,
+                out,
+                ..
+            }) => commands::stats::release(&config, report, from, to, k, epsilon, &out).await,
             Command::Audit(AuditCommand::Verify { .. }) => commands::audit::verify(&config).await,
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
                 commands::audit::show(&config, &subject, limit).await

@@ -236,6 +236,9 @@ pub(crate) enum SystemAct {
     /// Telling every account holder of a material policy change (P16): part of the
     /// service they use, so the service purpose.
     PolicyNotice,
+    /// Roll-ups and de-identified releases (P10): aggregates of browser data, never
+    /// client addresses.
+    Statistics,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -306,6 +309,7 @@ impl Door {
             | SystemAct::Unsubscribe => Purpose::Requests,
             SystemAct::Marketing => Purpose::Marketing,
             SystemAct::PolicyNotice => Purpose::Service,
+            SystemAct::Statistics => Purpose::Statistics,
         };
         self.issuer
             .grant(actor, purpose)

@@ -46,6 +46,15 @@ impl Job {
 pub fn standard_jobs() -> Vec<Job> {
     vec![
         Job::new(
+            "stats-rollup",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                let made = crate::stats::roll_up_past_days(&app).await?;
+                tracing::info!(days = made, "statistics roll-ups computed");
+                Ok(())
+            },
+        ),
+        Job::new(
             "audit-verify",
             Duration::from_secs(24 * 3600),
             |app: Datavow| async move {

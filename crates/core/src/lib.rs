@@ -36,6 +36,7 @@ pub mod persons;
 pub mod policy_versions;
 pub mod requests;
 pub mod ropa;
+pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -29,6 +29,18 @@ pub(crate) struct PolicyFile {
     /// How operators sign in to the console.
     #[serde(default)]
     pub operators: OperatorsDef,
+    /// De-identified releases for third parties (P10).
+    #[serde(default)]
+    pub statistics: StatisticsDef,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatisticsDef {
+    /// The smallest count a release may hold (k-anonymity).
+    pub k: Option<Spanned<u32>>,
+    /// The ε a dataset may spend per period (a day of browser data; a month of accounts).
+    pub epsilon_budget: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

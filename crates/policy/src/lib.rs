@@ -268,6 +268,8 @@ pub struct Policy {
     recipients: Vec<Recipient>,
     /// `[operators]`: how operators sign in to the console.
     pub operator_sign_in: OperatorSignIn,
+    /// `[statistics]`: the limits of de-identified releases.
+    pub statistics: StatisticsRules,
     /// `[policy.texts]`: language → file, as written.
     text_files: BTreeMap<String, String>,
     /// The policy text per language, read by [`Policy::load`] (or bundled).
@@ -638,6 +640,7 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
     }
 
     let operator_sign_in = operator_sign_in(&file.operators, issues);
+    let statistics = statistics_rules(&file.statistics, issues);
 
     let mut retention = BTreeMap::new();
     for (category, def) in file.retention {
@@ -766,6 +769,45 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         default_age_of_consent: default_age.unwrap_or(16),
         business_sectors,
         operator_sign_in,
+        statistics,
+    }
+}
+
+/// The limits of de-identified releases (`[statistics]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatisticsRules {
+    /// No released cell counts fewer units than this (at least 2; default 10).
+    pub min_k: u64,
+    /// Millionths of ε a dataset may spend per period (default 2.0).
+    pub epsilon_budget_micros: i64,
+}
+
+fn statistics_rules(def: &file::StatisticsDef, issues: &mut Issues<'_>) -> StatisticsRules {
+    let min_k = match &def.k {
+        Some(k) if *k.get_ref() >= 2 => u64::from(*k.get_ref()),
+        Some(k) => {
+            issues.at(Some(k.span()), "statistics.k", "must be at least 2");
+            10
+        }
+        None => 10,
+    };
+    let epsilon_budget_micros = match &def.epsilon_budget {
+        Some(e) if e.get_ref().is_finite() && *e.get_ref() > 0.0 && *e.get_ref() <= 100.0 => {
+            (e.get_ref() * 1_000_000.0).round() as i64
+        }
+        Some(e) => {
+            issues.at(
+                Some(e.span()),
+                "statistics.epsilon_budget",
+                "must be more than 0 and at most 100",
+            );
+            2_000_000
+        }
+        None => 2_000_000,
+    };
+    StatisticsRules {
+        min_k,
+        epsilon_budget_micros,
     }
 }
 

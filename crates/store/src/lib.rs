@@ -31,6 +31,7 @@ mod sqlite;
 mod sqlite_audit;
 mod sqlite_checkpoint;
 mod sqlite_reads;
+mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -47,6 +48,7 @@ pub use policy_texts::{PolicyTextRow, PolicyTextStore, PolicyVersionRow, Publish
 pub use postgres::{PgKeyStore, PgStore};
 pub use sqlite::{fold_write_ahead_logs, SqliteKeyStore, SqliteStore, DATA_FILE};
 pub use sqlite_audit::AUDIT_AUTOCHECKPOINT_PAGES;
+pub use stats::{ReleaseRow, RollupRow, StatsStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -471,6 +473,7 @@ pub struct Stores {
     pub browser: Arc<dyn BrowserStore>,
     pub policy_texts: Arc<dyn PolicyTextStore>,
     pub console: Arc<dyn ConsoleStore>,
+    pub stats: Arc<dyn StatsStore>,
 }
 
 /// Opens (creating if needed) both stores and runs their migrations.
@@ -489,6 +492,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 accounts: data.clone(),
                 policy_texts: data.clone(),
                 console: data.clone(),
+                stats: data.clone(),
                 browser: data,
             })
         }
@@ -509,6 +513,7 @@ pub async fn open(location: &StoreLocation) -> Result<Stores, StoreError> {
                 accounts: data.clone(),
                 policy_texts: data.clone(),
                 console: data.clone(),
+                stats: data.clone(),
                 browser: data,
             })
         }

@@ -156,6 +156,7 @@ impl_audit_and_operator_store!(PgStore, sqlx::Postgres);
 impl_account_store!(PgStore);
 crate::policy_texts::impl_policy_text_store!(PgStore);
 crate::console::impl_console_store!(PgStore);
+crate::stats::impl_stats_store!(PgStore);
 crate::browser::impl_browser_store!(PgStore, pg_day_partition);
 
 /// A day's partition of `browser_blocks` on PostgreSQL.

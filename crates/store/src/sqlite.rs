@@ -197,6 +197,7 @@ impl_audit_and_operator_store!(SqliteStore, sqlx::Sqlite);
 impl_account_store!(SqliteStore);
 crate::policy_texts::impl_policy_text_store!(SqliteStore);
 crate::console::impl_console_store!(SqliteStore);
+crate::stats::impl_stats_store!(SqliteStore);
 crate::browser::impl_browser_store!(SqliteStore, sqlite_day_table);
 
 /// Moves the commits held in the write-ahead logs of `DIR/datavow.db` and

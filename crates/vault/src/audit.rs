@@ -103,6 +103,8 @@ pub enum Action {
     AuditVerified,
     /// A data-subject request's status changed (completed, extended, refused).
     RequestUpdated,
+    /// A de-identified statistics release for a third party (its parameters).
+    StatsReleased,
 }
 
 impl Action {
@@ -133,6 +135,7 @@ impl Action {
             Action::SecondFactorReset => "second_factor_reset",
             Action::AuditVerified => "audit_verified",
             Action::RequestUpdated => "request_updated",
+            Action::StatsReleased => "stats_released",
         }
     }
 }

@@ -146,6 +146,19 @@ impl std::fmt::Debug for DayReader {
 }
 
 impl DayReader {
+    /// Seals a day's statistics roll-up under the day's key: it becomes unreadable
+    /// when retention destroys the key, like the blocks it sums.
+    pub fn seal_rollup(&self, rollup: &[u8]) -> Vec<u8> {
+        self.key.encrypt(rollup, &rollup_aad(self.day))
+    }
+
+    /// Opens what [`DayReader::seal_rollup`] sealed for this day.
+    pub fn open_rollup(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.key
+            .decrypt(sealed, &rollup_aad(self.day))
+            .map_err(|_| VaultError::KeyTampered(format!("the statistics roll-up of {}", self.day)))
+    }
+
     /// The block's meta part.
     pub fn open_meta(&self, block: &EventBlock) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         self.key
@@ -163,6 +176,10 @@ impl DayReader {
             .decrypt(&block.ips, &block_aad(self.day, block.id, "ips"))
             .map_err(|_| VaultError::KeyTampered(format!("a browser block of {}", self.day)))
     }
+}
+
+fn rollup_aad(day: NaiveDate) -> Vec<u8> {
+    format!("datavow/browser-rollup/v1\0{day}").into_bytes()
 }
 
 impl Vault {

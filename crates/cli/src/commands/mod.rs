@@ -10,6 +10,7 @@ pub mod marketing;
 pub mod operator;
 pub mod policy;
 pub mod serve;
+pub mod stats;
 
 use crate::config::Config;
 use anyhow::Context;
