@@ -143,7 +143,21 @@ try {
   for (const role of ["billing", "marketing", "security", "admin"]) {
     await signIn(page, operators[role]);
     if (page.url().endsWith("/admin/enrol")) await enrol(page, role);
-    await home(page, role);
+    html = await home(page, role);
+    if (role === "admin") {
+      // Statistics: a chart drawn on the server, its numbers, a CSV.
+      check(await page.isVisible("#console-nav a[href='/admin/stats']"), "no statistics navigation");
+      await page.click("#console-nav a[href='/admin/stats']");
+      check(await page.isVisible("#chart svg"), "no visits chart");
+      await page.screenshot({ path: join(artefacts, "admin-stats-visits.png"), fullPage: true });
+      await page.selectOption("#report", "pages");
+      await page.click("#stats-form button[type=submit]");
+      check(await page.isVisible("#chart svg"), "no pages chart");
+      check((await page.textContent("#stats-table")).includes("/pricing"), "no numbers beside the chart");
+      await page.screenshot({ path: join(artefacts, "admin-stats-pages.png"), fullPage: true });
+      const csv = await page.request.get(base + (await page.getAttribute("#csv", "href")));
+      check(csv.status() === 200 && (await csv.text()).startsWith("value,visitors,visits"), "no CSV");
+    }
     await page.click("#sign-out");
     await context.clearCookies();
   }

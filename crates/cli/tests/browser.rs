@@ -163,6 +163,34 @@ fn operators_sign_in_with_totp_and_each_role_sees_its_own_console_in_chromium() 
             serde_json::json!({"name": name, "password": password}),
         );
     }
+    // Two days of access logs for the statistics page.
+    let mut log = String::new();
+    for days_ago in [2i64, 1] {
+        let day = chrono::Utc::now() - chrono::Duration::days(days_ago);
+        for v in 0..(90 + 30 * days_ago) {
+            for path in ["/", "/pricing", "/docs"].iter().take(1 + (v % 3) as usize) {
+                log.push_str(&format!(
+                    "203.0.113.{} - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"https://search.example/\" \"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0\"\n",
+                    v % 250,
+                    day.format("%d/%b/%Y:%H:%M:%S +0000")
+                ));
+            }
+        }
+    }
+    let log_file = dir.path().join("access.log");
+    std::fs::write(&log_file, log).expect("log");
+    let output = Command::new(env!("CARGO_BIN_EXE_datavow"))
+        .args(["ingest", "--data-dir"])
+        .arg(&data)
+        .arg(&log_file)
+        .env_remove("DATAVOW_DATABASE_URL")
+        .output()
+        .expect("ingest");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()

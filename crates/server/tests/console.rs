@@ -541,3 +541,95 @@ backend_tests!(
     an_idle_or_too_old_console_session_ends_and_forms_without_their_token_are_refused,
     wrong_passwords_are_throttled_like_customers_and_a_collector_has_no_console,
 );
+
+mod statistics {
+    use super::*;
+    use datavow_core::browser::{BrowserIngest, Format, InputFormat};
+
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+
+    async fn ingest_day(server: &common::Server, day: chrono::DateTime<chrono::Utc>) {
+        let mut log = String::new();
+        for v in 0..120u32 {
+            for path in ["/", "/pricing"].iter().take(if v < 40 { 2 } else { 1 }) {
+                log.push_str(&format!(
+                    "198.51.100.{} - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"{FIREFOX}\"\n",
+                    v,
+                    day.format("%d/%b/%Y:%H:%M:%S +0000")
+                ));
+            }
+        }
+        BrowserIngest::new(&server.app, None, None)
+            .ingest(
+                &Principal::system("test"),
+                Box::new(std::io::Cursor::new(log.into_bytes())),
+                InputFormat::named(Format::Combined).expect("format"),
+                std::sync::Arc::default(),
+            )
+            .await
+            .expect("ingest");
+    }
+
+    async fn the_statistics_page_draws_an_svg_chart_with_its_numbers_and_a_csv(t: TestStores) {
+        let server = start(&t).await;
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        ingest_day(&server, yesterday).await;
+        let day = yesterday.date_naive();
+        let admin = server.console("adam", Role::Admin).await;
+        let html = admin.get("/admin").await.text().await.expect("html");
+        assert!(
+            html.contains("href=\"/admin/stats\""),
+            "admins see statistics"
+        );
+        let response = admin
+            .get(&format!("/admin/stats?report=pages&from={day}&to={day}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_owned();
+        let html = response.text().await.expect("html");
+        assert!(html.contains("<svg") && html.contains("/pricing"), "{html}");
+        assert!(
+            html.contains("<td>120</td>") && html.contains("<td>40</td>"),
+            "numbers beside the chart: {html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("198.51.100"),
+            "{html}"
+        );
+        assert!(
+            !html.contains(" style=\""),
+            "the chart needs no inline style the CSP would block: {csp}"
+        );
+        let csv = admin
+            .get(&format!(
+                "/admin/stats.csv?report=visits&from={day}&to={day}"
+            ))
+            .await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        assert!(csv.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv"));
+        let text = csv.text().await.expect("csv");
+        assert_eq!(text, format!("day,visits,visitors\r\n{day},160,120\r\n"));
+        let bad = admin.get("/admin/stats?report=pages&from=yesterday").await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let unknown = admin.get("/admin/stats.csv?report=ip-addresses").await;
+        assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+        assert!(unknown.text().await.expect("json").contains("\"error\""));
+        let support = server.console("sam", Role::Support).await;
+        assert_eq!(
+            support.get("/admin/stats").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            support.get("/admin/stats.csv?report=visits").await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    backend_tests!(the_statistics_page_draws_an_svg_chart_with_its_numbers_and_a_csv);
+}

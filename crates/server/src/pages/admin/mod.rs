@@ -17,6 +17,7 @@ mod marketing;
 mod person;
 mod requests;
 mod sign_in;
+mod stats;
 mod texts;
 
 use crate::api::accounts::cookie;
@@ -71,6 +72,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/admin/marketing",
             get(marketing::page).post(marketing::submit),
         )
+        .route("/admin/stats", get(stats::page))
+        .route("/admin/stats.csv", get(stats::csv))
         .route_layer(axum::middleware::from_fn(lang_switch))
 }
 
@@ -213,6 +216,9 @@ fn nav_items(state: &AppState, op: &Operator) -> Vec<(&'static str, &'static str
     }
     if may(OperatorAct::ReadAccessLog) {
         items.push(("/admin/access-log", "nav_access_log"));
+    }
+    if may(OperatorAct::View(Purpose::Statistics)) {
+        items.push(("/admin/stats", "nav_stats"));
     }
     if may(OperatorAct::View(Purpose::Marketing)) {
         items.push(("/admin/marketing", "nav_marketing"));
