@@ -1096,6 +1096,97 @@ async fn the_last_run_of_each_kind_replaces_the_one_before(t: TestStores) {
     );
 }
 
+async fn a_roll_up_lives_and_dies_with_its_day(t: TestStores) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("day");
+    let row = datavow_store::RollupRow {
+        day,
+        records: 3,
+        sealed: vec![1, 2, 3],
+    };
+    t.stores.stats.put_rollup(&row).await.expect("put");
+    assert!(
+        t.stores
+            .stats
+            .rollups(day, day)
+            .await
+            .expect("read")
+            .is_empty(),
+        "no roll-up without its day"
+    );
+    t.stores
+        .browser
+        .append_blocks(
+            day,
+            &[datavow_store::EventBlock {
+                id: uuid::Uuid::new_v4(),
+                records: 3,
+                meta: vec![9],
+                ips: vec![8],
+            }],
+        )
+        .await
+        .expect("append");
+    t.stores.stats.put_rollup(&row).await.expect("put");
+    let newer = datavow_store::RollupRow {
+        records: 4,
+        sealed: vec![4],
+        ..row.clone()
+    };
+    t.stores.stats.put_rollup(&newer).await.expect("replace");
+    assert_eq!(
+        t.stores.stats.rollups(day, day).await.expect("read"),
+        vec![newer]
+    );
+    assert!(t.stores.browser.drop_day(day).await.expect("drop"));
+    assert!(
+        t.stores
+            .stats
+            .rollups(day, day)
+            .await
+            .expect("read")
+            .is_empty(),
+        "dropped with the day"
+    );
+}
+
+async fn a_budget_is_spent_for_every_period_or_for_none(t: TestStores) {
+    let stats = &t.stores.stats;
+    let days = |names: &[&str]| names.iter().map(|d| (*d).to_owned()).collect::<Vec<_>>();
+    assert!(stats
+        .spend_budget("browser", &days(&["d1", "d2"]), 1_500_000, 2_000_000)
+        .await
+        .expect("spend"));
+    assert!(!stats
+        .spend_budget("browser", &days(&["d3", "d2"]), 600_000, 2_000_000)
+        .await
+        .expect("spend"));
+    assert_eq!(
+        stats.budget_spent("browser", "d3").await.expect("read"),
+        0,
+        "all or nothing"
+    );
+    assert_eq!(
+        stats.budget_spent("browser", "d2").await.expect("read"),
+        1_500_000
+    );
+    assert!(stats
+        .spend_budget("browser", &days(&["d2"]), 500_000, 2_000_000)
+        .await
+        .expect("exactly the rest"));
+    assert!(!stats
+        .spend_budget("browser", &days(&["d2"]), 1, 2_000_000)
+        .await
+        .expect("spent"));
+    assert!(stats
+        .spend_budget("accounts", &days(&["d2"]), 2_000_000, 2_000_000)
+        .await
+        .expect("another dataset"));
+    assert!(!stats
+        .spend_budget("browser", &days(&["d9"]), 3_000_000, 2_000_000)
+        .await
+        .expect("over the limit at once"));
+}
+
 backend_tests!(
     blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all,
     a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
@@ -1122,6 +1213,8 @@ backend_tests!(
     a_totp_step_is_accepted_once_and_a_recovery_code_is_spent_once,
     clearing_a_second_factor_ends_the_operators_console_sessions,
     the_last_run_of_each_kind_replaces_the_one_before,
+    a_roll_up_lives_and_dies_with_its_day,
+    a_budget_is_spent_for_every_period_or_for_none,
 );
 
 #[test]

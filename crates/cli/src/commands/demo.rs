@@ -188,6 +188,7 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
     let actor = datavow_core::Principal::shell();
     for (name, role) in [
         ("demo-billing", Role::Billing),
+        ("demo-marketing", Role::Marketing),
         ("demo-officer", Role::PrivacyOfficer),
         ("demo-collector", Role::Collector),
     ] {
@@ -217,7 +218,8 @@ pub async fn run(config: &Config, data_dir: Option<PathBuf>) -> anyhow::Result<E
         .await
         .ok();
     }
-    println!("  demo-officer signs in with an authenticator app (TOTP): the first sign-in shows a QR code.");
+    println!("  demo-officer signs in with an authenticator app (TOTP): the first sign-in shows a QR code;");
+    println!("  demo-marketing sees Statistics (charts of the browser data, CSV).");
     println!();
     println!("Try:");
     println!("  open {base}/ in a browser (English, Deutsch, Dansk), sign in, correct your data, download it");

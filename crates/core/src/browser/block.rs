@@ -220,6 +220,83 @@ impl BlockMeta {
     }
 }
 
+/// A block's rows with their texts left as indexes into the block's tables: for
+/// statistics, which need no text per row.
+#[derive(Debug)]
+pub struct CompactMeta<'a> {
+    pub texts: Vec<Cow<'a, str>>,
+    pub browsers: Vec<Arc<Browser>>,
+    pub rows: Vec<CompactRow>,
+}
+
+/// One row of a [`CompactMeta`]: indexes into its texts and browsers.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactRow {
+    pub path: u32,
+    pub referrer: Option<u32>,
+    pub browser: u32,
+    pub country: Option<u32>,
+    pub language: Option<u32>,
+    pub visitor: u64,
+}
+
+impl<'a> CompactMeta<'a> {
+    /// Decodes a meta part without building text per row; `None` if it is not a block
+    /// or an index points outside its tables. Blocks of the first layout are decoded
+    /// whole and re-indexed.
+    pub fn decode(bytes: &'a [u8]) -> Option<CompactMeta<'a>> {
+        if let Ok(stored) = postcard::from_bytes::<StoredMeta<'_>>(bytes) {
+            if stored.format == FORMAT {
+                let texts = stored.texts.len();
+                let ok = |i: Option<u32>| i.is_none_or(|i| (i as usize) < texts);
+                let rows = stored
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        (ok(Some(r.path)) && ok(r.referrer) && ok(r.country) && ok(r.language))
+                            .then_some(CompactRow {
+                                path: r.path,
+                                referrer: r.referrer,
+                                browser: r.browser,
+                                country: r.country,
+                                language: r.language,
+                                visitor: u64::from_le_bytes(r.visitor),
+                            })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                return Some(CompactMeta {
+                    texts: stored.texts,
+                    browsers: stored.browsers,
+                    rows,
+                });
+            }
+        }
+        let meta = BlockMeta::decode(bytes)?;
+        let mut texts: Vec<Cow<'a, str>> = Vec::new();
+        let mut push = |t: String| {
+            texts.push(Cow::Owned(t));
+            index(texts.len() - 1)
+        };
+        let rows = meta
+            .rows
+            .into_iter()
+            .map(|r| CompactRow {
+                path: push(r.path),
+                referrer: r.referrer.map(&mut push),
+                browser: r.browser,
+                country: r.country.map(&mut push),
+                language: r.language.map(&mut push),
+                visitor: r.visitor,
+            })
+            .collect();
+        Some(CompactMeta {
+            texts,
+            browsers: meta.browsers.into_iter().map(Arc::new).collect(),
+            rows,
+        })
+    }
+}
+
 /// The addresses part of a block: a format byte, then the addresses (postcard).
 pub fn encode_addresses(ips: &[IpAddr]) -> Vec<u8> {
     let out = Vec::with_capacity(8 + ips.len() * 5);

@@ -14,7 +14,7 @@ mod block;
 mod pipeline;
 mod resume;
 
-pub use block::{decode_addresses, BlockMeta, Row};
+pub use block::{decode_addresses, BlockMeta, CompactMeta, CompactRow, Row};
 pub use datavow_ingest::{Browser, Clf, Format, LineParser, Template, TemplateError};
 pub use pipeline::IngestError;
 

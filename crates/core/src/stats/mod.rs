@@ -185,9 +185,9 @@ pub(crate) async fn day_rollups(
             None => {
                 let mut summer = rollup::DaySummer::default();
                 for block in app.stores.browser.day_blocks(day.day).await? {
-                    let meta = crate::browser::BlockMeta::decode(&reader.open_meta(&block)?)
-                        .ok_or(StatsError::Corrupt(day.day))?;
-                    summer.add(&meta);
+                    if !summer.add_encoded(&reader.open_meta(&block)?) {
+                        return Err(StatsError::Corrupt(day.day));
+                    }
                 }
                 let rollup = summer.finish(day.day);
                 app.stores

@@ -9,7 +9,7 @@
 //!   caps are the sensitivities the releases' noise is scaled to.
 //! - Nothing in a roll-up names a visitor or an address: only values and counts.
 
-use crate::browser::BlockMeta;
+use crate::browser::CompactMeta;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -51,13 +51,61 @@ pub const DIMENSIONS: [(&str, usize); 7] = [
     ("languages", 1),
 ];
 
-/// What one visitor-day contributes while the day is summed.
-#[derive(Default)]
+/// No value (an empty slot of a [`Visitor`]).
+const NONE: u32 = u32::MAX;
+
+/// What one visitor-day contributes while the day is summed: ids of interned values.
+#[derive(Clone, Copy)]
 struct Visitor {
     hits: u64,
-    single: [Option<String>; 5],
-    pages: Vec<String>,
-    referrers: Vec<String>,
+    /// First country, browser, platform, device, language of the day.
+    single: [u32; 5],
+    pages: [u32; PAGES_PER_VISITOR],
+    referrers: [u32; REFERRERS_PER_VISITOR],
+}
+
+impl Default for Visitor {
+    fn default() -> Self {
+        Visitor {
+            hits: 0,
+            single: [NONE; 5],
+            pages: [NONE; PAGES_PER_VISITOR],
+            referrers: [NONE; REFERRERS_PER_VISITOR],
+        }
+    }
+}
+
+/// Adds `id` to the first free slot of `slots` unless it is there already or they
+/// are full (the contribution cap).
+fn add_capped(slots: &mut [u32], id: u32) {
+    for slot in slots {
+        if *slot == id {
+            return;
+        }
+        if *slot == NONE {
+            *slot = id;
+            return;
+        }
+    }
+}
+
+/// Values seen in a day, each once, by id.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32, foldhash::fast::RandomState>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, value: &str) -> u32 {
+        if let Some(id) = self.ids.get(value) {
+            return *id;
+        }
+        let id = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
+        self.ids.insert(value.to_owned(), id);
+        self.values.push(value.to_owned());
+        id
+    }
 }
 
 /// The host of a referrer URL, lower case without `www.`; `(direct)` when there is none.
@@ -97,14 +145,15 @@ fn device_name(device: datavow_ingest::DeviceClass) -> &'static str {
     }
 }
 
-/// Sums blocks of one day, block by block. Prints only its counts (it holds visitor
-/// hashes and paths).
+/// Sums blocks of one day, block by block. Works on interned ids: per record it
+/// does integer work only. Prints only its counts (it holds visitor hashes).
 #[derive(Default)]
 pub struct DaySummer {
     hits: u64,
-    visitors: HashMap<u64, Visitor>,
-    page_hits: HashMap<String, u64>,
-    referrer_hits: HashMap<String, u64>,
+    visitors: HashMap<u64, Visitor, foldhash::fast::RandomState>,
+    values: Interner,
+    page_hits: Vec<u64>,
+    referrer_hits: Vec<u64>,
 }
 
 impl std::fmt::Debug for DaySummer {
@@ -118,74 +167,134 @@ impl std::fmt::Debug for DaySummer {
     }
 }
 
+fn bump(counts: &mut Vec<u64>, id: u32) {
+    let i = id as usize;
+    if counts.len() <= i {
+        counts.resize(i + 1, 0);
+    }
+    counts[i] += 1;
+}
+
 impl DaySummer {
-    /// Adds one opened block.
-    pub fn add(&mut self, meta: &BlockMeta) {
-        for row in &meta.rows {
+    /// Adds one opened block (its meta part); `false` if it cannot be decoded.
+    pub fn add_encoded(&mut self, meta: &[u8]) -> bool {
+        let Some(block) = CompactMeta::decode(meta) else {
+            return false;
+        };
+        let unknown = self.values.id("unknown");
+        let direct = self.values.id("(direct)");
+        // Each text and browser of the block is interned once, on first use.
+        let mut texts: Vec<u32> = vec![NONE; block.texts.len()];
+        let mut domains: Vec<u32> = vec![NONE; block.texts.len()];
+        let browsers: Vec<[u32; 3]> = block
+            .browsers
+            .iter()
+            .map(|b| {
+                [
+                    self.values.id(&b.family),
+                    self.values.id(&b.os),
+                    self.values.id(device_name(b.device)),
+                ]
+            })
+            .collect();
+        let other = [
+            self.values.id("Other"),
+            self.values.id("Other"),
+            self.values.id("other"),
+        ];
+        let values = &mut self.values;
+        let mut text = |i: Option<u32>, values: &mut Interner| match i {
+            None => unknown,
+            Some(i) => {
+                let slot = &mut texts[i as usize];
+                if *slot == NONE {
+                    *slot = values.id(&block.texts[i as usize]);
+                }
+                *slot
+            }
+        };
+        for row in &block.rows {
             self.hits += 1;
+            let browser = browsers.get(row.browser as usize).copied().unwrap_or(other);
+            let single = [
+                text(row.country, values),
+                browser[0],
+                browser[1],
+                browser[2],
+                text(row.language, values),
+            ];
+            let page = text(Some(row.path), values);
+            let domain = match row.referrer {
+                None => direct,
+                Some(i) => {
+                    let slot = &mut domains[i as usize];
+                    if *slot == NONE {
+                        *slot = values.id(&referrer_domain(Some(&block.texts[i as usize])));
+                    }
+                    *slot
+                }
+            };
             let v = self.visitors.entry(row.visitor).or_default();
             v.hits += 1;
-            let browser = meta.browsers.get(row.browser as usize);
-            let values = [
-                row.country.clone().unwrap_or_else(|| "unknown".into()),
-                browser.map_or_else(|| "Other".into(), |b| b.family.clone()),
-                browser.map_or_else(|| "Other".into(), |b| b.os.clone()),
-                browser
-                    .map_or("other", |b| device_name(b.device))
-                    .to_owned(),
-                row.language.clone().unwrap_or_else(|| "unknown".into()),
-            ];
-            for (slot, value) in v.single.iter_mut().zip(values) {
-                if slot.is_none() {
-                    *slot = Some(value);
+            for (slot, value) in v.single.iter_mut().zip(single) {
+                if *slot == NONE {
+                    *slot = value;
                 }
             }
-            if !v.pages.contains(&row.path) && v.pages.len() < PAGES_PER_VISITOR {
-                v.pages.push(row.path.clone());
-            }
-            match self.page_hits.get_mut(&row.path) {
-                Some(n) => *n += 1,
-                None => {
-                    self.page_hits.insert(row.path.clone(), 1);
-                }
-            }
-            let domain = referrer_domain(row.referrer.as_deref());
-            if !v.referrers.contains(&domain) && v.referrers.len() < REFERRERS_PER_VISITOR {
-                v.referrers.push(domain.clone());
-            }
-            *self.referrer_hits.entry(domain).or_default() += 1;
+            add_capped(&mut v.pages, page);
+            add_capped(&mut v.referrers, domain);
+            bump(&mut self.page_hits, page);
+            bump(&mut self.referrer_hits, domain);
         }
+        true
     }
 
     /// The day's roll-up.
     pub fn finish(self, day: NaiveDate) -> DayRollup {
-        let mut cells: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
-        let single = ["countries", "browsers", "platforms", "devices", "languages"];
+        let values = &self.values.values;
+        let name = |id: u32| values.get(id as usize).cloned().unwrap_or_default();
+        let mut counts: [HashMap<u32, Cell>; 7] = Default::default();
         for v in self.visitors.values() {
-            for (name, value) in single.iter().zip(&v.single) {
-                if let Some(value) = value {
-                    let cell = cells
-                        .entry((*name).to_owned())
-                        .or_default()
-                        .entry(value.clone())
-                        .or_default();
+            for (i, id) in v.single.iter().enumerate() {
+                if *id != NONE {
+                    let cell = counts[i].entry(*id).or_default();
                     cell.visitors += 1;
                     cell.hits += v.hits;
                 }
             }
-            for (name, counted) in [("pages", &v.pages), ("referrers", &v.referrers)] {
-                let report = cells.entry(name.to_owned()).or_default();
-                for value in counted {
-                    report.entry(value.clone()).or_default().visitors += 1;
-                }
+            for id in v.pages.iter().filter(|id| **id != NONE) {
+                counts[5].entry(*id).or_default().visitors += 1;
+            }
+            for id in v.referrers.iter().filter(|id| **id != NONE) {
+                counts[6].entry(*id).or_default().visitors += 1;
             }
         }
-        for (name, hits) in [("pages", self.page_hits), ("referrers", self.referrer_hits)] {
-            let report = cells.entry(name.to_owned()).or_default();
-            for (value, n) in hits {
-                report.entry(value).or_default().hits += n;
+        for (i, hits) in [(5, &self.page_hits), (6, &self.referrer_hits)] {
+            for (id, n) in hits.iter().enumerate().filter(|(_, n)| **n > 0) {
+                counts[i]
+                    .entry(u32::try_from(id).unwrap_or(NONE))
+                    .or_default()
+                    .hits += n;
             }
         }
+        let names = [
+            "countries",
+            "browsers",
+            "platforms",
+            "devices",
+            "languages",
+            "pages",
+            "referrers",
+        ];
+        let cells = names
+            .iter()
+            .zip(counts)
+            .map(|(report, cells)| {
+                let by_value: BTreeMap<String, Cell> =
+                    cells.into_iter().map(|(id, c)| (name(id), c)).collect();
+                ((*report).to_owned(), by_value)
+            })
+            .collect();
         DayRollup {
             day,
             hits: self.hits,
