@@ -45,6 +45,83 @@ fn search_form(
     }
 }
 
+/// A page with the search form: where it posts, whether it asks for a purpose, its
+/// title.
+#[derive(Clone, Copy)]
+struct SearchPage {
+    action: &'static str,
+    with_purpose: bool,
+    title: &'static str,
+}
+
+const VIEW: SearchPage = SearchPage {
+    action: "/admin/person",
+    with_purpose: true,
+    title: "nav_search",
+};
+const LOG: SearchPage = SearchPage {
+    action: "/admin/access-log",
+    with_purpose: false,
+    title: "nav_access_log",
+};
+
+impl SearchPage {
+    /// The form again, with why it could not be answered.
+    fn answer(
+        self,
+        state: &AppState,
+        who: &SignedIn,
+        status: StatusCode,
+        message: Option<&str>,
+    ) -> Response {
+        let f = &who.frame;
+        let form = search_form(state, who, self.action, self.with_purpose, message);
+        respond(f, status, layout(state, who, f.t(self.title), form), &[])
+    }
+
+    /// The person the form names, after checking its token; else the form again.
+    async fn find(
+        self,
+        state: &AppState,
+        who: &SignedIn,
+        form: &HashMap<String, String>,
+    ) -> Result<Result<datavow_core::PersonId, Response>, ApiError> {
+        let f = &who.frame;
+        if !csrf_ok(f, form) {
+            return Ok(Err(self.answer(
+                state,
+                who,
+                StatusCode::FORBIDDEN,
+                Some(f.t("form_expired")),
+            )));
+        }
+        let Some(key) = key_of(form) else {
+            return Ok(Err(self.answer(
+                state,
+                who,
+                StatusCode::BAD_REQUEST,
+                Some(f.t("one_key")),
+            )));
+        };
+        match persons::search(&state.app, &who.op, &key).await {
+            Ok(Some(person)) => Ok(Ok(person)),
+            Ok(None) => Ok(Err(self.answer(
+                state,
+                who,
+                StatusCode::NOT_FOUND,
+                Some(f.t("nobody")),
+            ))),
+            Err(PersonsError::Denied(denied)) => Ok(Err(self.answer(
+                state,
+                who,
+                StatusCode::FORBIDDEN,
+                Some(&denied.message),
+            ))),
+            Err(err) => Err(crate::api::admin::persons_error(err)),
+        }
+    }
+}
+
 pub(super) async fn search_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -53,18 +130,7 @@ pub(super) async fn search_page(
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    let f = &who.frame;
-    Ok(respond(
-        f,
-        StatusCode::OK,
-        layout(
-            &state,
-            &who,
-            f.t("nav_search"),
-            search_form(&state, &who, "/admin/person", true, None),
-        ),
-        &[],
-    ))
+    Ok(VIEW.answer(&state, &who, StatusCode::OK, None))
 }
 
 fn key_of(form: &HashMap<String, String>) -> Option<PersonKey> {
@@ -113,39 +179,17 @@ pub(super) async fn person_page(
     };
     let f = &who.frame;
     let op = &who.op;
-    let fail = |status: StatusCode, message: &str| {
-        respond(
-            f,
-            status,
-            layout(
-                &state,
-                &who,
-                f.t("nav_search"),
-                search_form(&state, &who, "/admin/person", true, Some(message)),
-            ),
-            &[],
-        )
-    };
-    if !csrf_ok(f, &form) {
-        return Ok(fail(StatusCode::FORBIDDEN, f.t("form_expired")));
-    }
+    let fail = |status, message: &str| VIEW.answer(&state, &who, status, Some(message));
     let Some(purpose) = form.get("purpose").and_then(|p| Purpose::parse(p)) else {
         return Ok(fail(StatusCode::BAD_REQUEST, f.t("choose_purpose")));
-    };
-    let Some(key) = key_of(&form) else {
-        return Ok(fail(StatusCode::BAD_REQUEST, f.t("one_key")));
     };
     // The role's right to the purpose is asked first, so a refused view looks nobody up.
     if let Err(denied) = access::decide(&state.app.policy, op.role, OperatorAct::View(purpose)) {
         return Ok(fail(StatusCode::FORBIDDEN, &denied.message));
     }
-    let person = match persons::search(&state.app, op, &key).await {
-        Ok(Some(person)) => person,
-        Ok(None) => return Ok(fail(StatusCode::NOT_FOUND, f.t("nobody"))),
-        Err(PersonsError::Denied(denied)) => {
-            return Ok(fail(StatusCode::FORBIDDEN, &denied.message))
-        }
-        Err(err) => return Err(crate::api::admin::persons_error(err)),
+    let person = match VIEW.find(&state, &who, &form).await? {
+        Ok(person) => person,
+        Err(answer) => return Ok(answer),
     };
     let view = match persons::view(&state.app, op, person, purpose).await {
         Ok(view) => view,
@@ -258,32 +302,9 @@ pub(super) async fn access_log_submit(
         return Ok(forbidden(&state, &who, &denied.message));
     }
     let f = &who.frame;
-    let fail = |status: StatusCode, message: &str| {
-        respond(
-            f,
-            status,
-            layout(
-                &state,
-                &who,
-                f.t("nav_access_log"),
-                search_form(&state, &who, "/admin/access-log", false, Some(message)),
-            ),
-            &[],
-        )
-    };
-    if !csrf_ok(f, &form) {
-        return Ok(fail(StatusCode::FORBIDDEN, f.t("form_expired")));
-    }
-    let Some(key) = key_of(&form) else {
-        return Ok(fail(StatusCode::BAD_REQUEST, f.t("one_key")));
-    };
-    let person = match persons::search(&state.app, &who.op, &key).await {
-        Ok(Some(person)) => person,
-        Ok(None) => return Ok(fail(StatusCode::NOT_FOUND, f.t("nobody"))),
-        Err(PersonsError::Denied(denied)) => {
-            return Ok(fail(StatusCode::FORBIDDEN, &denied.message))
-        }
-        Err(err) => return Err(crate::api::admin::persons_error(err)),
+    let person = match LOG.find(&state, &who, &form).await? {
+        Ok(person) => person,
+        Err(answer) => return Ok(answer),
     };
     let log = persons::access_log(&state.app, &who.op, person, 200)
         .await

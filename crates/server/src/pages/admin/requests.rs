@@ -40,11 +40,24 @@ pub(super) fn register_form(f: &Frame, person: Option<uuid::Uuid>) -> Markup {
     }
 }
 
-/// The 403 page for a role that may not handle requests, if `who`'s may not.
-fn refused(state: &AppState, who: &SignedIn) -> Option<Response> {
-    access::decide(&state.app.policy, who.op.role, OperatorAct::HandleRequests)
-        .err()
-        .map(|denied| forbidden(state, who, &denied.message))
+/// The signed-in operator if their role handles requests; else the answer to give
+/// (the sign-in page, or 403).
+async fn handler(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, Response> {
+    let who = signed_in(state, headers).await?;
+    match access::decide(&state.app.policy, who.op.role, OperatorAct::HandleRequests) {
+        Ok(_) => Ok(who),
+        Err(denied) => Err(forbidden(state, &who, &denied.message)),
+    }
+}
+
+/// The list again with an alert.
+async fn alert(
+    state: &AppState,
+    who: &SignedIn,
+    status: StatusCode,
+    text: &str,
+) -> Result<Response, ApiError> {
+    list(state, who, status, Some((false, text.to_owned()))).await
 }
 
 fn request_error(err: RequestError) -> ApiError {
@@ -104,13 +117,10 @@ pub(super) async fn list_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match handler(&state, &headers).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Some(response) = refused(&state, &who) {
-        return Ok(response);
-    }
     list(&state, &who, StatusCode::OK, None).await
 }
 
@@ -119,22 +129,13 @@ pub(super) async fn register(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match handler(&state, &headers).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Some(response) = refused(&state, &who) {
-        return Ok(response);
-    }
     let f = &who.frame;
     if !csrf_ok(f, &form) {
-        return list(
-            &state,
-            &who,
-            StatusCode::FORBIDDEN,
-            Some((false, f.t("form_expired").to_owned())),
-        )
-        .await;
+        return alert(&state, &who, StatusCode::FORBIDDEN, f.t("form_expired")).await;
     }
     let key = match (
         field(&form, "person").and_then(|p| uuid::Uuid::try_parse(&p).ok()),
@@ -144,29 +145,13 @@ pub(super) async fn register(
         (Some(id), None, None) => PersonKey::Id(id),
         (None, Some(email), None) => PersonKey::Email(email),
         (None, None, Some(id)) => PersonKey::UserId(id),
-        _ => {
-            return list(
-                &state,
-                &who,
-                StatusCode::BAD_REQUEST,
-                Some((false, f.t("one_key").to_owned())),
-            )
-            .await
-        }
+        _ => return alert(&state, &who, StatusCode::BAD_REQUEST, f.t("one_key")).await,
     };
     let received = match field(&form, "received") {
         None => chrono::Utc::now(),
         Some(day) => match chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
             Ok(day) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
-            Err(_) => {
-                return list(
-                    &state,
-                    &who,
-                    StatusCode::BAD_REQUEST,
-                    Some((false, f.t("bad_date").to_owned())),
-                )
-                .await
-            }
+            Err(_) => return alert(&state, &who, StatusCode::BAD_REQUEST, f.t("bad_date")).await,
         },
     };
     let kind = field(&form, "kind").unwrap_or_default();
@@ -186,22 +171,10 @@ pub(super) async fn register(
             list(&state, &who, StatusCode::CREATED, Some((true, text))).await
         }
         Err(err @ (RequestError::UnknownKind(_) | RequestError::ReceivedInFuture)) => {
-            list(
-                &state,
-                &who,
-                StatusCode::BAD_REQUEST,
-                Some((false, err.to_string())),
-            )
-            .await
+            alert(&state, &who, StatusCode::BAD_REQUEST, &err.to_string()).await
         }
         Err(RequestError::NobodyMatches) => {
-            list(
-                &state,
-                &who,
-                StatusCode::NOT_FOUND,
-                Some((false, f.t("nobody").to_owned())),
-            )
-            .await
+            alert(&state, &who, StatusCode::NOT_FOUND, f.t("nobody")).await
         }
         Err(err) => Err(request_error(err)),
     }
@@ -213,52 +186,25 @@ pub(super) async fn close(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match handler(&state, &headers).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Some(response) = refused(&state, &who) {
-        return Ok(response);
-    }
     let f = &who.frame;
     if !csrf_ok(f, &form) {
-        return list(
-            &state,
-            &who,
-            StatusCode::FORBIDDEN,
-            Some((false, f.t("form_expired").to_owned())),
-        )
-        .await;
+        return alert(&state, &who, StatusCode::FORBIDDEN, f.t("form_expired")).await;
     }
     let Ok(id) = uuid::Uuid::try_parse(&id) else {
-        return list(
-            &state,
-            &who,
-            StatusCode::NOT_FOUND,
-            Some((false, f.t("no_request").to_owned())),
-        )
-        .await;
+        return alert(&state, &who, StatusCode::NOT_FOUND, f.t("no_request")).await;
     };
     let status = field(&form, "status").unwrap_or_else(|| "completed".into());
     match requests::close(&state.app, By::Operator(&who.op), id, &status, None).await {
         Ok(_) => Ok(see_other("/admin/requests")),
         Err(RequestError::NotFound) => {
-            list(
-                &state,
-                &who,
-                StatusCode::NOT_FOUND,
-                Some((false, f.t("no_request").to_owned())),
-            )
-            .await
+            alert(&state, &who, StatusCode::NOT_FOUND, f.t("no_request")).await
         }
         Err(err @ RequestError::Closed(_)) => {
-            list(
-                &state,
-                &who,
-                StatusCode::CONFLICT,
-                Some((false, err.to_string())),
-            )
-            .await
+            alert(&state, &who, StatusCode::CONFLICT, &err.to_string()).await
         }
         Err(err) => Err(request_error(err)),
     }
