@@ -1,13 +1,13 @@
 //! The marketing page (marketing role): a campaign to the people who opted in, each in
 //! their language, with a one-click unsubscribe link.
 
-use super::{csrf_ok, field, forbidden, layout, respond, signed_in};
+use super::{allowed, csrf_ok, field, layout, respond, signed_in};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use datavow_core::access::{self, OperatorAct};
+use datavow_core::access::OperatorAct;
 use datavow_policy::Purpose;
 use maud::{html, Markup};
 use std::collections::HashMap;
@@ -37,17 +37,10 @@ pub(super) async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::View(Purpose::Marketing)).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(denied) = access::decide(
-        &state.app.policy,
-        who.op.role,
-        OperatorAct::View(Purpose::Marketing),
-    ) {
-        return Ok(forbidden(&state, &who, &denied.message));
-    }
     let f = &who.frame;
     Ok(respond(
         f,

@@ -227,11 +227,11 @@ fn nav_items(state: &AppState, op: &Operator) -> Vec<(&'static str, &'static str
     items
 }
 
-/// The console's frame around a page: header with navigation and sign-out.
+/// A console page: `nav` (the signed-in operator's navigation and who they are) or
+/// none (the sign-in steps), then the title and body.
 // Owning `body` keeps call sites as plain `html! { … }` blocks.
 #[allow(clippy::needless_pass_by_value)]
-fn layout(state: &AppState, who: &SignedIn, title: &str, body: Markup) -> Markup {
-    let f = &who.frame;
+fn frame_page(f: &Frame, nav: Option<(Markup, Markup)>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(f.lang.code()) {
@@ -244,15 +244,7 @@ fn layout(state: &AppState, who: &SignedIn, title: &str, body: Markup) -> Markup
             body {
                 header {
                     strong { (f.controller) " · " (f.t("console")) }
-                    nav id="console-nav" aria-label=(f.t("navigation")) {
-                        @for (path, key) in nav_items(state, &who.op) {
-                            a href=(path) { (f.t(key)) }
-                        }
-                        form method="post" action="/admin/signout" class="inline" {
-                            input type="hidden" name="_csrf" value=(f.csrf);
-                            button type="submit" class="link" id="sign-out" { (f.t("sign_out")) }
-                        }
-                    }
+                    @if let Some((nav, _)) = &nav { (nav) }
                     nav class="lang" aria-label=(f.t("language")) {
                         @for lang in Lang::ALL {
                             @if lang == f.lang { strong { (lang.code().to_uppercase()) } }
@@ -260,38 +252,50 @@ fn layout(state: &AppState, who: &SignedIn, title: &str, body: Markup) -> Markup
                         }
                     }
                 }
-                p class="who" { (f.t("signed_in_as")) " " strong { (who.op.name) } " (" (f.t(role_key(who.op.role))) ")" }
+                @if let Some((_, who)) = &nav { (who) }
                 main { h1 { (title) } (body) }
             }
         }
     }
 }
 
-/// A page outside a session (the sign-in steps).
-#[allow(clippy::needless_pass_by_value)]
-fn bare_layout(f: &Frame, title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(f.lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (f.controller) " · Datavow" }
-                style { (maud::PreEscaped(CONSOLE_STYLE)) }
+/// The console's frame around a page of a signed-in operator: their navigation and
+/// sign-out.
+fn layout(state: &AppState, who: &SignedIn, title: &str, body: Markup) -> Markup {
+    let f = &who.frame;
+    let nav = html! {
+        nav id="console-nav" aria-label=(f.t("navigation")) {
+            @for (path, key) in nav_items(state, &who.op) {
+                a href=(path) { (f.t(key)) }
             }
-            body {
-                header {
-                    strong { (f.controller) " · " (f.t("console")) }
-                    nav class="lang" aria-label=(f.t("language")) {
-                        @for lang in Lang::ALL {
-                            @if lang == f.lang { strong { (lang.code().to_uppercase()) } }
-                            @else { a href={ "?lang=" (lang.code()) } hreflang=(lang.code()) { (lang.code().to_uppercase()) } }
-                        }
-                    }
-                }
-                main { h1 { (title) } (body) }
+            form method="post" action="/admin/signout" class="inline" {
+                input type="hidden" name="_csrf" value=(f.csrf);
+                button type="submit" class="link" id="sign-out" { (f.t("sign_out")) }
             }
         }
+    };
+    let signed_in_as = html! {
+        p class="who" { (f.t("signed_in_as")) " " strong { (who.op.name) } " (" (f.t(role_key(who.op.role))) ")" }
+    };
+    frame_page(f, Some((nav, signed_in_as)), title, body)
+}
+
+/// A page outside a session (the sign-in steps).
+fn bare_layout(f: &Frame, title: &str, body: Markup) -> Markup {
+    frame_page(f, None, title, body)
+}
+
+/// The signed-in operator if their role may do `act`; else the answer to give (the
+/// sign-in steps, or 403).
+async fn allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    act: OperatorAct,
+) -> Result<SignedIn, Response> {
+    let who = signed_in(state, headers).await?;
+    match decide(&state.app.policy, who.op.role, act) {
+        Ok(_) => Ok(who),
+        Err(denied) => Err(forbidden(state, &who, &denied.message)),
     }
 }
 

@@ -3,7 +3,7 @@
 //! their data, with the actions the role may take. Emails travel only in POST bodies,
 //! never in URLs.
 
-use super::{csrf_ok, field, forbidden, layout, respond, signed_in, SignedIn};
+use super::{allowed, csrf_ok, field, layout, respond, signed_in, SignedIn};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -270,14 +270,10 @@ pub(super) async fn access_log_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::ReadAccessLog).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(denied) = access::decide(&state.app.policy, who.op.role, OperatorAct::ReadAccessLog)
-    {
-        return Ok(forbidden(&state, &who, &denied.message));
-    }
     let f = &who.frame;
     let body = html! { p { (f.t("access_log_intro")) } (search_form(&state, &who, "/admin/access-log", false, None)) };
     Ok(respond(
@@ -293,14 +289,10 @@ pub(super) async fn access_log_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::ReadAccessLog).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(denied) = access::decide(&state.app.policy, who.op.role, OperatorAct::ReadAccessLog)
-    {
-        return Ok(forbidden(&state, &who, &denied.message));
-    }
     let f = &who.frame;
     let person = match LOG.find(&state, &who, &form).await? {
         Ok(person) => person,

@@ -2,13 +2,13 @@
 //! that arrived by mail, letter or phone, and closing one. Roles that answer people's
 //! requests only.
 
-use super::{csrf_ok, field, forbidden, layout, respond, see_other, signed_in, Frame, SignedIn};
+use super::{allowed, csrf_ok, field, layout, respond, see_other, Frame, SignedIn};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use datavow_core::access::{self, OperatorAct};
+use datavow_core::access::OperatorAct;
 use datavow_core::persons::PersonKey;
 use datavow_core::requests::{self, By, RequestError};
 use maud::{html, Markup};
@@ -37,16 +37,6 @@ pub(super) fn register_form(f: &Frame, person: Option<uuid::Uuid>) -> Markup {
             select id="channel" name="channel" { @for c in ["email", "letter", "phone"] { option value=(c) { (c) } } }
             p { button type="submit" { (f.t("register_request")) } }
         }
-    }
-}
-
-/// The signed-in operator if their role handles requests; else the answer to give
-/// (the sign-in page, or 403).
-async fn handler(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, Response> {
-    let who = signed_in(state, headers).await?;
-    match access::decide(&state.app.policy, who.op.role, OperatorAct::HandleRequests) {
-        Ok(_) => Ok(who),
-        Err(denied) => Err(forbidden(state, &who, &denied.message)),
     }
 }
 
@@ -117,7 +107,7 @@ pub(super) async fn list_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = match handler(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::HandleRequests).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
@@ -129,7 +119,7 @@ pub(super) async fn register(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match handler(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::HandleRequests).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
@@ -186,7 +176,7 @@ pub(super) async fn close(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match handler(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::HandleRequests).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };

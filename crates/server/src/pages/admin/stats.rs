@@ -2,13 +2,13 @@
 //! date range as a server-rendered SVG chart (plotters) with its numbers beside it, and
 //! as CSV. No JavaScript.
 
-use super::{forbidden, layout, respond, signed_in, Frame};
+use super::{allowed, layout, respond, Frame};
 use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate, Utc};
-use datavow_core::access::{self, OperatorAct};
+use datavow_core::access::OperatorAct;
 use datavow_core::stats::{self, By, StatsError, Table};
 use datavow_policy::Purpose;
 use maud::{html, Markup, PreEscaped};
@@ -179,17 +179,10 @@ pub(super) async fn page(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::View(Purpose::Statistics)).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(denied) = access::decide(
-        &state.app.policy,
-        who.op.role,
-        OperatorAct::View(Purpose::Statistics),
-    ) {
-        return Ok(forbidden(&state, &who, &denied.message));
-    }
     let f = &who.frame;
     let (report, from, to) = chosen(&params).unwrap_or_else(|()| {
         (
@@ -253,17 +246,10 @@ pub(super) async fn csv(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Result<Response, ApiError> {
-    let who = match signed_in(&state, &headers).await {
+    let who = match allowed(&state, &headers, OperatorAct::View(Purpose::Statistics)).await {
         Ok(who) => who,
         Err(response) => return Ok(response),
     };
-    if let Err(denied) = access::decide(
-        &state.app.policy,
-        who.op.role,
-        OperatorAct::View(Purpose::Statistics),
-    ) {
-        return Ok(forbidden(&state, &who, &denied.message));
-    }
     match table(&state, &who, &params).await? {
         Ok(table) => {
             let name = format!("{}-{}-{}.csv", table.report, table.from, table.to);
