@@ -69,31 +69,7 @@ async fn a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_a
         .expect("home");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/admin/second-factor");
-    let page = client
-        .get(server.url("/admin/second-factor"))
-        .header("cookie", &pending_cookie)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = common::console::attr_value(&page, "name=\"_csrf\"").expect("csrf");
-    let submit = |code: String| {
-        let client = client.clone();
-        let url = server.url("/admin/second-factor");
-        let cookie = pending_cookie.clone();
-        let csrf = csrf.clone();
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&[("_csrf", csrf.as_str()), ("code", code.as_str())])
-                .send()
-                .await
-                .expect("code")
-        }
-    };
+    let submit = |code: String| second_factor(&server, &pending, code);
     // The code used at enrolment is spent: replaying it is refused (same 30 s step).
     let enrolment_code = code(&secret);
     let replay = submit(enrolment_code.clone()).await;
@@ -144,14 +120,18 @@ async fn a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_a
 
     // The same code again, in a new sign-in: refused as a replay.
     let pending = start_second_sign_in(&server, &officer).await;
-    let (status, _) = second_factor(&server, &pending, &code(&secret)).await;
+    let status = second_factor(&server, &pending, code(&secret))
+        .await
+        .status();
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a code is accepted once");
     // A recovery code works once, typed loosely.
     let recovery = officer.recovery_codes[0].to_uppercase().replace('-', " ");
-    let (status, _) = second_factor(&server, &pending, &recovery).await;
+    let status = second_factor(&server, &pending, &recovery).await.status();
     assert_eq!(status, StatusCode::SEE_OTHER);
     let pending = start_second_sign_in(&server, &officer).await;
-    let (status, _) = second_factor(&server, &pending, &officer.recovery_codes[0]).await;
+    let status = second_factor(&server, &pending, &officer.recovery_codes[0])
+        .await
+        .status();
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a recovery code is spent");
     let secrets_at_rest = t.raw_places_containing(secret.as_bytes()).await;
     assert!(
@@ -177,7 +157,11 @@ async fn start_second_sign_in(
         .to_owned()
 }
 
-async fn second_factor(server: &common::Server, pending: &str, code: &str) -> (StatusCode, String) {
+async fn second_factor(
+    server: &common::Server,
+    pending: &str,
+    code: impl AsRef<str>,
+) -> reqwest::Response {
     let client = browser();
     let cookie = format!("dv_console={pending}");
     let page = client
@@ -185,19 +169,19 @@ async fn second_factor(server: &common::Server, pending: &str, code: &str) -> (S
         .header("cookie", &cookie)
         .send()
         .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = common::console::attr_value(&page, "name=\"_csrf\"").expect("csrf");
-    let response = client
+        .expect("page");
+    let status = page.status();
+    let location = page.headers().get("location").cloned();
+    let page = page.text().await.expect("html");
+    let csrf = common::console::attr_value(&page, "name=\"_csrf\"")
+        .unwrap_or_else(|| panic!("no code form: {status} {location:?} {page}"));
+    client
         .post(server.url("/admin/second-factor"))
         .header("cookie", &cookie)
-        .form(&[("_csrf", csrf.as_str()), ("code", code)])
+        .form(&[("_csrf", csrf.as_str()), ("code", code.as_ref())])
         .send()
         .await
-        .expect("code");
-    (response.status(), response.text().await.unwrap_or_default())
+        .expect("code")
 }
 
 async fn a_support_operator_sees_no_privacy_officer_navigation_and_gets_403_on_its_pages(

@@ -69,15 +69,11 @@ impl Server {
     /// Adds an operator and returns their one-time password.
     pub async fn operator_password(&self, name: &str, role: datavow_policy::Role) -> String {
         use secrecy::ExposeSecret;
-        let creds = datavow_core::operators::add(
-            &self.app,
-            &datavow_core::Principal::system("test"),
-            name,
-            role,
-        )
-        .await
-        .expect("operator");
-        creds.password.expose_secret().to_owned()
+        self.add_operator(name, role)
+            .await
+            .password
+            .expose_secret()
+            .to_owned()
     }
 
     /// Posts the sign-in form; returns the answer.

@@ -121,15 +121,27 @@ impl Server {
     /// A new operator's API token.
     pub async fn token(&self, name: &str, role: datavow_policy::Role) -> String {
         use secrecy::ExposeSecret;
-        let creds = datavow_core::operators::add(
+        self.add_operator(name, role)
+            .await
+            .token
+            .expose_secret()
+            .to_owned()
+    }
+
+    /// Adds an operator; their one-time password and API token.
+    pub async fn add_operator(
+        &self,
+        name: &str,
+        role: datavow_policy::Role,
+    ) -> datavow_core::operators::Credentials {
+        datavow_core::operators::add(
             &self.app,
             &datavow_core::Principal::system("test"),
             name,
             role,
         )
         .await
-        .expect("operator");
-        creds.token.expose_secret().to_owned()
+        .expect("operator")
     }
 
     /// `POST /api/v1/admin/persons/search` with a raw body.
