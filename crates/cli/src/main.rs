@@ -301,6 +301,18 @@ enum DsrCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Extend a request's deadline (at most the policy's two months in all) and tell
+    /// the person the new deadline and the reason by mail.
+    Extend {
+        id: uuid::Uuid,
+        #[arg(long)]
+        months: u32,
+        /// Told to the person and kept in the audit log: no personal data.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Mark a request done.
     Complete {
         id: uuid::Uuid,
@@ -444,6 +456,7 @@ impl Cli {
                 | DsrCommand::List { store, .. }
                 | DsrCommand::Show { store, .. }
                 | DsrCommand::Complete { store, .. }
+                | DsrCommand::Extend { store, .. }
                 | DsrCommand::Refuse { store, .. },
             )
             | Command::Stats(
@@ -597,6 +610,9 @@ fn main() -> ExitCode {
             Command::Dsr(DsrCommand::Show { id, json, .. }) => {
                 commands::dsr::show(&config, id, json).await
             }
+            Command::Dsr(DsrCommand::Extend {
+                id, months, reason, ..
+            }) => commands::dsr::extend(&config, id, months, &reason).await,
             Command::Dsr(DsrCommand::Complete { id, .. }) => {
                 commands::dsr::close(&config, id, "completed", None).await
             }

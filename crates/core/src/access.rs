@@ -239,6 +239,8 @@ pub(crate) enum SystemAct {
     /// Roll-ups and de-identified releases (P10): aggregates of browser data, never
     /// client addresses.
     Statistics,
+    /// Telling a person how their request stands (an extended deadline).
+    RequestNotice,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -306,7 +308,8 @@ impl Door {
             SystemAct::PrivacyTool
             | SystemAct::Suppress
             | SystemAct::Mail
-            | SystemAct::Unsubscribe => Purpose::Requests,
+            | SystemAct::Unsubscribe
+            | SystemAct::RequestNotice => Purpose::Requests,
             SystemAct::Marketing => Purpose::Marketing,
             SystemAct::PolicyNotice => Purpose::Service,
             SystemAct::Statistics => Purpose::Statistics,

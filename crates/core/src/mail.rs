@@ -255,8 +255,43 @@ fn text(lang: &str, key: &str) -> &'static str {
         ("de", "policy_effective") => "Gültig ab",
         ("da", "policy_effective") => "Gælder fra",
         (_, "policy_effective") => "In force from",
+        ("de", "extension_subject") => "Ihre Anfrage: die Frist verlängert sich",
+        ("da", "extension_subject") => "Din anmodning: fristen forlænges",
+        (_, "extension_subject") => "Your request: we need more time",
+        ("de", "extension_body") => "wir brauchen für die Beantwortung Ihrer Anfrage mehr Zeit (Art. 12 Abs. 3 DSGVO). Die neue Frist und der Grund:",
+        ("da", "extension_body") => "vi har brug for mere tid til at besvare din anmodning (GDPR art. 12, stk. 3). Den nye frist og grunden:",
+        (_, "extension_body") => "we need more time to answer your request (GDPR Art. 12(3)). The new deadline and the reason:",
+        ("de", "new_deadline") => "Neue Frist",
+        ("da", "new_deadline") => "Ny frist",
+        (_, "new_deadline") => "New deadline",
+        ("de", "reason") => "Grund",
+        ("da", "reason") => "Grund",
+        (_, "reason") => "Reason",
         _ => "",
     }
+}
+
+/// The mailbox of `person` (their name and address) under `grant`; `None` once they
+/// are erased or have no valid address.
+async fn recipient(
+    app: &Datavow,
+    grant: &datavow_vault::Grant,
+    person: PersonId,
+) -> Result<Option<Mailbox>, MailError> {
+    let record = match app
+        .vault
+        .read(grant, person, &[Field::Name, Field::Email])
+        .await
+    {
+        Ok(record) => record,
+        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let name = record.get(Field::Name).map(|n| n.expose().to_owned());
+    Ok(record
+        .get(Field::Email)
+        .and_then(|e| e.expose().parse().ok())
+        .map(|address| Mailbox::new(name, address)))
 }
 
 /// Queues the announcement of a material policy version to every account holder whose
@@ -278,28 +313,14 @@ pub(crate) async fn announce_policy(
         since.map(|s| format!("{base}/privacy/diff?from={s}&to={}", version.version));
     let mut queued = 0;
     for person in app.stores.persons.account_ids().await? {
-        let record = match app
-            .vault
-            .read(&grant, person, &[Field::Name, Field::Email])
-            .await
-        {
-            Ok(record) => record,
-            Err(VaultError::Shredded | VaultError::NoSuchPerson) => continue,
-            Err(err) => return Err(err.into()),
-        };
-        let (Some(address), name) = (
-            record
-                .get(Field::Email)
-                .and_then(|e| e.expose().parse().ok()),
-            record.get(Field::Name).map(|n| n.expose().to_owned()),
-        ) else {
+        let Some(to) = recipient(app, &grant, person).await? else {
             continue;
         };
         let (lang, signature) = language(app, person).await?;
         let body = format!(
             "{} {},\n\n{}\n\n{read_link}\n{}\n\n{}: {}\n\n{signature}\n",
             text(lang, "greeting"),
-            name.as_deref().unwrap_or_default(),
+            to.name.as_deref().unwrap_or_default(),
             text(lang, "policy_body"),
             changes_link.as_deref().unwrap_or_default(),
             text(lang, "policy_effective"),
@@ -310,7 +331,7 @@ pub(crate) async fn announce_policy(
             &grant,
             person,
             "policy_notice",
-            Mailbox::new(name, address),
+            to,
             text(lang, "policy_subject"),
             body,
             None,
@@ -319,6 +340,45 @@ pub(crate) async fn announce_policy(
         queued += 1;
     }
     Ok(queued)
+}
+
+/// Tells `person` that the deadline of their request (`kind`) moved to `due`, and
+/// why (GDPR Art. 12(3)): a transactional message under the requests purpose.
+pub(crate) async fn tell_request_extended(
+    app: &Datavow,
+    person: PersonId,
+    kind: &str,
+    due: chrono::NaiveDate,
+    reason: &str,
+) -> Result<(), MailError> {
+    mailer(app)?;
+    let grant = app.door.system(
+        datavow_vault::Actor::System("requests".into()),
+        SystemAct::RequestNotice,
+    )?;
+    let Some(to) = recipient(app, &grant, person).await? else {
+        return Ok(());
+    };
+    let (lang, signature) = language(app, person).await?;
+    let body = format!(
+        "{} {},\n\n{}\n\n{} ({kind}): {due}\n{}: {reason}\n\n{signature}\n",
+        text(lang, "greeting"),
+        to.name.as_deref().unwrap_or_default(),
+        text(lang, "extension_body"),
+        text(lang, "new_deadline"),
+        text(lang, "reason"),
+    );
+    queue(
+        app,
+        &grant,
+        person,
+        "request_extended",
+        to,
+        text(lang, "extension_subject"),
+        body,
+        None,
+    )
+    .await
 }
 
 /// A marketing campaign: a subject and a body per language (English required).
@@ -747,21 +807,7 @@ pub async fn request_recovery(app: &Datavow, email: &str, client: &str) -> Resul
     let Some(person) = app.vault.find(&grant, IndexKind::Email, email).await? else {
         return Ok(());
     };
-    let record = match app
-        .vault
-        .read(&grant, person, &[Field::Name, Field::Email])
-        .await
-    {
-        Ok(record) => record,
-        Err(VaultError::Shredded | VaultError::NoSuchPerson) => return Ok(()),
-        Err(err) => return Err(err.into()),
-    };
-    let (Some(address), name) = (
-        record
-            .get(Field::Email)
-            .and_then(|e| e.expose().parse().ok()),
-        record.get(Field::Name).map(|n| n.expose().to_owned()),
-    ) else {
+    let Some(to) = recipient(app, &grant, person).await? else {
         return Ok(());
     };
     let token = format!("dvr_{}", crate::operators::random_text(43));
@@ -775,7 +821,7 @@ pub async fn request_recovery(app: &Datavow, email: &str, client: &str) -> Resul
     let body = format!(
         "{} {},\n\n{}\n\n{link}\n\n{signature}\n",
         text(lang, "greeting"),
-        name.as_deref().unwrap_or_default(),
+        to.name.as_deref().unwrap_or_default(),
         text(lang, "recovery_body"),
     );
     queue(
@@ -783,7 +829,7 @@ pub async fn request_recovery(app: &Datavow, email: &str, client: &str) -> Resul
         &grant,
         person,
         "recovery",
-        Mailbox::new(name, address),
+        to,
         text(lang, "recovery_subject"),
         body,
         None,

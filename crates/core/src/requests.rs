@@ -81,6 +81,10 @@ pub enum RequestError {
     Closed(String),
     #[error("the receipt time may not be in the future")]
     ReceivedInFuture,
+    #[error("a deadline may be extended by {0} in all (GDPR Art. 12(3)); this would pass it")]
+    ExtensionTooLong(String),
+    #[error("give the person a reason for the extension (1 to 500 characters, no card numbers)")]
+    BadReason,
     #[error(transparent)]
     Persons(#[from] PersonsError),
     #[error(transparent)]
@@ -291,4 +295,81 @@ pub async fn close(
     .await?;
     status.clone_into(&mut request.status);
     Ok(request)
+}
+
+/// What [`extend`] did.
+#[derive(Debug, Clone)]
+pub struct Extended {
+    pub request: Request,
+    /// Whether a message telling the person was queued (mail is configured and they
+    /// have an address); if not, they must be told another way.
+    pub person_told: bool,
+}
+
+/// Extends an open request's deadline by `months`, within the policy's limit counted
+/// from the original deadline (`[requests] extension`, two months), and tells the
+/// person the new deadline and `reason` by mail (GDPR Art. 12(3)). The reason goes to
+/// the person and the audit log: it must not hold personal data.
+pub async fn extend(
+    app: &Datavow,
+    by: By<'_>,
+    id: uuid::Uuid,
+    months: u32,
+    reason: &str,
+) -> Result<Extended, RequestError> {
+    let reason = reason.trim();
+    if reason.is_empty()
+        || reason.chars().count() > 500
+        || crate::accounts::card_guard::contains_card_number(reason)
+    {
+        return Err(RequestError::BadReason);
+    }
+    let request = get(app, by, id).await?;
+    if !request.is_open() {
+        return Err(RequestError::Closed(request.status));
+    }
+    let limit = app
+        .policy
+        .request_extension
+        .after(app.policy.request_deadline.after(request.received_at));
+    let deadline = (months > 0)
+        .then(|| {
+            request
+                .deadline_at
+                .checked_add_months(chrono::Months::new(months))
+        })
+        .flatten();
+    let Some(deadline) = deadline.filter(|d| *d <= limit) else {
+        return Err(RequestError::ExtensionTooLong(
+            app.policy.request_extension.to_string(),
+        ));
+    };
+    let event = AuditEvent {
+        purpose: Some(Purpose::Requests),
+        detail: Some(format!(
+            "{} request {id} extended by {months} months: {reason}",
+            request.kind
+        )),
+        ..AuditEvent::new(&actor(by), Action::RequestUpdated, Outcome::Allowed)
+    };
+    let extended = audited_before(app, event, async {
+        Ok::<_, RequestError>(app.stores.console.extend_request(id, deadline).await?)
+    })
+    .await?;
+    if !extended {
+        return Err(RequestError::Closed("closed".into()));
+    }
+    let request = get(app, by, id).await?;
+    let person_told = match request.person {
+        Some(person) => {
+            crate::mail::tell_request_extended(app, person, &request.kind, request.due, reason)
+                .await
+                .is_ok()
+        }
+        None => false,
+    };
+    Ok(Extended {
+        request,
+        person_told,
+    })
 }

@@ -292,6 +292,36 @@ async fn an_overdue_request_shows_on_the_home_page_and_a_new_one_is_registered_f
         .find(|r| r.kind == "rectification")
         .expect("registered");
     assert!(!fresh.overdue(chrono::Utc::now()));
+    // Extend it from the console: two months at most in all, with a reason.
+    let path = format!("/admin/requests/{}/extend", fresh.id);
+    let response = officer
+        .post(
+            &path,
+            &[("months", "2"), ("reason", "archived tickets to search")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    assert!(
+        html.contains("Extended request") && html.contains("tell the person yourself"),
+        "no mail set up: {html}"
+    );
+    let response = officer
+        .post(&path, &[("months", "1"), ("reason", "more")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "past the two months"
+    );
+    let response = officer
+        .post(&path, &[("months", "1"), ("reason", "")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "a reason is needed"
+    );
     let response = officer
         .post(
             &format!("/admin/requests/{}/close", overdue.id),

@@ -815,6 +815,77 @@ async fn mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_
     }
 }
 
+async fn an_extended_request_tells_the_person_the_new_deadline_and_the_reason_in_their_language(
+    t: TestStores,
+) {
+    if !smtp_tools_available() {
+        return;
+    }
+    use datavow_core::persons::PersonKey;
+    use datavow_core::requests::{self, By, RequestError};
+    let smtp = Smtp::on_free_port();
+    let server = start_with(&t, |base| Some(smtp.settings(base, None))).await;
+    account(&server, "extend.me@example.de", "DE", false).await;
+    let by = Principal::system("test");
+    let received = Utc::now() - chrono::Duration::days(20);
+    let request = requests::register(
+        &server.app,
+        By::Owner(&by),
+        &PersonKey::Email("extend.me@example.de".into()),
+        "access",
+        received,
+        "letter",
+    )
+    .await
+    .expect("register");
+    let done = requests::extend(
+        &server.app,
+        By::Owner(&by),
+        request.id,
+        2,
+        "many archived tickets to search",
+    )
+    .await
+    .expect("extend");
+    assert!(done.person_told);
+    assert_eq!(done.request.status, "extended");
+    let expected = request
+        .deadline_at
+        .checked_add_months(chrono::Months::new(2))
+        .expect("date");
+    assert_eq!(
+        done.request.deadline_at.timestamp_micros(),
+        expected.timestamp_micros(),
+        "two months later"
+    );
+    assert!(
+        matches!(
+            requests::extend(&server.app, By::Owner(&by), request.id, 1, "more").await,
+            Err(RequestError::ExtensionTooLong(_))
+        ),
+        "two months in all at most"
+    );
+    assert!(matches!(
+        requests::extend(&server.app, By::Owner(&by), request.id, 1, "   ").await,
+        Err(RequestError::BadReason)
+    ));
+    mail::deliver_due(&server.app, Utc::now())
+        .await
+        .expect("deliver");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one message");
+    let text = body_text(&messages[0]);
+    assert!(text.contains("many archived tickets to search"), "{text}");
+    assert!(
+        text.contains(&done.request.due.to_string()),
+        "the new due day: {text}"
+    );
+    assert!(
+        text.contains("Neue Frist"),
+        "in German for a German account: {text}"
+    );
+}
+
 backend_tests!(
     a_material_policy_change_is_announced_once_to_every_account_in_its_language,
     mail_goes_over_starttls_and_implicit_tls_to_a_server_whose_certificate_is_trusted,
@@ -822,4 +893,5 @@ backend_tests!(
     the_dkim_signature_verifies_and_covers_the_unsubscribe_headers,
     a_message_queued_while_the_smtp_server_is_down_arrives_when_it_is_back,
     a_lost_password_is_replaced_through_a_link_that_works_once,
+    an_extended_request_tells_the_person_the_new_deadline_and_the_reason_in_their_language,
 );

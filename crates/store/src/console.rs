@@ -114,6 +114,14 @@ pub trait ConsoleStore: Send + Sync + fmt::Debug {
 
     /// One request by id.
     async fn request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequestRow>, StoreError>;
+
+    /// Moves an open request's deadline and marks it `extended`; `false` if it is not
+    /// open.
+    async fn extend_request(
+        &self,
+        id: uuid::Uuid,
+        deadline_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 pub(crate) type RequestTuple = (
@@ -386,6 +394,23 @@ macro_rules! impl_console_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(row.map($crate::console::request_row))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn extend_request(
+                &self,
+                id: uuid::Uuid,
+                deadline_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE subject_requests SET deadline_at = $1, status = 'extended' \
+                     WHERE id = $2 AND status NOT IN ('completed', 'refused')",
+                )
+                .bind(deadline_at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
     };

@@ -1,4 +1,4 @@
-//! `datavow dsr new|list|show|complete|refuse`: data-subject requests that reach the
+//! `datavow dsr new|list|show|extend|complete|refuse`: data-subject requests that reach the
 //! privacy contact by mail, letter or phone (P13), with their deadlines.
 
 use crate::config::Config;
@@ -127,5 +127,24 @@ pub async fn close(
     let by = Principal::shell();
     let request = requests::close(&app, By::Owner(&by), id, status, reason).await?;
     print(&request, false);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout, reason = "the request is the command's output")]
+pub async fn extend(
+    config: &Config,
+    id: uuid::Uuid,
+    months: u32,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
+    let app = super::open(config).await?;
+    let by = Principal::shell();
+    let done = requests::extend(&app, By::Owner(&by), id, months, reason).await?;
+    print(&done.request, false);
+    if done.person_told {
+        println!("the person is told the new deadline and the reason by mail");
+    } else {
+        println!("no mail was queued (mail is not configured, or the person has no address): tell them yourself");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,6 +68,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(requests::list_page).post(requests::register),
         )
         .route("/admin/requests/{id}/close", post(requests::close))
+        .route("/admin/requests/{id}/extend", post(requests::extend))
         .route(
             "/admin/marketing",
             get(marketing::page).post(marketing::submit),

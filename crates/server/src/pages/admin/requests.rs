@@ -87,6 +87,17 @@ async fn list(
                                 input type="hidden" name="_csrf" value=(f.csrf);
                                 button type="submit" name="status" value="completed" { (f.t("mark_done")) }
                             }
+                            details {
+                                summary { (f.t("extend")) }
+                                form method="post" action={ "/admin/requests/" (r.id) "/extend" } {
+                                    input type="hidden" name="_csrf" value=(f.csrf);
+                                    label for={ "months-" (r.id) } { (f.t("extend_months")) }
+                                    select id={ "months-" (r.id) } name="months" { option value="1" { "1" } option value="2" { "2" } }
+                                    label for={ "reason-" (r.id) } { (f.t("extend_reason")) }
+                                    input id={ "reason-" (r.id) } name="reason" type="text" maxlength="500" required;
+                                    p { button type="submit" { (f.t("extend")) } }
+                                }
+                            }
                         }
                     }
                 }
@@ -192,6 +203,56 @@ pub(super) async fn close(
         Ok(_) => Ok(see_other("/admin/requests")),
         Err(RequestError::NotFound) => {
             alert(&state, &who, StatusCode::NOT_FOUND, f.t("no_request")).await
+        }
+        Err(err @ RequestError::Closed(_)) => {
+            alert(&state, &who, StatusCode::CONFLICT, &err.to_string()).await
+        }
+        Err(err) => Err(request_error(err)),
+    }
+}
+
+pub(super) async fn extend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match allowed(&state, &headers, OperatorAct::HandleRequests).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    let f = &who.frame;
+    if !csrf_ok(f, &form) {
+        return alert(&state, &who, StatusCode::FORBIDDEN, f.t("form_expired")).await;
+    }
+    let (Ok(id), Some(months)) = (
+        uuid::Uuid::try_parse(&id),
+        field(&form, "months").and_then(|m| m.parse::<u32>().ok()),
+    ) else {
+        return alert(&state, &who, StatusCode::BAD_REQUEST, f.t("no_request")).await;
+    };
+    let reason = field(&form, "reason").unwrap_or_default();
+    match requests::extend(&state.app, By::Operator(&who.op), id, months, &reason).await {
+        Ok(done) => {
+            let told = if done.person_told {
+                f.t("person_told")
+            } else {
+                f.t("person_not_told")
+            };
+            let text = format!(
+                "{} {} · {} {} · {told}",
+                f.t("extended"),
+                done.request.id,
+                f.t("due"),
+                done.request.due
+            );
+            list(&state, &who, StatusCode::OK, Some((true, text))).await
+        }
+        Err(RequestError::NotFound) => {
+            alert(&state, &who, StatusCode::NOT_FOUND, f.t("no_request")).await
+        }
+        Err(err @ (RequestError::ExtensionTooLong(_) | RequestError::BadReason)) => {
+            alert(&state, &who, StatusCode::BAD_REQUEST, &err.to_string()).await
         }
         Err(err @ RequestError::Closed(_)) => {
             alert(&state, &who, StatusCode::CONFLICT, &err.to_string()).await
