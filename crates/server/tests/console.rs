@@ -546,6 +546,73 @@ async fn wrong_passwords_are_throttled_like_customers_and_a_collector_has_no_con
     );
 }
 
+async fn the_person_page_records_a_phone_consent_and_erases_a_flagged_child_only_when_confirmed(
+    t: TestStores,
+) {
+    let server = start(&t).await;
+    let signup = json!({"name": "Ida Holm", "email": "ida.kid@example.dk", "company": "Holm ApS",
+        "phone": "+4531234567", "postal_address": {"street": "Agern Allé 24", "postal_code": "2970",
+        "city": "Hørsholm", "country": "DK"}, "business_sector": "hosting_and_cloud", "interest": "colocation"});
+    server.sign_up_and_in(&signup).await;
+    let support = server.console("sam", Role::Support).await;
+    let view = || {
+        support.post(
+            "/admin/person",
+            &[("email", "ida.kid@example.dk"), ("purpose", "requests")],
+        )
+    };
+    let html = view().await.text().await.expect("html");
+    assert!(
+        html.contains("id=\"person-actions\"") && html.contains("id=\"flag-child\""),
+        "{html}"
+    );
+    let person = common::console::element_text(&html, "person-id").expect("person id");
+    let response = support
+        .post(
+            &format!("/admin/person/{person}/marketing"),
+            &[("opt_in", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = view().await.text().await.expect("html");
+    assert!(
+        html.contains("opted_in@") && html.contains("how=operator"),
+        "the phone consent shows: {html}"
+    );
+    // The billing role sees no actions and may not take them.
+    let billing = server.console("bill", Role::Billing).await;
+    let response = billing
+        .post(
+            &format!("/admin/person/{person}/child"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Unconfirmed: nothing happens.
+    let response = support
+        .post(&format!("/admin/person/{person}/child"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(view().await.status(), StatusCode::OK, "still there");
+    let response = support
+        .post(
+            &format!("/admin/person/{person}/child"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .text()
+        .await
+        .expect("html")
+        .contains("id=\"child-erased\""));
+    assert_eq!(
+        view().await.status(),
+        StatusCode::NOT_FOUND,
+        "erased at once"
+    );
+}
+
 backend_tests!(
     a_privacy_officer_signs_in_with_totp_and_wrong_replayed_or_used_codes_are_refused,
     a_support_operator_sees_no_privacy_officer_navigation_and_gets_403_on_its_pages,
@@ -554,6 +621,7 @@ backend_tests!(
     sign_out_needs_its_token_and_ends_the_session_and_reset_2fa_makes_the_operator_enrol_again,
     an_idle_or_too_old_console_session_ends_and_forms_without_their_token_are_refused,
     wrong_passwords_are_throttled_like_customers_and_a_collector_has_no_console,
+    the_person_page_records_a_phone_consent_and_erases_a_flagged_child_only_when_confirmed,
 );
 
 mod statistics {

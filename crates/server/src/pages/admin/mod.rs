@@ -59,6 +59,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/account", get(sign_in::account_page))
         .route("/admin/search", get(person::search_page))
         .route("/admin/person", post(person::person_page))
+        .route("/admin/person/{id}/marketing", post(person::record_consent))
+        .route("/admin/person/{id}/child", post(person::flag_child))
         .route(
             "/admin/access-log",
             get(person::access_log_page).post(person::access_log_submit),

@@ -253,6 +253,28 @@ pub(super) async fn person_page(
                 p class="empty" { (f.t("holds_empty")) }
             }
         }
+        @if may(OperatorAct::RecordConsent) || may(OperatorAct::FlagChild) {
+            section id="person-actions" {
+                h2 { (f.t("actions")) }
+                @if may(OperatorAct::RecordConsent) {
+                    form method="post" action={ "/admin/person/" (person) "/marketing" } id="record-consent" {
+                        input type="hidden" name="_csrf" value=(f.csrf);
+                        p { (f.t("consent_intro")) }
+                        label { input type="radio" name="opt_in" value="no" checked; " " (f.t("consent_no")) }
+                        label { input type="radio" name="opt_in" value="yes"; " " (f.t("consent_yes")) }
+                        p { button type="submit" { (f.t("consent_record")) } }
+                    }
+                }
+                @if may(OperatorAct::FlagChild) {
+                    form method="post" action={ "/admin/person/" (person) "/child" } id="flag-child" {
+                        input type="hidden" name="_csrf" value=(f.csrf);
+                        p { (f.t("child_intro")) }
+                        label { input type="checkbox" name="confirm" value="yes" required; " " (f.t("child_confirm")) }
+                        p { button type="submit" { (f.t("child_flag")) } }
+                    }
+                }
+            }
+        }
         @if let Some(log) = &log {
             section { h2 { (f.t("access_log_title")) } (access_log_table(f, log)) }
         }
@@ -311,4 +333,145 @@ pub(super) async fn access_log_submit(
         layout(&state, &who, f.t("access_log_title"), body),
         &[],
     ))
+}
+
+/// The person page's action forms: the person by Datavow's id in the path.
+fn person_id(id: &str) -> Option<datavow_core::PersonId> {
+    uuid::Uuid::try_parse(id).ok()
+}
+
+/// The outcome of an action, as a page.
+// Owning `body` keeps call sites as plain `html! { … }` blocks.
+#[allow(clippy::needless_pass_by_value)]
+fn outcome(
+    state: &AppState,
+    who: &SignedIn,
+    status: StatusCode,
+    alert: bool,
+    body: Markup,
+) -> Response {
+    let f = &who.frame;
+    let body = html! {
+        @if alert { div role="alert" { (body) } } @else { div role="status" { (body) } }
+        p { a href="/admin/search" { (f.t("nav_search")) } }
+    };
+    respond(f, status, layout(state, who, f.t("person"), body), &[])
+}
+
+/// Records a marketing choice the person gave by phone or letter (P11).
+pub(super) async fn record_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match allowed(&state, &headers, OperatorAct::RecordConsent).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    let f = &who.frame;
+    if !csrf_ok(f, &form) {
+        return Ok(outcome(
+            &state,
+            &who,
+            StatusCode::FORBIDDEN,
+            true,
+            html! { (f.t("form_expired")) },
+        ));
+    }
+    let (Some(person), Some(opt_in)) = (person_id(&id), field(&form, "opt_in").map(|v| v == "yes"))
+    else {
+        return Ok(outcome(
+            &state,
+            &who,
+            StatusCode::BAD_REQUEST,
+            true,
+            html! { (f.t("nobody")) },
+        ));
+    };
+    match persons::set_marketing(&state.app, &who.op, person, opt_in).await {
+        Ok(()) => Ok(outcome(
+            &state,
+            &who,
+            StatusCode::OK,
+            false,
+            html! { (f.t("consent_recorded")) },
+        )),
+        Err(
+            PersonsError::NotFound
+            | PersonsError::Vault(VaultError::NoSuchPerson | VaultError::Shredded),
+        ) => Ok(outcome(
+            &state,
+            &who,
+            StatusCode::NOT_FOUND,
+            true,
+            html! { (f.t("nobody")) },
+        )),
+        Err(err) => Err(crate::api::admin::persons_error(err)),
+    }
+}
+
+/// Flags the person as a child whose data came without parental consent (P15): erased
+/// at once, nothing kept. Needs the confirmation box ticked.
+pub(super) async fn flag_child(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let who = match allowed(&state, &headers, OperatorAct::FlagChild).await {
+        Ok(who) => who,
+        Err(response) => return Ok(response),
+    };
+    let f = &who.frame;
+    if !csrf_ok(f, &form) {
+        return Ok(outcome(
+            &state,
+            &who,
+            StatusCode::FORBIDDEN,
+            true,
+            html! { (f.t("form_expired")) },
+        ));
+    }
+    let Some(person) = person_id(&id) else {
+        return Ok(outcome(
+            &state,
+            &who,
+            StatusCode::BAD_REQUEST,
+            true,
+            html! { (f.t("nobody")) },
+        ));
+    };
+    if field(&form, "confirm").as_deref() != Some("yes") {
+        return Ok(outcome(
+            &state,
+            &who,
+            StatusCode::BAD_REQUEST,
+            true,
+            html! { (f.t("child_unconfirmed")) },
+        ));
+    }
+    match persons::flag_child(&state.app, &who.op, person).await {
+        Ok(result) => Ok(outcome(
+            &state,
+            &who,
+            StatusCode::OK,
+            false,
+            html! {
+                p id="child-erased" { (f.t("child_erased")) " " (result.erased_at) }
+                p { (f.t("erased_categories")) ": " (result.erased.join(", ")) }
+            },
+        )),
+        Err(
+            PersonsError::NotFound
+            | PersonsError::Vault(VaultError::NoSuchPerson | VaultError::Shredded),
+        ) => Ok(outcome(
+            &state,
+            &who,
+            StatusCode::NOT_FOUND,
+            true,
+            html! { (f.t("nobody")) },
+        )),
+        Err(err) => Err(crate::api::admin::persons_error(err)),
+    }
 }
