@@ -11,31 +11,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `tests/browser/dashboard_de.mjs` against `datavow serve` with `policy` (the
-/// bundled one when `None`), the script's expectations in `env`, screenshots into
-/// `test-artifacts/NAME`.
-fn run_in_chromium(name: &str, policy: Option<&Path>, env: &[(&str, &str)]) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let artefacts = root.join("test-artifacts").join(name);
-    let _ = std::fs::remove_dir_all(&artefacts);
-    let dir = tempfile::tempdir().expect("dir");
+/// Starts `datavow serve` on a free loopback port over the SQLite store in `data`,
+/// with `policy` (the bundled one when `None`), and waits until it answers.
+fn serve(data: &Path, policy: Option<&Path>) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_datavow"));
-    command.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ]);
-    command.arg(dir.path().join("data"));
-    if let Some(policy) = &policy {
+    command
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data);
+    if let Some(policy) = policy {
         command.arg("--policy").arg(policy);
     }
-    let mut server = command
+    let server = command
         .env_remove("DATAVOW_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -46,6 +42,18 @@ fn run_in_chromium(name: &str, policy: Option<&Path>, env: &[(&str, &str)]) {
         assert!(Instant::now() < deadline, "serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (server, port)
+}
+
+/// Runs `tests/browser/dashboard_de.mjs` against `datavow serve` with `policy` (the
+/// bundled one when `None`), the script's expectations in `env`, screenshots into
+/// `test-artifacts/NAME`.
+fn run_in_chromium(name: &str, policy: Option<&Path>, env: &[(&str, &str)]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let artefacts = root.join("test-artifacts").join(name);
+    let _ = std::fs::remove_dir_all(&artefacts);
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, port) = serve(&dir.path().join("data"), policy);
     let output = Command::new("node")
         .arg(root.join("tests/browser/dashboard_de.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
@@ -191,30 +199,8 @@ fn operators_sign_in_with_totp_and_each_role_sees_its_own_console_in_chromium() 
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let (mut server, port) = serve(&data, None);
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_datavow"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .env_remove("DATAVOW_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start datavow serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let email = "ida.console@example.dk";
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let status = runtime.block_on(async {
