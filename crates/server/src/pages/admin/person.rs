@@ -335,11 +335,6 @@ pub(super) async fn access_log_submit(
     ))
 }
 
-/// The person page's action forms: the person by Datavow's id in the path.
-fn person_id(id: &str) -> Option<datavow_core::PersonId> {
-    uuid::Uuid::try_parse(id).ok()
-}
-
 /// The outcome of an action, as a page.
 // Owning `body` keeps call sites as plain `html! { … }` blocks.
 #[allow(clippy::needless_pass_by_value)]
@@ -358,6 +353,41 @@ fn outcome(
     respond(f, status, layout(state, who, f.t("person"), body), &[])
 }
 
+/// An action refused, with the text of `key`.
+fn refusal(state: &AppState, who: &SignedIn, status: StatusCode, key: &'static str) -> Response {
+    outcome(state, who, status, true, html! { (who.frame.t(key)) })
+}
+
+/// The operator and the person (Datavow's id in the path) of an action form that
+/// `act` allows and whose CSRF token is good; else the answer to give.
+async fn action(
+    state: &AppState,
+    headers: &HeaderMap,
+    act: OperatorAct,
+    id: &str,
+    form: &HashMap<String, String>,
+) -> Result<(SignedIn, datavow_core::PersonId), Response> {
+    let who = allowed(state, headers, act).await?;
+    if !csrf_ok(&who.frame, form) {
+        return Err(refusal(state, &who, StatusCode::FORBIDDEN, "form_expired"));
+    }
+    match uuid::Uuid::try_parse(id) {
+        Ok(person) => Ok((who, person)),
+        Err(_) => Err(refusal(state, &who, StatusCode::BAD_REQUEST, "nobody")),
+    }
+}
+
+/// The answer to a failed action on a person: 404 when they are gone.
+fn action_error(state: &AppState, who: &SignedIn, err: PersonsError) -> Result<Response, ApiError> {
+    match err {
+        PersonsError::NotFound
+        | PersonsError::Vault(VaultError::NoSuchPerson | VaultError::Shredded) => {
+            Ok(refusal(state, who, StatusCode::NOT_FOUND, "nobody"))
+        }
+        err => Err(crate::api::admin::persons_error(err)),
+    }
+}
+
 /// Records a marketing choice the person gave by phone or letter (P11).
 pub(super) async fn record_consent(
     State(state): State<AppState>,
@@ -365,29 +395,13 @@ pub(super) async fn record_consent(
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match allowed(&state, &headers, OperatorAct::RecordConsent).await {
-        Ok(who) => who,
+    let (who, person) = match action(&state, &headers, OperatorAct::RecordConsent, &id, &form).await
+    {
+        Ok(found) => found,
         Err(response) => return Ok(response),
     };
-    let f = &who.frame;
-    if !csrf_ok(f, &form) {
-        return Ok(outcome(
-            &state,
-            &who,
-            StatusCode::FORBIDDEN,
-            true,
-            html! { (f.t("form_expired")) },
-        ));
-    }
-    let (Some(person), Some(opt_in)) = (person_id(&id), field(&form, "opt_in").map(|v| v == "yes"))
-    else {
-        return Ok(outcome(
-            &state,
-            &who,
-            StatusCode::BAD_REQUEST,
-            true,
-            html! { (f.t("nobody")) },
-        ));
+    let Some(opt_in) = field(&form, "opt_in").map(|v| v == "yes") else {
+        return Ok(refusal(&state, &who, StatusCode::BAD_REQUEST, "nobody"));
     };
     match persons::set_marketing(&state.app, &who.op, person, opt_in).await {
         Ok(()) => Ok(outcome(
@@ -395,19 +409,9 @@ pub(super) async fn record_consent(
             &who,
             StatusCode::OK,
             false,
-            html! { (f.t("consent_recorded")) },
+            html! { (who.frame.t("consent_recorded")) },
         )),
-        Err(
-            PersonsError::NotFound
-            | PersonsError::Vault(VaultError::NoSuchPerson | VaultError::Shredded),
-        ) => Ok(outcome(
-            &state,
-            &who,
-            StatusCode::NOT_FOUND,
-            true,
-            html! { (f.t("nobody")) },
-        )),
-        Err(err) => Err(crate::api::admin::persons_error(err)),
+        Err(err) => action_error(&state, &who, err),
     }
 }
 
@@ -419,38 +423,19 @@ pub(super) async fn flag_child(
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let who = match allowed(&state, &headers, OperatorAct::FlagChild).await {
-        Ok(who) => who,
+    let (who, person) = match action(&state, &headers, OperatorAct::FlagChild, &id, &form).await {
+        Ok(found) => found,
         Err(response) => return Ok(response),
     };
-    let f = &who.frame;
-    if !csrf_ok(f, &form) {
-        return Ok(outcome(
-            &state,
-            &who,
-            StatusCode::FORBIDDEN,
-            true,
-            html! { (f.t("form_expired")) },
-        ));
-    }
-    let Some(person) = person_id(&id) else {
-        return Ok(outcome(
-            &state,
-            &who,
-            StatusCode::BAD_REQUEST,
-            true,
-            html! { (f.t("nobody")) },
-        ));
-    };
     if field(&form, "confirm").as_deref() != Some("yes") {
-        return Ok(outcome(
+        return Ok(refusal(
             &state,
             &who,
             StatusCode::BAD_REQUEST,
-            true,
-            html! { (f.t("child_unconfirmed")) },
+            "child_unconfirmed",
         ));
     }
+    let f = &who.frame;
     match persons::flag_child(&state.app, &who.op, person).await {
         Ok(result) => Ok(outcome(
             &state,
@@ -462,16 +447,6 @@ pub(super) async fn flag_child(
                 p { (f.t("erased_categories")) ": " (result.erased.join(", ")) }
             },
         )),
-        Err(
-            PersonsError::NotFound
-            | PersonsError::Vault(VaultError::NoSuchPerson | VaultError::Shredded),
-        ) => Ok(outcome(
-            &state,
-            &who,
-            StatusCode::NOT_FOUND,
-            true,
-            html! { (f.t("nobody")) },
-        )),
-        Err(err) => Err(crate::api::admin::persons_error(err)),
+        Err(err) => action_error(&state, &who, err),
     }
 }
