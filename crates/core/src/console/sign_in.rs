@@ -281,6 +281,17 @@ pub async fn current(
     app: &Datavow,
     token: &str,
 ) -> Result<Option<(Operator, Stage)>, ConsoleError> {
+    Ok(live(app, token)
+        .await?
+        .map(|(operator, stage, _)| (operator, stage)))
+}
+
+/// [`current`], with the session's stored row (for the steps that need its pending
+/// secret or start).
+async fn live(
+    app: &Datavow,
+    token: &str,
+) -> Result<Option<(Operator, Stage, OperatorSessionRow)>, ConsoleError> {
     let hash = digest(token);
     let Some(row) = app.stores.console.operator_session(&hash).await? else {
         return Ok(None);
@@ -305,7 +316,7 @@ pub async fn current(
             .touch_operator_session(&hash, now)
             .await?;
     }
-    Ok(Some((operator, stage)))
+    Ok(Some((operator, stage, row)))
 }
 
 /// The signed-in operator behind `token`: `None` unless the session passed every step.
@@ -428,14 +439,8 @@ pub async fn confirm_enrolment(
     token: &str,
     code: &str,
 ) -> Result<(ConsoleSession, Vec<SecretString>), ConsoleError> {
-    let hash = digest(token);
-    let session = app.stores.console.operator_session(&hash).await?;
-    let (operator, _) = current(app, token)
-        .await?
-        .ok_or(ConsoleError::NotSignedIn)?;
-    let pending = session
-        .and_then(|s| s.pending_secret)
-        .ok_or(ConsoleError::WrongStage)?;
+    let (operator, _, session) = live(app, token).await?.ok_or(ConsoleError::NotSignedIn)?;
+    let pending = session.pending_secret.ok_or(ConsoleError::WrongStage)?;
     let key = check_code_throttle(app, &operator)?;
     let secret = app
         .vault
@@ -494,19 +499,11 @@ pub async fn second_factor(
     token: &str,
     code: &str,
 ) -> Result<ConsoleSession, ConsoleError> {
-    let hash = digest(token);
-    let (operator, stage) = current(app, token)
-        .await?
-        .ok_or(ConsoleError::NotSignedIn)?;
+    let (operator, stage, session) = live(app, token).await?.ok_or(ConsoleError::NotSignedIn)?;
     if stage != Stage::SecondFactor {
         return Err(ConsoleError::WrongStage);
     }
-    let created = app
-        .stores
-        .console
-        .operator_session(&hash)
-        .await?
-        .map(|s| s.created_at_micros);
+    let created = Some(session.created_at_micros);
     let key = check_code_throttle(app, &operator)?;
     let code = code.trim();
     let how = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
