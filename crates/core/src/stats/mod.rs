@@ -159,6 +159,35 @@ fn grant(app: &Datavow, by: By<'_>) -> Result<Grant, StatsError> {
     })
 }
 
+/// Whether `row` is the roll-up of `day` as it stands (no records added since).
+fn is_current(row: &RollupRow, day: &datavow_store::BrowserDay) -> bool {
+    row.day == day.day && row.records == i64::try_from(day.records).unwrap_or(-1)
+}
+
+/// Sums `day`'s blocks into its roll-up and stores it, sealed under the day's key.
+async fn roll_up(
+    app: &Datavow,
+    reader: &datavow_vault::DayReader,
+    day: NaiveDate,
+) -> Result<DayRollup, StatsError> {
+    let mut summer = rollup::DaySummer::default();
+    for block in app.stores.browser.day_blocks(day).await? {
+        if !summer.add_encoded(&reader.open_meta(&block)?) {
+            return Err(StatsError::Corrupt(day));
+        }
+    }
+    let rollup = summer.finish(day);
+    app.stores
+        .stats
+        .put_rollup(&RollupRow {
+            day,
+            records: i64::try_from(rollup.hits).unwrap_or(i64::MAX),
+            sealed: reader.seal_rollup(&rollup.encode()),
+        })
+        .await?;
+    Ok(rollup)
+}
+
 /// The roll-ups of the days from `from` to `to` that hold browser data, computing (and
 /// storing) those missing or out of date.
 pub(crate) async fn day_rollups(
@@ -176,30 +205,10 @@ pub(crate) async fn day_rollups(
         let Some(reader) = app.vault.open_day(grant, day.day).await? else {
             continue;
         };
-        let current = stored
-            .iter()
-            .find(|r| r.day == day.day && r.records == i64::try_from(day.records).unwrap_or(-1));
-        let rollup = match current {
+        let rollup = match stored.iter().find(|r| is_current(r, &day)) {
             Some(row) => DayRollup::decode(&reader.open_rollup(&row.sealed)?)
                 .ok_or(StatsError::Corrupt(day.day))?,
-            None => {
-                let mut summer = rollup::DaySummer::default();
-                for block in app.stores.browser.day_blocks(day.day).await? {
-                    if !summer.add_encoded(&reader.open_meta(&block)?) {
-                        return Err(StatsError::Corrupt(day.day));
-                    }
-                }
-                let rollup = summer.finish(day.day);
-                app.stores
-                    .stats
-                    .put_rollup(&RollupRow {
-                        day: day.day,
-                        records: i64::try_from(rollup.hits).unwrap_or(i64::MAX),
-                        sealed: reader.seal_rollup(&rollup.encode()),
-                    })
-                    .await?;
-                rollup
-            }
+            None => roll_up(app, &reader, day.day).await?,
         };
         out.push(rollup);
     }
@@ -218,11 +227,11 @@ pub async fn roll_up_past_days(app: &Datavow) -> Result<usize, StatsError> {
     let stored = app.stores.stats.rollups(first, today).await?;
     let mut made = 0;
     for day in days {
-        let fresh = stored
-            .iter()
-            .any(|r| r.day == day.day && r.records == i64::try_from(day.records).unwrap_or(-1));
-        if day.day < today && !fresh {
-            day_rollups(app, &grant, day.day, day.day).await?;
+        if day.day >= today || stored.iter().any(|r| is_current(r, &day)) {
+            continue;
+        }
+        if let Some(reader) = app.vault.open_day(&grant, day.day).await? {
+            roll_up(app, &reader, day.day).await?;
             made += 1;
         }
     }
