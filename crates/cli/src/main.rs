@@ -336,6 +336,20 @@ enum AuditCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Prune entries older than the policy's `[audit] keep` behind a signed statement
+    /// (the daily `audit-prune` job does this too).
+    Prune {
+        /// Say what would be pruned; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Prune as if it were this moment (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Show the entries about one person (by email, userID or person id).
     Show {
         #[arg(long, value_name = "EMAIL|USERID|ID")]
@@ -462,9 +476,11 @@ impl Cli {
             | Command::Stats(
                 StatsCommand::Report { store, .. } | StatsCommand::Release { store, .. },
             ) => Some(store),
-            Command::Audit(AuditCommand::Verify { store } | AuditCommand::Show { store, .. }) => {
-                Some(store)
-            }
+            Command::Audit(
+                AuditCommand::Verify { store }
+                | AuditCommand::Prune { store, .. }
+                | AuditCommand::Show { store, .. },
+            ) => Some(store),
             Command::Marketing(MarketingCommand::Send { store, .. }) => Some(store),
             Command::Policy(
                 PolicyCommand::Publish { store, .. } | PolicyCommand::Versions { store },
@@ -632,6 +648,9 @@ fn main() -> ExitCode {
                 ..
             }) => commands::stats::release(&config, report, from, to, k, epsilon, &out).await,
             Command::Audit(AuditCommand::Verify { .. }) => commands::audit::verify(&config).await,
+            Command::Audit(AuditCommand::Prune {
+                dry_run, now, json, ..
+            }) => commands::audit::prune(&config, dry_run, now.as_deref(), json).await,
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
                 commands::audit::show(&config, &subject, limit).await
             }

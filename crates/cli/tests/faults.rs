@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,89 +18,10 @@ fn signup(n: usize) -> Value {
         "postal_address": {"street": "Witzlebenstraße 6", "postal_code": "14057", "city": "Berlin", "country": "DE"}})
 }
 
-struct Node {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-}
-
-impl Node {
-    /// `datavow serve` with `args` after it, and `env`.
-    fn start(args: &[&std::ffi::OsStr], env: &[(&str, &Path)], log: &Path) -> Node {
-        let port = free_port();
-        let file = std::fs::File::create(log).expect("log file");
-        let child = datavow()
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("spawn serve");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log: log.to_owned(),
-        }
-    }
-
-    /// The last lines the server logged, for a failure message.
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(8)..].join("\n")
-    }
-
-    /// Waits until `/healthz` says 200, at most `within`.
-    async fn wait_healthy(&self, client: &reqwest::Client, within: Duration) {
-        let deadline = Instant::now() + within;
-        while healthz(client, &self.base).await != 200 {
-            assert!(
-                Instant::now() < deadline,
-                "healthz did not recover:\n{}",
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    fn failure_lines(&self) -> usize {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        log.lines().filter(|l| l.contains("request failed")).count()
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    /// A test that fails leaves no server behind.
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 async fn post(client: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
     let response = client.post(url).json(body).send().await.expect("answer");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn healthz(client: &reqwest::Client, base: &str) -> u16 {
-    let response = client.get(format!("{base}/healthz")).send().await;
-    response.expect("answer").status().as_u16()
 }
 
 /// Asserts a refusal is a 503 with the JSON error body and a Retry-After.

@@ -7,12 +7,20 @@
 //! head `(seq, hash)` is signed with an ed25519 key kept in the keystore, so a chain
 //! rewritten from some entry on, or a tail cut off, no longer matches a signature.
 //!
+//! Entries older than the policy's `[audit] keep` are pruned ([`prune`]): first a
+//! statement "entries up to `n` are gone, entry `n` had hash `h`, all were older than
+//! `t`" is signed with the same key and stored, then those entries are deleted. The
+//! chain then verifies from `h` on, so pruning never weakens what is left.
+//!
 //! Invariants: entries hold no plaintext personal data (subjects are tags derived from
-//! the person's key, fields are names); there is no code path that updates or deletes
-//! an entry, and the database refuses it too (triggers).
+//! the person's key, fields are names); no code path updates an entry or deletes one
+//! that no signed prune covers, and the database refuses both (triggers).
 
+use chrono::DateTime;
 use chrono::Utc;
-use datavow_store::{AuditRecord, AuditStore, Checkpoint, NewAuditEntry, SignFn, StoreError};
+use datavow_store::{
+    AuditPrune, AuditRecord, AuditStore, Checkpoint, NewAuditEntry, SignFn, StoreError,
+};
 use datavow_vault::{AuditError, AuditEvent, AuditSigner, AuditSink, SubjectTag};
 use ed25519_dalek::{Signature, Verifier};
 use sha2::{Digest, Sha256};
@@ -22,6 +30,8 @@ use std::sync::Arc;
 /// Default distance between signed checkpoints.
 pub const CHECKPOINT_EVERY: i64 = 1000;
 const PAGE: i64 = 10_000;
+/// Entries deleted per transaction when pruning.
+const PRUNE_BATCH: i64 = 10_000;
 
 /// The most entries one group commit writes.
 const GROUP_COMMIT_MAX: usize = 512;
@@ -80,21 +90,25 @@ impl From<AuditRecord> for AccessEntry {
 }
 
 /// The newest `limit` entries about `subject`, read by `reader`: the read itself is
-/// audited first, so a privacy officer can see who looked at whose access log.
+/// audited first when `record` (always for operators, so a privacy officer can see
+/// who looked at whose access log; a person's own look once per session and day).
 pub(crate) async fn read_access_log(
     app: &crate::Datavow,
     reader: &datavow_vault::Actor,
     subject: &SubjectTag,
     limit: i64,
+    record: bool,
 ) -> Result<Vec<AccessEntry>, StoreError> {
     use datavow_vault::{Action, Outcome};
-    app.audit
-        .append(&[AuditEvent {
-            subject: Some(subject.clone()),
-            purpose: Some(datavow_policy::Purpose::Requests),
-            ..AuditEvent::new(reader, Action::AccessLogRead, Outcome::Allowed)
-        }])
-        .await?;
+    if record {
+        app.audit
+            .append(&[AuditEvent {
+                subject: Some(subject.clone()),
+                purpose: Some(datavow_policy::Purpose::Requests),
+                ..AuditEvent::new(reader, Action::AccessLogRead, Outcome::Allowed)
+            }])
+            .await?;
+    }
     Ok(app
         .audit
         .for_subject(subject, limit)
@@ -133,8 +147,13 @@ pub async fn verify_and_record(app: &crate::Datavow) -> Result<VerifyReport, Sto
     let report = app.audit.verify().await?;
     let detail = match &report.broken {
         None => format!(
-            "{} entries, {} signed checkpoints",
-            report.entries, report.checkpoints
+            "{} entries, {} signed checkpoints{}",
+            report.entries,
+            report.checkpoints,
+            report
+                .pruned
+                .map(|(seq, _)| format!(", 1 to {seq} pruned"))
+                .unwrap_or_default()
         ),
         Some(broken) => format!("broken at entry {}", broken.seq),
     };
@@ -148,11 +167,94 @@ pub async fn verify_and_record(app: &crate::Datavow) -> Result<VerifyReport, Sto
     Ok(report)
 }
 
+/// What [`prune`] did, or would do with `dry_run`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PruneReport {
+    /// Entries older than this are due; `None` when the policy keeps them for ever.
+    pub before: Option<DateTime<Utc>>,
+    /// The first and last entry newly pruned (or due, with `dry_run`).
+    pub range: Option<(i64, i64)>,
+    /// Entries deleted by this run, leftovers of an interrupted run included.
+    pub deleted: u64,
+}
+
+/// Prunes the entries older than the policy's `[audit] keep` at `now`: the longest
+/// run of entries from the oldest kept one on that are all older. The prune is audited
+/// first, then signed and stored, then the entries are deleted in batches; a run cut
+/// short leaves entries the next run deletes. Entries newer than one that is kept are
+/// never pruned, so the chain stays one piece.
+pub async fn prune(
+    app: &crate::Datavow,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<PruneReport, StoreError> {
+    use datavow_vault::{Action, Actor, Outcome};
+    let Some(keep) = app.policy.audit_retention else {
+        return Ok(PruneReport {
+            before: None,
+            range: None,
+            deleted: 0,
+        });
+    };
+    let before = keep.before(now);
+    let due = app.audit.due_for_pruning(before.timestamp_micros()).await?;
+    let mut report = PruneReport {
+        before: Some(before),
+        range: due.as_ref().map(|d| (d.first, d.through)),
+        deleted: 0,
+    };
+    if dry_run {
+        return Ok(report);
+    }
+    if let Some(due) = due {
+        let event = AuditEvent {
+            detail: Some(format!(
+                "entries {} to {}, all older than {}",
+                due.first,
+                due.through,
+                before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )),
+            ..AuditEvent::new(
+                &Actor::System("audit-retention".into()),
+                Action::AuditPruned,
+                Outcome::Allowed,
+            )
+        };
+        let prune = AuditPrune {
+            through_seq: due.through,
+            hash: due.hash,
+            before_micros: before.timestamp_micros(),
+            at_micros: now.timestamp_micros(),
+            key_id: app.audit.signer.key_id(),
+            signature: Vec::new(),
+        };
+        let prune = AuditPrune {
+            signature: app.audit.signer.sign(&prune_message(&prune)),
+            ..prune
+        };
+        audited_before(app, event, app.audit.store.insert_prune(&prune)).await?;
+    }
+    report.deleted = app.audit.store.delete_pruned(PRUNE_BATCH).await?;
+    metrics::counter!("datavow_audit_entries_pruned_total").increment(report.deleted);
+    Ok(report)
+}
+
+/// Entries a prune would cut: `first..=through`, and entry `through`'s hash.
+struct DueForPruning {
+    first: i64,
+    through: i64,
+    hash: Vec<u8>,
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// Entries verified (those kept: pruned ones are not counted).
     pub entries: i64,
     pub checkpoints: usize,
+    /// The last entry pruned behind a signed statement, and the moment every pruned
+    /// entry was older than, if the log was ever pruned.
+    pub pruned: Option<(i64, DateTime<Utc>)>,
     /// The first problem found, if any.
     pub broken: Option<Broken>,
 }
@@ -235,6 +337,39 @@ impl AuditLog {
             .await
     }
 
+    /// The run of entries after the newest prune that are all older than
+    /// `before_micros`, if any. Reads only that run and one page beyond it.
+    async fn due_for_pruning(
+        &self,
+        before_micros: i64,
+    ) -> Result<Option<DueForPruning>, StoreError> {
+        let pruned = self
+            .store
+            .prunes()
+            .await?
+            .last()
+            .map_or(0, |p| p.through_seq);
+        let mut due: Option<DueForPruning> = None;
+        let mut after = pruned;
+        loop {
+            let page = self.store.entries_after(after, PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(due);
+            };
+            after = last.seq;
+            for record in page {
+                if record.entry.at_micros >= before_micros {
+                    return Ok(due);
+                }
+                due = Some(DueForPruning {
+                    first: due.as_ref().map_or(record.seq, |d| d.first),
+                    through: record.seq,
+                    hash: record.hash,
+                });
+            }
+        }
+    }
+
     /// Walks the whole chain and every checkpoint. Reads in pages, so memory stays flat.
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         let checkpoints: BTreeMap<i64, Checkpoint> = self
@@ -244,9 +379,16 @@ impl AuditLog {
             .into_iter()
             .map(|c| (c.seq, c))
             .collect();
+        let prunes = self.store.prunes().await?;
         let mut report = VerifyReport {
             entries: 0,
             checkpoints: checkpoints.len(),
+            pruned: prunes.last().map(|p| {
+                (
+                    p.through_seq,
+                    DateTime::from_timestamp_micros(p.before_micros).unwrap_or_default(),
+                )
+            }),
             broken: None,
         };
         let broken = |seq: i64, reason: String| Some(Broken { seq, reason });
@@ -256,8 +398,29 @@ impl AuditLog {
                 return Ok(report);
             }
         }
-        let mut prev = vec![0u8; 32];
-        let mut expected = 1i64;
+        for prune in &prunes {
+            if let Err(reason) = self.check_prune(prune) {
+                report.broken = broken(prune.through_seq, reason);
+                return Ok(report);
+            }
+        }
+        // The chain starts after the newest signed prune, from its hash.
+        let (mut prev, mut expected) = match prunes.last() {
+            Some(p) => (p.hash.clone(), p.through_seq + 1),
+            None => (vec![0u8; 32], 1),
+        };
+        if let Some(signed) = checkpoints.get(&(expected - 1)) {
+            if signed.hash != prev {
+                report.broken = broken(
+                    expected - 1,
+                    format!(
+                        "the prune up to entry {} differs from that entry's signed checkpoint",
+                        expected - 1
+                    ),
+                );
+                return Ok(report);
+            }
+        }
         loop {
             let page = self.store.entries_after(expected - 1, PAGE).await?;
             if page.is_empty() {
@@ -306,26 +469,42 @@ impl AuditLog {
                 report.entries += 1;
             }
         }
+        let last = expected - 1;
         if let Some((&last_signed, _)) = checkpoints.iter().next_back() {
-            if last_signed > report.entries {
+            if last_signed > last {
                 report.broken = broken(
-                    report.entries + 1,
+                    last + 1,
                     format!(
                         "entries {} to {last_signed} were cut off: a signed checkpoint covers them",
-                        report.entries + 1
+                        last + 1
                     ),
                 );
                 return Ok(report);
             }
         }
         let (head_seq, head_hash) = self.store.head().await?;
-        if head_seq != report.entries || (head_seq > 0 && head_hash != prev) {
-            report.broken = broken(report.entries.min(head_seq) + 1, format!(
-                "the log ends at entry {} but its head records entry {head_seq} (tail cut or forged)",
-                report.entries
+        if head_seq != last || (head_seq > 0 && head_hash != prev) {
+            report.broken = broken(last.min(head_seq) + 1, format!(
+                "the log ends at entry {last} but its head records entry {head_seq} (tail cut or forged)"
             ));
         }
         Ok(report)
+    }
+
+    fn check_prune(&self, prune: &AuditPrune) -> Result<(), String> {
+        let n = prune.through_seq;
+        if prune.key_id != self.signer.key_id() {
+            return Err(format!(
+                "the prune up to entry {n} is signed by unknown key {}",
+                prune.key_id
+            ));
+        }
+        let signature = Signature::from_slice(&prune.signature)
+            .map_err(|_| format!("the prune up to entry {n} has a malformed signature"))?;
+        self.signer
+            .verifying_key()
+            .verify(&prune_message(prune), &signature)
+            .map_err(|_| format!("the prune up to entry {n} has an invalid signature"))
     }
 
     fn check_signature(&self, checkpoint: &Checkpoint) -> Result<(), String> {
@@ -453,6 +632,14 @@ pub fn entry_hash(prev: &[u8], seq: i64, entry: &NewAuditEntry) -> Vec<u8> {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().to_vec()
+}
+
+fn prune_message(prune: &AuditPrune) -> Vec<u8> {
+    let mut message = b"datavow/audit-prune/v1".to_vec();
+    message.extend_from_slice(&prune.through_seq.to_be_bytes());
+    message.extend_from_slice(&prune.before_micros.to_be_bytes());
+    message.extend_from_slice(&prune.hash);
+    message
 }
 
 fn checkpoint_message(seq: i64, hash: &[u8]) -> Vec<u8> {

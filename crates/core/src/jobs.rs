@@ -1,6 +1,8 @@
 //! Background jobs. Each runs on a fixed interval; before running, a node takes the
 //! job's database lock, so when several `datavow serve` nodes share one PostgreSQL
-//! database each run happens on exactly one of them.
+//! database a job never runs on two of them at once. Jobs [`ONCE_PER_CLUSTER`] apart or
+//! more also run once per interval in all: a node that takes the lock skips the run
+//! when the store says another node finished one less than half an interval ago.
 
 use crate::Datavow;
 use std::future::Future;
@@ -59,6 +61,19 @@ pub fn standard_jobs() -> Vec<Job> {
             Duration::from_secs(24 * 3600),
             |app: Datavow| async move {
                 crate::audit::verify_and_record(&app).await?;
+                Ok(())
+            },
+        ),
+        Job::new(
+            "audit-prune",
+            Duration::from_secs(24 * 3600),
+            |app: Datavow| async move {
+                let pass = crate::audit::prune(&app, chrono::Utc::now(), false).await?;
+                tracing::info!(
+                    deleted = pass.deleted,
+                    through = pass.range.map(|(_, last)| last),
+                    "audit entries past their retention pruned"
+                );
                 Ok(())
             },
         ),
@@ -157,6 +172,29 @@ pub fn standard_jobs() -> Vec<Job> {
     ]
 }
 
+/// Jobs at least this far apart run once per interval across all nodes (see the
+/// module documentation); shorter ones (mail delivery) run on each node's tick.
+pub const ONCE_PER_CLUSTER: Duration = Duration::from_secs(600);
+
+/// The `last_runs` kind under which a job's last run is recorded.
+fn run_kind(job: &Job) -> String {
+    format!("job:{}", job.name)
+}
+
+/// Whether some node finished `job` less than half an interval ago.
+async fn ran_recently(app: &Datavow, job: &Job) -> Result<bool, datavow_store::StoreError> {
+    let kind = run_kind(job);
+    let half = i64::try_from(job.every.as_micros() / 2).unwrap_or(i64::MAX);
+    let now = chrono::Utc::now().timestamp_micros();
+    Ok(app
+        .stores
+        .console
+        .last_runs()
+        .await?
+        .iter()
+        .any(|run| run.kind == kind && now.saturating_sub(run.at_micros) < half))
+}
+
 /// How a single attempt to run a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
@@ -177,10 +215,35 @@ pub async fn run_once(app: &Datavow, job: &Job) -> RunOutcome {
             return RunOutcome::Failed;
         }
     };
+    let once = job.every >= ONCE_PER_CLUSTER;
+    let outcome = match once {
+        true => ran_recently(app, job).await,
+        false => Ok(false),
+    };
+    let outcome = match outcome {
+        Ok(true) => {
+            tracing::debug!(job = job.name, "skipped: another node ran it lately");
+            RunOutcome::Skipped
+        }
+        Ok(false) => run_locked(app, job, once).await,
+        Err(err) => {
+            tracing::error!(job = job.name, error = %err, "could not read the job's last run");
+            RunOutcome::Failed
+        }
+    };
+    if let Err(err) = lock.release().await {
+        tracing::warn!(job = job.name, error = %err, "could not release the job lock; it expires on its own");
+    }
+    outcome
+}
+
+/// Runs `job` under its lock; records the run for the other nodes when `once`.
+async fn run_locked(app: &Datavow, job: &Job, once: bool) -> RunOutcome {
     let outcome = match (job.run)(app.clone()).await {
         Ok(()) => {
             metrics::counter!("datavow_jobs_runs_total", "job" => job.name, "outcome" => "ok")
                 .increment(1);
+            tracing::info!(job = job.name, "background job ran");
             RunOutcome::Ran
         }
         Err(err) => {
@@ -190,8 +253,11 @@ pub async fn run_once(app: &Datavow, job: &Job) -> RunOutcome {
             RunOutcome::Failed
         }
     };
-    if let Err(err) = lock.release().await {
-        tracing::warn!(job = job.name, error = %err, "could not release the job lock; it expires on its own");
+    if once {
+        let ok = outcome == RunOutcome::Ran;
+        if let Err(err) = crate::console::record_run(app, &run_kind(job), ok, "").await {
+            tracing::warn!(job = job.name, error = %err, "could not record the job's run");
+        }
     }
     outcome
 }

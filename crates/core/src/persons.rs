@@ -161,7 +161,7 @@ pub async fn access_log(
         .door
         .operator(&app.policy, operator, OperatorAct::ReadAccessLog)?;
     let tag = app.vault.subject_tag(&grant, person).await?;
-    Ok(crate::audit::read_access_log(app, &operator.actor(), &tag, limit).await?)
+    Ok(crate::audit::read_access_log(app, &operator.actor(), &tag, limit, true).await?)
 }
 
 /// Sets a person's payment reference (billing, P4). Only a processor token is
@@ -215,7 +215,7 @@ pub async fn access_log_for_owner(
     };
     let tag = app.vault.subject_tag(&grant, person).await?;
     Ok(Some(
-        crate::audit::read_access_log(app, &by.actor(), &tag, limit).await?,
+        crate::audit::read_access_log(app, &by.actor(), &tag, limit, true).await?,
     ))
 }
 

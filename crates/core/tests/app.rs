@@ -174,6 +174,42 @@ async fn a_job_runs_on_one_node_while_another_holds_its_lock(t: TestStores) {
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
+/// A job that counts its runs in `runs`.
+fn counting_job(
+    name: &'static str,
+    every: Duration,
+    runs: &Arc<std::sync::atomic::AtomicU32>,
+) -> Job {
+    let counter = runs.clone();
+    Job::new(name, every, move |_| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    })
+}
+
+async fn an_hourly_job_one_node_ran_is_not_run_again_by_another_within_the_hour(t: TestStores) {
+    let node_a = Datavow::open(options(&t, None)).await.expect("node a");
+    let node_b = Datavow::open(options(&t, None)).await.expect("node b");
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let hourly = counting_job("hourly-count", Duration::from_secs(3600), &runs);
+    assert_eq!(run_once(&node_a, &hourly).await, RunOutcome::Ran);
+    assert_eq!(
+        run_once(&node_b, &hourly).await,
+        RunOutcome::Skipped,
+        "node b's tick comes after node a's run"
+    );
+    assert_eq!(run_once(&node_a, &hourly).await, RunOutcome::Skipped);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Mail delivery and other short jobs run on every node's tick.
+    let frequent = counting_job("frequent-count", Duration::from_secs(5), &runs);
+    assert_eq!(run_once(&node_a, &frequent).await, RunOutcome::Ran);
+    assert_eq!(run_once(&node_b, &frequent).await, RunOutcome::Ran);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
 async fn the_keystore_compaction_job_runs(t: TestStores) {
     let app = Datavow::open(options(&t, None)).await.expect("start");
     let person = app
@@ -228,6 +264,7 @@ backend_tests!(
     an_explicit_key_file_needs_a_named_new_file_to_rotate,
     a_missing_explicit_master_key_file_is_a_clear_error,
     a_job_runs_on_one_node_while_another_holds_its_lock,
+    an_hourly_job_one_node_ran_is_not_run_again_by_another_within_the_hour,
     the_keystore_compaction_job_runs,
 );
 

@@ -2,7 +2,7 @@
 //! that `verify` names the first bad entry for every kind of tampering, and that
 //! concurrent writers on two nodes keep one valid chain.
 
-use datavow_core::audit::AuditLog;
+use datavow_core::audit::{prune, AuditLog};
 use datavow_core::{Datavow, OpenOptions};
 use datavow_policy::{Field, Policy, Purpose};
 use datavow_store::backend_tests;
@@ -619,6 +619,199 @@ async fn the_write_ahead_log_stays_bounded_under_nonstop_audit_appends() {
     assert_eq!(app.audit_log().verify().await.expect("verify").broken, None);
 }
 
+/// All entries of the log, in order.
+async fn all_entries(app: &Datavow) -> Vec<datavow_store::AuditRecord> {
+    app.stores()
+        .audit
+        .entries_after(0, 100_000)
+        .await
+        .expect("entries")
+}
+
+async fn entries_older_than_the_audit_retention_are_pruned_and_the_rest_still_verifies(
+    t: TestStores,
+) {
+    let app = open(&t).await;
+    append_n(app.audit_log(), 20).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cut = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    append_n(app.audit_log(), 5).await;
+    let keep = app
+        .policy
+        .audit_retention
+        .expect("the policy keeps audit entries 3 years");
+    // The moment at which everything up to `cut` has been kept exactly that long.
+    let now = keep.after(cut);
+    let old = POLICY_ENTRY + 20;
+
+    let planned = prune(&app, now, true).await.expect("dry run");
+    assert_eq!(planned.range, Some((1, old)));
+    assert_eq!(planned.deleted, 0);
+    assert_eq!(
+        all_entries(&app).await.len() as i64,
+        old + 5,
+        "a dry run deletes nothing"
+    );
+
+    let done = prune(&app, now, false).await.expect("prune");
+    assert_eq!(done.range, Some((1, old)));
+    assert_eq!(done.deleted, old as u64);
+    let kept = all_entries(&app).await;
+    assert_eq!(
+        kept.first().map(|e| e.seq),
+        Some(old + 1),
+        "entries 1 to {old} are gone"
+    );
+    let record = kept.last().expect("the prune's own entry");
+    assert_eq!(record.entry.action, "audit_pruned");
+    assert!(
+        record
+            .entry
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!("entries 1 to {old}")),
+        "{record:?}"
+    );
+
+    let report = app.audit_log().verify().await.expect("verify");
+    assert_eq!(report.broken, None);
+    assert_eq!(
+        report.entries,
+        5 + 1,
+        "the five newer entries and the prune's own"
+    );
+    assert_eq!(report.pruned.map(|(seq, _)| seq), Some(old));
+    // The chain goes on from the prune.
+    append_n(app.audit_log(), 3).await;
+    let report = app.audit_log().verify().await.expect("verify");
+    assert_eq!((report.broken, report.entries), (None, 9));
+    // Nothing more is due at the same moment.
+    let again = prune(&app, now, false).await.expect("prune again");
+    assert_eq!((again.range, again.deleted), (None, 0));
+}
+
+async fn a_prune_forged_without_the_signing_key_is_named_by_verify(t: TestStores) {
+    let app = open(&t).await;
+    append_n(app.audit_log(), 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cut = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    append_n(app.audit_log(), 10).await;
+    let keep = app.policy.audit_retention.expect("retention");
+    prune(&app, keep.after(cut), false)
+        .await
+        .expect("a real prune");
+    // Someone with write access to the database but not the signing key claims entries
+    // up to 15 were pruned (which would let them delete those), reusing the real key id.
+    t.raw_execute(
+        "INSERT INTO audit_prunes (through_seq, hash, before_micros, at_micros, key_id, signature) \
+         SELECT seq, hash, 0, 0, (SELECT key_id FROM audit_prunes LIMIT 1), hash FROM audit_log WHERE seq = 15",
+    )
+    .await
+    .expect("forged prune");
+    t.raw_execute("DELETE FROM audit_log WHERE seq <= 15")
+        .await
+        .expect("the forged prune lets them delete");
+    let broken = app
+        .audit_log()
+        .verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("broken");
+    assert_eq!(broken.seq, 15, "{broken:?}");
+    assert!(broken.reason.contains("signature"), "{broken:?}");
+}
+
+async fn deleting_entries_no_signed_prune_covers_is_refused_after_a_prune(t: TestStores) {
+    let app = open(&t).await;
+    append_n(app.audit_log(), 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cut = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    append_n(app.audit_log(), 5).await;
+    let keep = app.policy.audit_retention.expect("retention");
+    let done = prune(&app, keep.after(cut), false).await.expect("prune");
+    let (_, last_pruned) = done.range.expect("pruned");
+    let err = t
+        .raw_execute(&format!(
+            "DELETE FROM audit_log WHERE seq = {}",
+            last_pruned + 1
+        ))
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = t
+        .raw_execute("DELETE FROM audit_prunes")
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("append-only"), "{err}");
+    assert_eq!(app.audit_log().verify().await.expect("verify").broken, None);
+}
+
+async fn a_persons_own_views_are_one_entry_per_session_and_day_and_each_download_one(
+    t: TestStores,
+) {
+    use datavow_core::accounts::{self, SignUpInput};
+    let app = open(&t).await;
+    let account = accounts::sign_up(
+        &app,
+        &SignUpInput {
+            name: Some("Zoë Own-Reads".into()),
+            email: Some("own.reads@example.de".into()),
+            ..SignUpInput::default()
+        },
+    )
+    .await
+    .expect("sign up");
+    let own_reads = || async {
+        all_entries(&app)
+            .await
+            .iter()
+            .filter(|e| e.entry.actor.starts_with("person:") && e.entry.action == "read")
+            .count()
+    };
+    let session = accounts::sign_in(&app, &account.user_id, &account.password, "192.0.2.9")
+        .await
+        .expect("sign in");
+    let token = secrecy::ExposeSecret::expose_secret(&session.token).to_owned();
+    for _ in 0..5 {
+        // As each request does: the session looked up again, then the view.
+        let me = accounts::session_person(&app, &token)
+            .await
+            .expect("session")
+            .expect("signed in");
+        let profile = accounts::profile(&app, &me).await.expect("profile");
+        assert_eq!(profile.name.as_deref(), Some("Zoë Own-Reads"));
+    }
+    assert_eq!(own_reads().await, 1, "five views in one session: one entry");
+
+    let second = accounts::sign_in(&app, &account.user_id, &account.password, "192.0.2.9")
+        .await
+        .expect("sign in again");
+    let token = secrecy::ExposeSecret::expose_secret(&second.token).to_owned();
+    let me = accounts::session_person(&app, &token)
+        .await
+        .expect("session")
+        .expect("signed in");
+    accounts::profile(&app, &me).await.expect("profile");
+    assert_eq!(own_reads().await, 2, "another session: another entry");
+
+    let exports_before = all_entries(&app).await.len();
+    accounts::export(&app, &me).await.expect("export");
+    let after_one = all_entries(&app).await.len();
+    accounts::export(&app, &me).await.expect("export again");
+    let after_two = all_entries(&app).await.len();
+    assert!(after_one > exports_before, "a download is on record");
+    assert_eq!(
+        after_two - after_one,
+        after_one - exports_before,
+        "each download is on record, however often"
+    );
+}
+
 backend_tests!(
     a_new_policy_text_is_audited_once_and_an_unchanged_one_not_again,
     every_operation_on_personal_data_is_recorded_without_plaintext,
@@ -632,4 +825,8 @@ backend_tests!(
     a_chain_rewritten_under_a_checkpoint_is_detected,
     two_nodes_appending_at_once_keep_one_valid_chain,
     an_operator_added_and_its_role_changed_are_audited,
+    entries_older_than_the_audit_retention_are_pruned_and_the_rest_still_verifies,
+    a_prune_forged_without_the_signing_key_is_named_by_verify,
+    deleting_entries_no_signed_prune_covers_is_refused_after_a_prune,
+    a_persons_own_views_are_one_entry_per_session_and_day_and_each_download_one,
 );

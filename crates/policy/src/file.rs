@@ -20,6 +20,9 @@ pub(crate) struct PolicyFile {
     pub roles: BTreeMap<Role, Vec<Purpose>>,
     pub retention: BTreeMap<Category, RetentionDef>,
     pub backups: BackupsDef,
+    /// How long the audit log keeps its entries.
+    #[serde(default)]
+    pub audit: AuditDef,
     pub requests: RequestsDef,
     pub children: ChildrenDef,
     pub accounts: AccountsDef,
@@ -166,6 +169,13 @@ pub(crate) struct RetentionDef {
     pub class: Option<String>,
     #[serde(default)]
     pub countries: BTreeMap<CountryCode, RetentionDef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditDef {
+    /// How long audit entries are kept; absent: for ever.
+    pub keep: Option<Period>,
 }
 
 #[derive(Debug, Deserialize)]

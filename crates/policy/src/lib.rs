@@ -258,6 +258,9 @@ pub struct Policy {
     retention: BTreeMap<Category, RetentionRule>,
     /// How long backups are kept before they are destroyed (P9).
     pub backup_retention: Period,
+    /// How long audit entries are kept before they are pruned behind a signed
+    /// statement (`[audit] keep`); `None`: for ever.
+    pub audit_retention: Option<Period>,
     /// Deadline for answering a data-subject request (P13).
     pub request_deadline: Period,
     /// The most a deadline may be extended, with a reason (P13).
@@ -763,6 +766,7 @@ fn validate(file: PolicyFile, issues: &mut Issues<'_>, origin: &str) -> Policy {
         roles,
         retention,
         backup_retention: file.backups.keep,
+        audit_retention: file.audit.keep,
         request_deadline: file.requests.deadline,
         request_extension: file.requests.extension,
         age_of_consent,

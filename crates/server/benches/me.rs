@@ -275,7 +275,7 @@ fn main() {
         datavow.requests_per_second / twin.requests_per_second,
         datavow.requests_per_second / bare.requests_per_second
     );
-    let requests = datavow.requests_per_second * seconds as f64;
+    let requests = datavow.requests as f64;
     println!(
         "  audit entries written during the datavow run: {} ({:.2} per request), {:.0} B of audit values per request",
         entries_after - entries_before,

@@ -24,6 +24,15 @@ pub struct AccountSummary {
     pub policy_version: Option<String>,
 }
 
+/// An unexpired session of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRow {
+    pub person: PersonId,
+    /// The UTC day (days since 1970-01-01) on which this session's own reads were last
+    /// put on record in the audit log, if ever.
+    pub own_reads_day: Option<i64>,
+}
+
 /// A data-subject request (P13).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectRequestRow {
@@ -61,12 +70,15 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
         expires_at_micros: i64,
     ) -> Result<(), StoreError>;
 
-    /// The person of an unexpired session.
-    async fn session_person(
+    /// An unexpired session.
+    async fn session(
         &self,
         token_hash: &[u8],
         now_micros: i64,
-    ) -> Result<Option<PersonId>, StoreError>;
+    ) -> Result<Option<SessionRow>, StoreError>;
+
+    /// Notes that the session's own reads are on record for `day` (see [`SessionRow`]).
+    async fn mark_own_reads_recorded(&self, token_hash: &[u8], day: i64) -> Result<(), StoreError>;
 
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
 

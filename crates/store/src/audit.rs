@@ -41,6 +41,19 @@ pub struct Checkpoint {
     pub signature: Vec<u8>,
 }
 
+/// A signed statement that the chain's entries up to `through_seq` were pruned, all of
+/// them older than `before_micros`, and that entry `through_seq` had hash `hash`: the
+/// chain verifies on from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPrune {
+    pub through_seq: i64,
+    pub hash: Vec<u8>,
+    pub before_micros: i64,
+    pub at_micros: i64,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
 /// Computes an entry's hash from the previous hash, its sequence number and itself.
 pub type ChainFn = fn(&[u8], i64, &NewAuditEntry) -> Vec<u8>;
 
@@ -76,6 +89,17 @@ pub trait AuditStore: Send + Sync + fmt::Debug {
 
     /// Every checkpoint, by `seq`.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// Every signed prune, oldest first.
+    async fn prunes(&self) -> Result<Vec<AuditPrune>, StoreError>;
+
+    /// Records a signed prune; from then on the entries up to its `through_seq` may be
+    /// deleted (and nothing else may). A prune not beyond the newest one is refused.
+    async fn insert_prune(&self, prune: &AuditPrune) -> Result<(), StoreError>;
+
+    /// Deletes the entries behind the newest prune, in batches of `batch` entries, each
+    /// in its own transaction (so a crash leaves only fewer of them). Returns how many.
+    async fn delete_pruned(&self, batch: i64) -> Result<u64, StoreError>;
 
     /// Records the policy in force unless it is the last one recorded. Returns whether
     /// it was new (then the caller audits the change). Runs under the chain lock, so

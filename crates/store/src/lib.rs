@@ -36,10 +36,12 @@ mod stats;
 pub mod testkit;
 
 pub use accounts::{
-    AccountStore, AccountSummary, Acknowledgement, QueuedMail, SignupReplay, SubjectRequestRow,
+    AccountStore, AccountSummary, Acknowledgement, QueuedMail, SessionRow, SignupReplay,
+    SubjectRequestRow,
 };
 pub use audit::{
-    AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow, OperatorStore, SignFn,
+    AuditPrune, AuditRecord, AuditStore, ChainFn, Checkpoint, NewAuditEntry, OperatorRow,
+    OperatorStore, SignFn,
 };
 pub use browser::{BrowserDay, BrowserStore, EventBlock, IngestMark};
 pub use console::{ConsoleStore, LastRun, OperatorSessionRow, SecondFactorRow};

@@ -103,16 +103,16 @@ impl PointReads {
 
 /// The four hot point reads, with the same SQL as their sqlx twins in `shared.rs`.
 impl PointReads {
-    /// `(person_id)` of an unexpired session.
-    pub(crate) fn session_person(
+    /// `(person_id, own_reads_day)` of an unexpired session.
+    pub(crate) fn session(
         &self,
         token_hash: &[u8],
         now_micros: i64,
-    ) -> Result<Option<uuid::Uuid>, StoreError> {
+    ) -> Result<Option<(uuid::Uuid, Option<i64>)>, StoreError> {
         self.optional(
-            crate::shared::SQL_SESSION_PERSON,
+            crate::shared::SQL_SESSION,
             rusqlite::params![token_hash, now_micros],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
     }
 

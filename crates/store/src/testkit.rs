@@ -96,6 +96,31 @@ impl TestStores {
         }
     }
 
+    /// One integer from a query run directly against the data store (table sizes and
+    /// sums for benches).
+    pub async fn raw_scalar(&self, sql: &str) -> Result<i64, sqlx::Error> {
+        use sqlx::ConnectOptions;
+        match &self.location {
+            StoreLocation::Sqlite { dir } => {
+                let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(dir.join(crate::sqlite::DATA_FILE))
+                    .connect()
+                    .await?;
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await
+            }
+            StoreLocation::Postgres {
+                url, data_schema, ..
+            } => {
+                let options: sqlx::postgres::PgConnectOptions = url.expose_secret().parse()?;
+                let mut conn = options
+                    .options([("search_path", data_schema.as_str())])
+                    .connect()
+                    .await?;
+                sqlx::query_scalar(sql).fetch_one(&mut conn).await
+            }
+        }
+    }
+
     /// SQL that lifts the append-only guard on the audit tables (an attacker's first step).
     pub fn drop_audit_guards_sql(&self) -> &'static str {
         match self.stores.backend {

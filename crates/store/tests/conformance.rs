@@ -5,7 +5,7 @@ use datavow_policy::Field;
 use datavow_store::testkit::TestStores;
 use datavow_store::{
     backend_tests, AccountSummary, Acknowledgement, BrowserDay, EventBlock, IndexEntry, KeyOwner,
-    PersonKind, PersonRow, PolicyTextRow, Published, SealedField, StoreError,
+    PersonKind, PersonRow, PolicyTextRow, Published, SealedField, SessionRow, StoreError,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -529,9 +529,10 @@ async fn changes_from_another_node_are_seen_by_the_next_read(t: TestStores) {
     let read_all = || async {
         (
             here.accounts
-                .session_person(b"token", now)
+                .session(b"token", now)
                 .await
-                .expect("session"),
+                .expect("session")
+                .map(|s| s.person),
             here.keys.person_key(p.id).await.expect("key"),
             here.persons
                 .sealed_fields(p.id)
@@ -610,21 +611,34 @@ async fn expired_sessions_no_longer_sign_in_and_are_removed(t: TestStores) {
         .insert_session(b"old", p.id, now - 120_000_000, now - 60_000_000)
         .await
         .expect("old");
+    let live = SessionRow {
+        person: p.id,
+        own_reads_day: None,
+    };
     assert_eq!(
-        sessions.session_person(b"live", now).await.expect("live"),
-        Some(p.id)
+        sessions.session(b"live", now).await.expect("live"),
+        Some(live)
     );
-    assert_eq!(
-        sessions.session_person(b"old", now).await.expect("old"),
-        None
-    );
+    assert_eq!(sessions.session(b"old", now).await.expect("old"), None);
     assert_eq!(
         sessions.delete_expired_sessions(now).await.expect("sweep"),
         1
     );
     assert_eq!(
-        sessions.session_person(b"live", now).await.expect("live"),
-        Some(p.id)
+        sessions.session(b"live", now).await.expect("live"),
+        Some(live)
+    );
+    // A person's own reads on record for a day are noted on the session alone.
+    sessions
+        .mark_own_reads_recorded(b"live", 20_000)
+        .await
+        .expect("mark");
+    assert_eq!(
+        sessions.session(b"live", now).await.expect("live"),
+        Some(SessionRow {
+            own_reads_day: Some(20_000),
+            ..live
+        })
     );
 }
 

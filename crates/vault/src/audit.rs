@@ -105,6 +105,8 @@ pub enum Action {
     RequestUpdated,
     /// A de-identified statistics release for a third party (its parameters).
     StatsReleased,
+    /// Audit entries older than the policy's retention pruned behind a signed statement.
+    AuditPruned,
 }
 
 impl Action {
@@ -136,6 +138,7 @@ impl Action {
             Action::AuditVerified => "audit_verified",
             Action::RequestUpdated => "request_updated",
             Action::StatsReleased => "stats_released",
+            Action::AuditPruned => "audit_pruned",
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   person's key once however many reads it makes; the key is wiped with the grant.
 //! - [`Custody`] is the separate right to destroy keys (erasure, retention); it reads
 //!   nothing.
+//! - Every read is audited, except the allowed reads of a grant made by
+//!   [`GrantIssuer::own_recorded_today`]: a person's own views in a session whose own
+//!   reads are on record for the day already. Refusals are always audited.
 
 use crate::audit::{Actor, SubjectTag};
 use crate::cipher::SymmetricKey;
@@ -41,6 +44,8 @@ pub struct Grant {
     categories: BTreeSet<Category>,
     /// The one data key this grant has opened, and whose it is.
     pub(crate) opened: OnceLock<(PersonId, SymmetricKey)>,
+    /// Whether each allowed read is audited (see the module documentation).
+    pub(crate) audits_reads: bool,
 }
 
 impl fmt::Debug for Grant {
@@ -50,6 +55,7 @@ impl fmt::Debug for Grant {
             .field("purpose", &self.purpose)
             .field("categories", &self.categories)
             .field("key_opened", &self.opened.get().is_some())
+            .field("audits_reads", &self.audits_reads)
             .finish()
     }
 }
@@ -58,6 +64,12 @@ impl Grant {
     /// The purpose this grant is for.
     pub fn purpose(&self) -> Purpose {
         self.purpose
+    }
+
+    /// Whether this grant's allowed reads are audited (all but a person's own views
+    /// already on record today; see the module documentation).
+    pub fn audits_reads(&self) -> bool {
+        self.audits_reads
     }
 
     /// Whether the grant covers `category`.
@@ -122,6 +134,19 @@ impl GrantIssuer {
         self.make(Acting::SelfOf(person), purpose)
     }
 
+    /// [`GrantIssuer::own`] for a person's own view whose reads in this session are
+    /// already on record for the day: its allowed reads add no audit entry (a person's
+    /// own page views need not each be a row; the first of the day is one).
+    pub fn own_recorded_today(
+        &self,
+        person: PersonId,
+        purpose: Purpose,
+    ) -> Result<Grant, PurposeRefused> {
+        let mut grant = self.make(Acting::SelfOf(person), purpose)?;
+        grant.audits_reads = false;
+        Ok(grant)
+    }
+
     fn make(&self, acting: Acting, purpose: Purpose) -> Result<Grant, PurposeRefused> {
         let categories = self.allowed(purpose);
         if categories.is_empty() {
@@ -135,6 +160,7 @@ impl GrantIssuer {
             purpose,
             categories,
             opened: OnceLock::new(),
+            audits_reads: true,
         })
     }
 

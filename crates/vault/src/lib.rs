@@ -306,15 +306,18 @@ impl Vault {
                 record.insert(sealed.field, open_sealed(&data_key, person, sealed)?);
             }
         }
-        // Recorded before the values leave the vault: no audit entry, no data.
-        self.audit
-            .record(AuditEvent {
-                purpose: Some(purpose),
-                subject: Some(subject),
-                fields: record.iter().map(|(f, _)| f).collect(),
-                ..AuditEvent::new(&actor, Action::Read, Outcome::Allowed)
-            })
-            .await?;
+        // Recorded before the values leave the vault: no audit entry, no data (but for
+        // a person's own views already on record today, see `grant`).
+        if grant.audits_reads {
+            self.audit
+                .record(AuditEvent {
+                    purpose: Some(purpose),
+                    subject: Some(subject),
+                    fields: record.iter().map(|(f, _)| f).collect(),
+                    ..AuditEvent::new(&actor, Action::Read, Outcome::Allowed)
+                })
+                .await?;
+        }
         metrics::counter!("datavow_vault_reads_total", "purpose" => purpose.as_str(), "outcome" => "allowed")
             .increment(1);
         Ok(record)

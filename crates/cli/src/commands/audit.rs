@@ -1,4 +1,4 @@
-//! `datavow audit verify|show`: the privacy officer's view of the audit log.
+//! `datavow audit verify|prune|show`: the privacy officer's view of the audit log.
 
 use crate::config::Config;
 use anyhow::Context;
@@ -10,25 +10,20 @@ use std::process::ExitCode;
 #[allow(clippy::print_stdout)]
 pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
-    let report = app.audit_log().verify().await?;
-    let detail = match &report.broken {
-        None => format!(
-            "{} entries, {} signed checkpoints",
-            report.entries, report.checkpoints
-        ),
-        Some(broken) => format!("broken at entry {}", broken.seq),
-    };
-    datavow_core::console::record_run(
-        &app,
-        datavow_core::console::home::AUDIT_VERIFY,
-        report.broken.is_none(),
-        &detail,
-    )
-    .await?;
+    let report = datavow_core::audit::verify_and_record(&app).await?;
+    let pruned = report
+        .pruned
+        .map(|(seq, before)| {
+            format!(
+                " (entries 1 to {seq}, older than {}, pruned behind a signed statement)",
+                before.format("%Y-%m-%d")
+            )
+        })
+        .unwrap_or_default();
     match report.broken {
         None => {
             println!(
-                "audit log intact: {} entries, {} signed checkpoints",
+                "audit log intact: {} entries, {} signed checkpoints{pruned}",
                 report.entries, report.checkpoints
             );
             Ok(ExitCode::SUCCESS)
@@ -39,12 +34,53 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
                 broken.seq, broken.reason
             );
             println!(
-                "{} entries before it verified; {} checkpoints",
+                "{} entries before it verified; {} checkpoints{pruned}",
                 report.entries, report.checkpoints
             );
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Prunes entries older than the policy's `[audit] keep` (what the daily
+/// `audit-prune` job does), or says what it would prune.
+#[allow(clippy::print_stdout)]
+pub async fn prune(
+    config: &Config,
+    dry_run: bool,
+    now: Option<&str>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let now = now.map_or_else(|| Ok(chrono::Utc::now()), |t| super::moment("--now", t))?;
+    let app = super::open(config).await?;
+    let report = datavow_core::audit::prune(&app, now, dry_run).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(before) = report.before else {
+        println!("the policy keeps audit entries for ever (no `[audit] keep`): nothing to prune");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let day = before.format("%Y-%m-%d");
+    match (report.range, dry_run) {
+        (Some((first, last)), true) => {
+            println!("would prune entries {first} to {last}, all older than {day}");
+        }
+        (Some((first, last)), false) => println!(
+            "pruned entries {first} to {last}, all older than {day}, behind a signed statement; {} deleted",
+            report.deleted
+        ),
+        (None, _) => println!(
+            "no entries older than {day} to prune{}",
+            if report.deleted > 0 {
+                format!("; {} left by an interrupted run deleted", report.deleted)
+            } else {
+                String::new()
+            }
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Lists the entries about one person, found by email, userID or person id.

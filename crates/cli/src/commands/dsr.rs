@@ -2,24 +2,15 @@
 //! privacy contact by mail, letter or phone (P13), with their deadlines.
 
 use crate::config::Config;
-use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use datavow_core::persons::PersonKey;
 use datavow_core::requests::{self, By, Request};
 use datavow_core::Principal;
 use std::process::ExitCode;
 
-/// A receipt time: RFC 3339, or a day (00:00 UTC).
+/// A receipt time: RFC 3339, or a day (00:00 UTC); now when absent.
 fn received_at(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
-    let Some(text) = text else {
-        return Ok(Utc::now());
-    };
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
-        .with_context(|| format!("--received `{text}` is neither YYYY-MM-DD nor RFC 3339"))
+    text.map_or_else(|| Ok(Utc::now()), |t| super::moment("--received", t))
 }
 
 fn json(request: &Request, now: DateTime<Utc>) -> serde_json::Value {

@@ -20,6 +20,16 @@ use datavow_policy::Policy;
 use std::sync::Arc;
 
 /// The policy named by the configuration, or the bundled one.
+/// A moment given to option `flag`: RFC 3339, or a day (00:00 UTC).
+pub fn moment(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| anyhow::anyhow!("{flag} `{text}` is neither YYYY-MM-DD nor RFC 3339"))
+}
+
 pub fn load_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
     let policy = match &config.policy {
         Some(path) => Policy::load(path)?,

@@ -100,3 +100,102 @@ pub fn start_server_with(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Ch
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A `datavow serve` process logging to a file; killed if dropped while running.
+pub struct Node {
+    pub port: u16,
+    pub child: Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Node {
+    /// `datavow serve` on a free port with `args` after it, and `env`.
+    pub fn start(args: &[&std::ffi::OsStr], env: &[(&str, &Path)], log: &Path) -> Node {
+        Node::start_on(free_port(), args, env, log)
+    }
+
+    /// [`Node::start`] on `port` (a node restarted where it was).
+    pub fn start_on(
+        port: u16,
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &Path)],
+        log: &Path,
+    ) -> Node {
+        let file = std::fs::File::create(log).expect("log file");
+        let child = datavow()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn serve");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Node {
+            port,
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        }
+    }
+
+    /// The last lines the server logged, for a failure message.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
+    }
+
+    /// Waits until `/healthz` says 200, at most `within`.
+    pub async fn wait_healthy(&self, client: &reqwest::Client, within: Duration) {
+        let deadline = Instant::now() + within;
+        while healthz(client, &self.base).await != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "healthz did not recover:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn failure_lines(&self) -> usize {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().filter(|l| l.contains("request failed")).count()
+    }
+
+    /// SIGKILL: no shutdown, as a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean stop.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    /// A test that fails leaves no server behind.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The status `/healthz` answers.
+pub async fn healthz(client: &reqwest::Client, base: &str) -> u16 {
+    let response = client.get(format!("{base}/healthz")).send().await;
+    response.expect("answer").status().as_u16()
+}

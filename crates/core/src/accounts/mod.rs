@@ -318,6 +318,15 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
     person: PersonId,
+    session: OwnSession,
+}
+
+/// The session a [`SignedIn`] came from, as far as auditing its own reads needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OwnSession {
+    token_hash: Vec<u8>,
+    /// The UTC day on which this session's own reads were last put on record.
+    reads_recorded_day: Option<i64>,
 }
 
 impl SignedIn {
@@ -328,6 +337,28 @@ impl SignedIn {
     /// The grant for this person acting on themself.
     fn grant(&self, app: &Datavow) -> Result<Grant, AccountError> {
         Ok(app.door.own(self.person)?)
+    }
+
+    /// Runs `view`, a person's own view of their data, under a grant that audits its
+    /// reads only if this session's own reads are not on record yet today; then notes
+    /// that they are. A person's own page views are thus one audit entry per session
+    /// and day (P13 shows that they looked), while every change, download and refusal,
+    /// and every operator's and system's read, is an entry each time.
+    async fn own_view<T, F, Fut>(&self, app: &Datavow, view: F) -> Result<T, AccountError>
+    where
+        F: FnOnce(Grant) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AccountError>>,
+    {
+        let today = Utc::now().timestamp().div_euclid(86_400);
+        if self.session.reads_recorded_day == Some(today) {
+            return view(app.door.own_recorded_today(self.person)?).await;
+        }
+        let seen = view(self.grant(app)?).await?;
+        app.stores
+            .accounts
+            .mark_own_reads_recorded(&self.session.token_hash, today)
+            .await?;
+        Ok(seen)
     }
 }
 

@@ -74,7 +74,10 @@ pub(super) const OWN_FIELDS: &[Field] = &[
 
 /// The person's own data, read for the `requests` purpose (their right of access).
 pub async fn profile(app: &Datavow, me: &SignedIn) -> Result<Profile, AccountError> {
-    profile_with(app, &me.grant(app)?, me.person).await
+    me.own_view(app, |grant| async move {
+        profile_with(app, &grant, me.person).await
+    })
+    .await
 }
 
 /// [`profile`] under a grant the caller already holds (one key fetch per request).
@@ -419,13 +422,18 @@ pub async fn export(app: &Datavow, me: &SignedIn) -> Result<serde_json::Value, A
 }
 
 /// Who read or changed the signed-in person's data, newest first (P13: the dashboard's
-/// "who accessed your data"). Reading it is itself audited.
+/// "who accessed your data"). Reading it is itself audited, once per session and day
+/// like the person's other own views.
 pub async fn access_log(
     app: &Datavow,
     me: &SignedIn,
     limit: i64,
 ) -> Result<Vec<AccessEntry>, AccountError> {
-    let grant = me.grant(app)?;
-    let tag = app.vault.subject_tag(&grant, me.person).await?;
-    Ok(crate::audit::read_access_log(app, &Actor::Person(tag.clone()), &tag, limit).await?)
+    me.own_view(app, |grant| async move {
+        let tag = app.vault.subject_tag(&grant, me.person).await?;
+        let reader = Actor::Person(tag.clone());
+        let record = grant.audits_reads();
+        Ok(crate::audit::read_access_log(app, &reader, &tag, limit, record).await?)
+    })
+    .await
 }

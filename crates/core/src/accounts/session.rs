@@ -86,10 +86,11 @@ pub(super) async fn new_session(app: &Datavow, person: PersonId) -> Result<Sessi
     let token = SecretString::from(format!("dvs_{}", crate::operators::random_text(43)));
     let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default();
+    let token_hash = sha256(token.expose_secret());
     app.stores
         .accounts
         .insert_session(
-            &sha256(token.expose_secret()),
+            &token_hash,
             person,
             now.timestamp_micros(),
             expires_at.timestamp_micros(),
@@ -97,19 +98,32 @@ pub(super) async fn new_session(app: &Datavow, person: PersonId) -> Result<Sessi
         .await?;
     Ok(Session {
         token,
-        person: SignedIn { person },
+        person: SignedIn {
+            person,
+            session: OwnSession {
+                token_hash,
+                reads_recorded_day: None,
+            },
+        },
         expires_at,
     })
 }
 
 /// The person a session token belongs to, if it is valid.
 pub async fn session_person(app: &Datavow, token: &str) -> Result<Option<SignedIn>, AccountError> {
+    let token_hash = sha256(token);
     Ok(app
         .stores
         .accounts
-        .session_person(&sha256(token), Utc::now().timestamp_micros())
+        .session(&token_hash, Utc::now().timestamp_micros())
         .await?
-        .map(|person| SignedIn { person }))
+        .map(|row| SignedIn {
+            person: row.person,
+            session: OwnSession {
+                token_hash,
+                reads_recorded_day: row.own_reads_day,
+            },
+        }))
 }
 
 /// Ends a session.

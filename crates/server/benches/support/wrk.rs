@@ -15,13 +15,26 @@ pub struct Figures {
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Requests completed in the run.
+    pub requests: u64,
 }
 
-/// Runs wrk and reads its summary (`Requests/sec`, and the 50% and 99% lines of
-/// `--latency`).
+/// Runs wrk with 32 connections and reads its summary (`Requests/sec`, and the 50% and
+/// 99% lines of `--latency`).
 pub fn wrk(url: &str, token: &str, seconds: u64) -> Figures {
+    wrk_with(url, token, seconds, 32)
+}
+
+/// [`wrk`] with `connections` connections.
+pub fn wrk_with(url: &str, token: &str, seconds: u64, connections: u32) -> Figures {
     let output = Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency", "-H"])
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+        ])
         .arg(format!("Authorization: Bearer {token}"))
         .arg(url)
         .output()
@@ -52,5 +65,11 @@ pub fn wrk(url: &str, token: &str, seconds: u64) -> Figures {
         requests_per_second: value("Requests/sec:").parse().unwrap_or(0.0),
         p50_ms: ms(value("50%")),
         p99_ms: ms(value("99%")),
+        requests: text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
     }
 }

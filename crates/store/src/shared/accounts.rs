@@ -26,15 +26,26 @@ macro_rules! impl_account_store {
             }
 
             #[tracing::instrument(skip_all)]
-            async fn session_person(&self, token_hash: &[u8], now_micros: i64) -> Result<Option<$crate::PersonId>, $crate::StoreError> {
-                match self.point_reads() {
-                    Some(reads) => reads.session_person(token_hash, now_micros),
-                    None => Ok(sqlx::query_scalar($crate::shared::SQL_SESSION_PERSON)
+            async fn session(&self, token_hash: &[u8], now_micros: i64) -> Result<Option<$crate::SessionRow>, $crate::StoreError> {
+                let row: Option<($crate::PersonId, Option<i64>)> = match self.point_reads() {
+                    Some(reads) => reads.session(token_hash, now_micros)?,
+                    None => sqlx::query_as($crate::shared::SQL_SESSION)
                         .bind(token_hash)
                         .bind(now_micros)
                         .fetch_optional(&self.pool)
-                        .await?),
-                }
+                        .await?,
+                };
+                Ok(row.map(|(person, own_reads_day)| $crate::SessionRow { person, own_reads_day }))
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn mark_own_reads_recorded(&self, token_hash: &[u8], day: i64) -> Result<(), $crate::StoreError> {
+                sqlx::query("UPDATE sessions SET own_reads_day = $1 WHERE token_hash = $2")
+                    .bind(day)
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             #[tracing::instrument(skip_all)]

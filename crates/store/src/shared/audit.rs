@@ -32,19 +32,16 @@ macro_rules! impl_audit_and_operator_store {
                 if let Some(appender) = self.audit_appender() {
                     return appender.append_on_blocking_pool(entries, chain, checkpoint_every, sign).await;
                 }
-                // PostgreSQL from here on.
+                // PostgreSQL from here on: every statement is a network round trip, so
+                // the head is locked and read in one, and moved in the last insert.
                 let mut tx = self.pool.begin().await?;
-                // Writing the head row first takes the chain lock (a row lock), held
-                // until commit.
-                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-                    .execute(&mut *tx)
-                    .await?;
-                let (mut seq, mut hash): (i64, Vec<u8>) =
-                    sqlx::query_as($crate::shared::SQL_AUDIT_HEAD)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                // The chain first, then the rows in multi-row statements: each statement
-                // is a round trip to the server.
+                // Writing the head row takes the chain lock (a row lock), held until
+                // commit.
+                let (mut seq, mut hash): (i64, Vec<u8>) = sqlx::query_as(
+                    "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
                 // (seq, entry, previous hash, own hash)
                 let mut rows = Vec::with_capacity(entries.len());
                 for entry in &entries {
@@ -53,14 +50,31 @@ macro_rules! impl_audit_and_operator_store {
                     let prev = std::mem::replace(&mut hash, next.clone());
                     rows.push((seq, entry, prev, next));
                 }
-                for batch in rows.chunks($crate::shared::AUDIT_ROWS_PER_INSERT) {
+                for (seq, _, _, this) in &rows {
+                    if checkpoint_every > 0 && seq % checkpoint_every == 0 {
+                        insert_checkpoint(&mut tx, &sign(*seq, this)).await?;
+                    }
+                }
+                let batches = rows.chunks($crate::shared::AUDIT_ROWS_PER_INSERT).count();
+                for (n, batch) in rows.chunks($crate::shared::AUDIT_ROWS_PER_INSERT).enumerate() {
                     let values: Vec<String> = (0..batch.len())
                         .map(|r| {
                             let p: Vec<String> = (1..=11).map(|c| <$store>::param(r * 11 + c)).collect();
                             format!("({})", p.join(", "))
                         })
                         .collect();
-                    let sql = format!("{} {}", $crate::shared::SQL_AUDIT_INSERT_PREFIX, values.join(", "));
+                    let last = n + 1 == batches;
+                    let move_head = if last {
+                        let (s, h) = (batch.len() * 11 + 1, batch.len() * 11 + 2);
+                        format!(
+                            "WITH moved AS (UPDATE audit_head SET seq = {}, hash = {} WHERE id = 1) ",
+                            <$store>::param(s),
+                            <$store>::param(h)
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let sql = format!("{move_head}{} {}", $crate::shared::SQL_AUDIT_INSERT_PREFIX, values.join(", "));
                     let mut query = sqlx::query(&sql);
                     for (seq, entry, prev, this) in batch {
                         query = query
@@ -76,18 +90,11 @@ macro_rules! impl_audit_and_operator_store {
                             .bind(prev)
                             .bind(this);
                     }
+                    if last {
+                        query = query.bind(seq).bind(&hash);
+                    }
                     query.execute(&mut *tx).await?;
                 }
-                for (seq, _, _, this) in &rows {
-                    if checkpoint_every > 0 && seq % checkpoint_every == 0 {
-                        insert_checkpoint(&mut tx, &sign(*seq, this)).await?;
-                    }
-                }
-                sqlx::query($crate::shared::SQL_AUDIT_MOVE_HEAD)
-                    .bind(seq)
-                    .bind(&hash)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 Ok(seq)
             }
@@ -177,6 +184,71 @@ macro_rules! impl_audit_and_operator_store {
                         signature,
                     })
                     .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn prunes(&self) -> Result<Vec<$crate::AuditPrune>, $crate::StoreError> {
+                let rows: Vec<(i64, Vec<u8>, i64, i64, String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT through_seq, hash, before_micros, at_micros, key_id, signature \
+                     FROM audit_prunes ORDER BY through_seq",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(through_seq, hash, before_micros, at_micros, key_id, signature)| $crate::AuditPrune {
+                        through_seq,
+                        hash,
+                        before_micros,
+                        at_micros,
+                        key_id,
+                        signature,
+                    })
+                    .collect())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn insert_prune(&self, prune: &$crate::AuditPrune) -> Result<(), $crate::StoreError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO audit_prunes (through_seq, hash, before_micros, at_micros, key_id, signature) \
+                     SELECT $1, $2, $3, $4, $5, $6 \
+                     WHERE $1 > COALESCE((SELECT MAX(through_seq) FROM audit_prunes), 0)",
+                )
+                .bind(prune.through_seq)
+                .bind(&prune.hash)
+                .bind(prune.before_micros)
+                .bind(prune.at_micros)
+                .bind(&prune.key_id)
+                .bind(&prune.signature)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    return Err($crate::StoreError::Conflict(
+                        "audit prune point",
+                    ));
+                }
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all)]
+            async fn delete_pruned(&self, batch: i64) -> Result<u64, $crate::StoreError> {
+                let mut deleted = 0;
+                loop {
+                    let done = sqlx::query(
+                        "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log \
+                         WHERE seq <= (SELECT COALESCE(MAX(through_seq), 0) FROM audit_prunes) \
+                         ORDER BY seq LIMIT $1)",
+                    )
+                    .bind(batch.max(1))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                    deleted += done;
+                    if done == 0 {
+                        return Ok(deleted);
+                    }
+                }
             }
 
             #[tracing::instrument(skip_all)]

@@ -52,8 +52,8 @@ pub(crate) const FIND_MANY_BATCH: usize = 1000;
 
 /// Statements that SQLite also runs through [`crate::sqlite_reads`]; their `$N`
 /// appear in order, so SQLite numbers them as rusqlite binds them.
-pub(crate) const SQL_SESSION_PERSON: &str =
-    "SELECT person_id FROM sessions WHERE token_hash = $1 AND expires_at_micros > $2";
+pub(crate) const SQL_SESSION: &str =
+    "SELECT person_id, own_reads_day FROM sessions WHERE token_hash = $1 AND expires_at_micros > $2";
 pub(crate) const SQL_ACCOUNT_SUMMARY: &str =
     "SELECT p.entity, (SELECT a.policy_version FROM policy_acknowledgements a \
      WHERE a.person_id = p.id ORDER BY a.acknowledged_at DESC LIMIT 1) \
