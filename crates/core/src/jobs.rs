@@ -2,7 +2,8 @@
 //! job's database lock, so when several `datavow serve` nodes share one PostgreSQL
 //! database a job never runs on two of them at once. Jobs [`ONCE_PER_CLUSTER`] apart or
 //! more also run once per interval in all: a node that takes the lock skips the run
-//! when the store says another node finished one less than half an interval ago.
+//! when the store says a node finished one successfully less than half an interval ago
+//! (a failed run is tried again at the next tick of any node).
 
 use crate::Datavow;
 use std::future::Future;
@@ -181,7 +182,7 @@ fn run_kind(job: &Job) -> String {
     format!("job:{}", job.name)
 }
 
-/// Whether some node finished `job` less than half an interval ago.
+/// Whether some node finished `job` successfully less than half an interval ago.
 async fn ran_recently(app: &Datavow, job: &Job) -> Result<bool, datavow_store::StoreError> {
     let kind = run_kind(job);
     let half = i64::try_from(job.every.as_micros() / 2).unwrap_or(i64::MAX);
@@ -192,7 +193,7 @@ async fn ran_recently(app: &Datavow, job: &Job) -> Result<bool, datavow_store::S
         .last_runs()
         .await?
         .iter()
-        .any(|run| run.kind == kind && now.saturating_sub(run.at_micros) < half))
+        .any(|run| run.kind == kind && run.ok && now.saturating_sub(run.at_micros) < half))
 }
 
 /// How a single attempt to run a job ended.
@@ -216,11 +217,12 @@ pub async fn run_once(app: &Datavow, job: &Job) -> RunOutcome {
         }
     };
     let once = job.every >= ONCE_PER_CLUSTER;
-    let outcome = match once {
-        true => ran_recently(app, job).await,
-        false => Ok(false),
+    let recent = if once {
+        ran_recently(app, job).await
+    } else {
+        Ok(false)
     };
-    let outcome = match outcome {
+    let outcome = match recent {
         Ok(true) => {
             tracing::debug!(job = job.name, "skipped: another node ran it lately");
             RunOutcome::Skipped

@@ -250,12 +250,27 @@ fn main() {
         )
         .expect("audit size") as u64
     };
-    let bare = wrk(&format!("http://{bare_addr}/api/v1/me"), &token, seconds);
-    let twin = wrk(&format!("http://{plain_addr}/api/v1/me"), &token, seconds);
+    let bare = wrk(
+        &format!("http://{bare_addr}/api/v1/me"),
+        &token,
+        seconds,
+        32,
+    );
+    let twin = wrk(
+        &format!("http://{plain_addr}/api/v1/me"),
+        &token,
+        seconds,
+        32,
+    );
     let entries_before =
         runtime.block_on(async { app.audit_log().verify().await.expect("verify").entries });
     let bytes_before = audit_bytes();
-    let datavow = wrk(&format!("http://{datavow_addr}/api/v1/me"), &token, seconds);
+    let datavow = wrk(
+        &format!("http://{datavow_addr}/api/v1/me"),
+        &token,
+        seconds,
+        32,
+    );
     let entries_after =
         runtime.block_on(async { app.audit_log().verify().await.expect("verify").entries });
     let bytes_after = audit_bytes();

@@ -120,7 +120,7 @@ fn main() {
                     },
                 )
             });
-            let figures = support::wrk_with(&target.url, &target.token, seconds, 64);
+            let figures = support::wrk(&target.url, &target.token, seconds, 64);
             let after = runtime.block_on(async {
                 (
                     target.scalar(AUDIT_ENTRIES).await,
@@ -141,8 +141,7 @@ fn main() {
         }
     }
     println!("GET /api/v1/me on loopback, wrk -t2 -c64 -d{seconds}s, {rounds} alternating rounds");
-    for round in 0..rounds {
-        let (lite, pg) = (&runs[0][round], &runs[1][round]);
+    for (round, (lite, pg)) in runs[0].iter().zip(&runs[1]).enumerate() {
         for (target, run) in targets.iter().zip([lite, pg]) {
             let requests = run.figures.requests.max(1) as f64;
             println!(

@@ -72,7 +72,7 @@ fn main() {
         )
     });
     let url = format!("http://{addr}/api/v1/me");
-    let idle = wrk(&url, &token, seconds);
+    let idle = wrk(&url, &token, seconds, 32);
 
     // The storm's clients run on a runtime of their own, on their own thread, as a
     // separate client would: not in the server's task queues.
@@ -118,7 +118,7 @@ fn main() {
     std::thread::sleep(std::time::Duration::from_secs(1));
     let before = signed_in.load(Ordering::Relaxed);
     let started = std::time::Instant::now();
-    let storm = wrk(&url, &token, seconds);
+    let storm = wrk(&url, &token, seconds, 32);
     let rate =
         (signed_in.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -128,17 +128,21 @@ fn main() {
         "GET /api/v1/me on loopback, wrk -t2 -c32 -d{seconds}s, SQLite, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("{:<28} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
     println!(
-        "{:<28} {:>10.0} {:>9.2} {:>9.2}",
-        "idle", idle.requests_per_second, idle.p50_ms, idle.p99_ms
+        "{:<28} {:>10} {:>9} {:>9} {:>10}",
+        "", "req/s", "p50 ms", "p99 ms", "requests"
     );
     println!(
-        "{:<28} {:>10.0} {:>9.2} {:>9.2}",
+        "{:<28} {:>10.0} {:>9.2} {:>9.2} {:>10}",
+        "idle", idle.requests_per_second, idle.p50_ms, idle.p99_ms, idle.requests
+    );
+    println!(
+        "{:<28} {:>10.0} {:>9.2} {:>9.2} {:>10}",
         format!("{STORM} sign-ins in flight"),
         storm.requests_per_second,
         storm.p50_ms,
-        storm.p99_ms
+        storm.p99_ms,
+        storm.requests
     );
     println!("sign-ins completed during the storm: {rate:.1}/s");
     println!(

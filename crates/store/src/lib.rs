@@ -24,6 +24,7 @@ mod audit;
 mod browser;
 mod console;
 mod error;
+mod point_reads;
 mod policy_texts;
 mod postgres;
 mod shared;

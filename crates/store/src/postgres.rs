@@ -2,6 +2,7 @@
 //! and `datavow_keys`), each with its own migrations. Several `datavow serve` nodes may
 //! share the database; background jobs take transaction-scoped advisory locks.
 
+use crate::point_reads::{PgPointReads, PointReadsRef, IDLE_CHECK};
 use crate::shared::{
     audit_record, impl_account_store, impl_audit_and_operator_store, impl_key_store,
     impl_person_store, operator_row, AuditRow, OperatorTuple,
@@ -12,12 +13,14 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The PostgreSQL data store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    reads: Arc<PgPointReads>,
     schema: String,
 }
 
@@ -25,6 +28,7 @@ pub struct PgStore {
 #[derive(Debug, Clone)]
 pub struct PgKeyStore {
     pub(crate) pool: PgPool,
+    reads: Arc<PgPointReads>,
     schema: String,
 }
 
@@ -45,8 +49,12 @@ fn checked_schema(schema: &str) -> Result<&str, StoreError> {
     }
 }
 
-/// Connects a pool whose `search_path` is `schema`, creating the schema first.
-pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, StoreError> {
+/// Connects a pool whose `search_path` is `schema`, creating the schema first, and
+/// the point reads' connections to the same schema.
+pub(crate) async fn connect(
+    url: &SecretString,
+    schema: &str,
+) -> Result<(PgPool, Arc<PgPointReads>), StoreError> {
     let schema = checked_schema(schema)?;
     let base = PgConnectOptions::from_str(url.expose_secret())
         .map_err(|e| StoreError::BadUrl(redact_url_error(&e.to_string(), url)))?
@@ -61,7 +69,9 @@ pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, 
         .execute(&mut setup)
         .await?;
     drop(setup);
-    PgPoolOptions::new()
+    let options = base.clone().options([("search_path", schema)]);
+    let reads = Arc::new(PgPointReads::new(options.clone(), pool_size() as usize));
+    let pool = PgPoolOptions::new()
         .max_connections(pool_size())
         .acquire_timeout(Duration::from_secs(3))
         // sqlx pings a connection on every acquire by default: a second round trip for
@@ -76,21 +86,20 @@ pub(crate) async fn connect(url: &SecretString, schema: &str) -> Result<PgPool, 
                 Ok(true)
             })
         })
-        .connect_with(base.clone().options([("search_path", schema)]))
+        .connect_with(options)
         .await
-        .map_err(unreachable)
+        .map_err(unreachable)?;
+    Ok((pool, reads))
 }
 
-/// A pooled connection idle longer than this is pinged before use.
-const IDLE_CHECK: Duration = Duration::from_secs(10);
-
-/// Connections per pool (a node opens two: data and keys): four per core of this node,
-/// at least 8 and at most 32: three 2-core nodes hold 48 of PostgreSQL's default 100
-/// connections, and a node does not queue more work on the server than its own cores
-/// can hand over.
+/// Connections per pool (a node has four: data and keys, each a sqlx pool and the
+/// point reads'): two per core of this node, at least 4 and at most 16. Three 2-core
+/// nodes hold at most 48 of PostgreSQL's default 100 connections, and a node does not
+/// queue more work on the server than its own cores hand over (4 beat 8 per pool in
+/// `me_backends`: fewer server processes competing for the same cores).
 fn pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    u32::try_from(cores * 4).unwrap_or(32).clamp(8, 32)
+    u32::try_from(cores * 2).unwrap_or(16).clamp(4, 16)
 }
 
 /// Keeps a password in the URL out of error messages.
@@ -116,12 +125,13 @@ impl PgStore {
 
     /// Connects, creates `schema` if needed and runs the data migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
-        let pool = connect(url, schema).await?;
+        let (pool, reads) = connect(url, schema).await?;
         sqlx::migrate!("./migrations/postgres/data")
             .run(&pool)
             .await?;
         Ok(PgStore {
             pool,
+            reads,
             schema: schema.to_owned(),
         })
     }
@@ -130,12 +140,13 @@ impl PgStore {
 impl PgKeyStore {
     /// Connects, creates `schema` if needed and runs the keystore migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
-        let pool = connect(url, schema).await?;
+        let (pool, reads) = connect(url, schema).await?;
         sqlx::migrate!("./migrations/postgres/keys")
             .run(&pool)
             .await?;
         Ok(PgKeyStore {
             pool,
+            reads,
             schema: schema.to_owned(),
         })
     }
@@ -156,9 +167,14 @@ impl PgKeyStore {
 }
 
 impl PgStore {
-    /// No second driver: every read goes through the pool (see `sqlite_reads`).
+    /// The long reads of `sqlite_reads` go through the pool here.
     pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<crate::sqlite_reads::PointReads>> {
         None
+    }
+
+    /// The hot point reads, on connections of their own (see `point_reads`).
+    pub(crate) fn hot_reads(&self) -> PointReadsRef<'_> {
+        PointReadsRef::Postgres(&self.reads)
     }
 
     /// Audit appends go through the pool too (see `sqlite_audit`).
@@ -170,8 +186,9 @@ impl PgStore {
 }
 
 impl PgKeyStore {
-    pub(crate) fn point_reads(&self) -> Option<&std::sync::Arc<crate::sqlite_reads::PointReads>> {
-        None
+    /// The hot point reads, on connections of their own (see `point_reads`).
+    pub(crate) fn hot_reads(&self) -> PointReadsRef<'_> {
+        PointReadsRef::Postgres(&self.reads)
     }
 }
 

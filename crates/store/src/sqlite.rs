@@ -163,6 +163,10 @@ impl SqliteStore {
         Some(&self.reads)
     }
 
+    pub(crate) fn hot_reads(&self) -> crate::point_reads::PointReadsRef<'_> {
+        crate::point_reads::PointReadsRef::Sqlite(&self.reads)
+    }
+
     pub(crate) fn audit_appender(&self) -> Option<&Arc<AuditAppender>> {
         Some(&self.audit)
     }
@@ -180,8 +184,8 @@ impl SqliteKeyStore {
         Ok(SqliteKeyStore { pool, reads })
     }
 
-    pub(crate) fn point_reads(&self) -> Option<&Arc<PointReads>> {
-        Some(&self.reads)
+    pub(crate) fn hot_reads(&self) -> crate::point_reads::PointReadsRef<'_> {
+        crate::point_reads::PointReadsRef::Sqlite(&self.reads)
     }
 
     async fn compact_remnants(&self) -> Result<(), StoreError> {

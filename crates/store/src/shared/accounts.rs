@@ -27,14 +27,7 @@ macro_rules! impl_account_store {
 
             #[tracing::instrument(skip_all)]
             async fn session(&self, token_hash: &[u8], now_micros: i64) -> Result<Option<$crate::SessionRow>, $crate::StoreError> {
-                let row: Option<($crate::PersonId, Option<i64>)> = match self.point_reads() {
-                    Some(reads) => reads.session(token_hash, now_micros)?,
-                    None => sqlx::query_as($crate::shared::SQL_SESSION)
-                        .bind(token_hash)
-                        .bind(now_micros)
-                        .fetch_optional(&self.pool)
-                        .await?,
-                };
+                let row = self.hot_reads().session(token_hash, now_micros).await?;
                 Ok(row.map(|(person, own_reads_day)| $crate::SessionRow { person, own_reads_day }))
             }
 
@@ -111,13 +104,7 @@ macro_rules! impl_account_store {
 
             #[tracing::instrument(skip_all)]
             async fn account_summary(&self, person: $crate::PersonId) -> Result<Option<$crate::AccountSummary>, $crate::StoreError> {
-                let row: Option<(String, Option<String>)> = match self.point_reads() {
-                    Some(reads) => reads.account_summary(person)?,
-                    None => sqlx::query_as($crate::shared::SQL_ACCOUNT_SUMMARY)
-                        .bind(person)
-                        .fetch_optional(&self.pool)
-                        .await?,
-                };
+                let row = self.hot_reads().account_summary(person).await?;
                 Ok(row.map(|(entity, policy_version)| $crate::AccountSummary { entity, policy_version }))
             }
 

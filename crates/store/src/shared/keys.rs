@@ -69,13 +69,7 @@ macro_rules! impl_key_store {
                 &self,
                 person: $crate::PersonId,
             ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
-                match self.point_reads() {
-                    Some(reads) => reads.person_key(person),
-                    None => Ok(sqlx::query_scalar($crate::shared::SQL_PERSON_KEY)
-                        .bind(person)
-                        .fetch_optional(&self.pool)
-                        .await?),
-                }
+                self.hot_reads().person_key(person).await
             }
 
             #[tracing::instrument(skip_all)]

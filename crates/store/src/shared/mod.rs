@@ -50,8 +50,8 @@ pub(crate) const SQL_AUDIT_CHECKPOINT: &str =
 /// Digests per query of `find_many_by_index`.
 pub(crate) const FIND_MANY_BATCH: usize = 1000;
 
-/// Statements that SQLite also runs through [`crate::sqlite_reads`]; their `$N`
-/// appear in order, so SQLite numbers them as rusqlite binds them.
+/// The hot point reads' statements ([`crate::point_reads`]); their `$N` appear in
+/// order, so SQLite numbers them as rusqlite binds them.
 pub(crate) const SQL_SESSION: &str =
     "SELECT person_id, own_reads_day FROM sessions WHERE token_hash = $1 AND expires_at_micros > $2";
 pub(crate) const SQL_ACCOUNT_SUMMARY: &str =

@@ -75,13 +75,7 @@ macro_rules! impl_person_store {
                 &self,
                 id: $crate::PersonId,
             ) -> Result<Vec<$crate::SealedField>, $crate::StoreError> {
-                let rows: Vec<(String, Vec<u8>)> = match self.point_reads() {
-                    Some(reads) => reads.sealed_fields(id)?,
-                    None => sqlx::query_as($crate::shared::SQL_SEALED_FIELDS)
-                        .bind(id)
-                        .fetch_all(&self.pool)
-                        .await?,
-                };
+                let rows = self.hot_reads().sealed_fields(id).await?;
                 rows.into_iter()
                     .map(|(field, ciphertext)| {
                         Ok($crate::SealedField {
