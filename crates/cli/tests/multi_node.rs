@@ -388,6 +388,22 @@ fn three_nodes_behind_nginx_keep_serving_through_a_killed_node_with_one_audit_ch
             .map(|o| (o.what, o.status, o.at.as_millis()))
             .collect::<Vec<_>>()
     );
+    for what in [
+        "sign-up", "sign-in", "read", "correct", "sign-out", "erasure",
+    ] {
+        let mut took: Vec<Duration> = outcomes
+            .iter()
+            .filter(|o| o.what == what)
+            .map(|o| o.took)
+            .collect();
+        took.sort();
+        println!(
+            "  {what:<9} {:>5} requests, p50 {:>6.1} ms, p99 {:>6.1} ms",
+            took.len(),
+            percentile(&took, 0.5).as_secs_f64() * 1000.0,
+            percentile(&took, 0.99).as_secs_f64() * 1000.0
+        );
+    }
     assert!(
         outcomes
             .iter()

@@ -264,19 +264,29 @@ async fn run_locked(app: &Datavow, job: &Job, once: bool) -> RunOutcome {
     outcome
 }
 
+/// Jobs a node runs at the same time; the others wait for their turn. Each running job
+/// holds its lock (on PostgreSQL a connection, apart from the requests' pool) and
+/// works beside the requests, so a node starting up does not run all of them at once.
+pub const JOBS_AT_ONCE: usize = 2;
+
 /// Runs `jobs` on their intervals until `shutdown` turns true; then waits for running
 /// jobs to finish.
 pub async fn run_until(app: Datavow, jobs: Vec<Job>, shutdown: watch::Receiver<bool>) {
     let mut set = JoinSet::new();
+    let turns = Arc::new(tokio::sync::Semaphore::new(JOBS_AT_ONCE));
     for job in jobs {
         let app = app.clone();
+        let turns = turns.clone();
         let mut shutdown = shutdown.clone();
         set.spawn(async move {
             let mut ticker = tokio::time::interval(job.every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = ticker.tick() => { run_once(&app, &job).await; }
+                    _ = ticker.tick() => {
+                        let Ok(_turn) = turns.acquire().await else { break };
+                        run_once(&app, &job).await;
+                    }
                     _ = stopped(&mut shutdown) => break,
                 }
             }

@@ -21,6 +21,9 @@ use std::time::Duration;
 pub struct PgStore {
     pub(crate) pool: PgPool,
     reads: Arc<PgPointReads>,
+    /// Connections that hold background jobs' locks (a transaction each, for the
+    /// job's whole run), apart from the pool that serves requests.
+    locks: PgPool,
     schema: String,
 }
 
@@ -50,11 +53,11 @@ fn checked_schema(schema: &str) -> Result<&str, StoreError> {
 }
 
 /// Connects a pool whose `search_path` is `schema`, creating the schema first, and
-/// the point reads' connections to the same schema.
+/// the point reads' connections to the same schema; returns their options too.
 pub(crate) async fn connect(
     url: &SecretString,
     schema: &str,
-) -> Result<(PgPool, Arc<PgPointReads>), StoreError> {
+) -> Result<(PgPool, Arc<PgPointReads>, PgConnectOptions), StoreError> {
     let schema = checked_schema(schema)?;
     let base = PgConnectOptions::from_str(url.expose_secret())
         .map_err(|e| StoreError::BadUrl(redact_url_error(&e.to_string(), url)))?
@@ -86,10 +89,10 @@ pub(crate) async fn connect(
                 Ok(true)
             })
         })
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
         .map_err(unreachable)?;
-    Ok((pool, reads))
+    Ok((pool, reads, options))
 }
 
 /// Connections per pool (a node has four: data and keys, each a sqlx pool and the
@@ -125,13 +128,22 @@ impl PgStore {
 
     /// Connects, creates `schema` if needed and runs the data migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
-        let (pool, reads) = connect(url, schema).await?;
+        let (pool, reads, options) = connect(url, schema).await?;
         sqlx::migrate!("./migrations/postgres/data")
             .run(&pool)
             .await?;
+        // Opened as jobs run, closed when idle: a node runs at most `JOBS_AT_ONCE`
+        // jobs at a time (`core::jobs`), one more for a job run by hand.
+        let locks = PgPoolOptions::new()
+            .max_connections(3)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy_with(options);
         Ok(PgStore {
             pool,
             reads,
+            locks,
             schema: schema.to_owned(),
         })
     }
@@ -140,7 +152,7 @@ impl PgStore {
 impl PgKeyStore {
     /// Connects, creates `schema` if needed and runs the keystore migrations.
     pub async fn open(url: &SecretString, schema: &str) -> Result<Self, StoreError> {
-        let (pool, reads) = connect(url, schema).await?;
+        let (pool, reads, _) = connect(url, schema).await?;
         sqlx::migrate!("./migrations/postgres/keys")
             .run(&pool)
             .await?;
@@ -215,7 +227,7 @@ impl_key_store!(PgKeyStore);
 impl JobLocks for PgStore {
     #[tracing::instrument(skip_all)]
     async fn try_lock(&self, job: &str, _lease: Duration) -> Result<Option<JobLock>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.locks.begin().await?;
         // Advisory locks are per database; the schema keeps test schemas apart.
         let taken: bool =
             sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
