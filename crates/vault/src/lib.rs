@@ -263,9 +263,6 @@ impl Vault {
         fields: &[Field],
     ) -> Result<PersonalRecord, VaultError> {
         let purpose = grant.purpose();
-        let data_key = self.key_for(grant, person).await?;
-        let subject = SubjectTag::derive(&data_key);
-        let actor = grant.actor(Some(&subject));
         let refusal = match fields.iter().find(|f| f.is_verifier()) {
             Some(_) => Some(VaultError::Unreadable(Field::PasswordHash)),
             None => fields
@@ -273,11 +270,21 @@ impl Vault {
                 .find_map(|f| self.covered(grant, *f).err())
                 .map(VaultError::Refused),
         };
-        // The person's sealed fields, fetched once: the consent check reads them too.
-        let stored = match refusal {
-            None => self.persons.sealed_fields(person).await?,
-            Some(_) => Vec::new(),
+        // The key and the person's sealed fields (fetched once: the consent check reads
+        // them too) at the same time: two reads, one wait.
+        let (data_key, stored) = match refusal {
+            None => {
+                check_self(grant, person)?;
+                let (key, stored) = tokio::join!(
+                    self.key_for(grant, person),
+                    self.persons.sealed_fields(person)
+                );
+                (key?, stored?)
+            }
+            Some(_) => (self.key_for(grant, person).await?, Vec::new()),
         };
+        let subject = SubjectTag::derive(&data_key);
+        let actor = grant.actor(Some(&subject));
         let refusal = match refusal {
             Some(r) => Some(r),
             None if self.policy.purpose(purpose).requires_consent
