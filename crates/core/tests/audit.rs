@@ -628,21 +628,31 @@ async fn all_entries(app: &Datavow) -> Vec<datavow_store::AuditRecord> {
         .expect("entries")
 }
 
-async fn entries_older_than_the_audit_retention_are_pruned_and_the_rest_still_verifies(
-    t: TestStores,
-) {
-    let app = open(&t).await;
-    append_n(app.audit_log(), 20).await;
+/// Appends `old` entries, then `new` ones a moment later; returns the moment at which
+/// the policy's audit retention has passed for the old ones and not for the new ones.
+async fn old_and_new_entries(
+    app: &Datavow,
+    old: usize,
+    new: usize,
+) -> chrono::DateTime<chrono::Utc> {
+    append_n(app.audit_log(), old).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let cut = chrono::Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    append_n(app.audit_log(), 5).await;
+    append_n(app.audit_log(), new).await;
     let keep = app
         .policy
         .audit_retention
         .expect("the policy keeps audit entries 3 years");
-    // The moment at which everything up to `cut` has been kept exactly that long.
-    let now = keep.after(cut);
+    keep.after(cut)
+}
+
+async fn entries_older_than_the_audit_retention_are_pruned_and_the_rest_still_verifies(
+    t: TestStores,
+) {
+    let app = open(&t).await;
+    // The moment at which everything before the last five has been kept that long.
+    let now = old_and_new_entries(&app, 20, 5).await;
     let old = POLICY_ENTRY + 20;
 
     let planned = prune(&app, now, true).await.expect("dry run");
@@ -694,15 +704,8 @@ async fn entries_older_than_the_audit_retention_are_pruned_and_the_rest_still_ve
 
 async fn a_prune_forged_without_the_signing_key_is_named_by_verify(t: TestStores) {
     let app = open(&t).await;
-    append_n(app.audit_log(), 10).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let cut = chrono::Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    append_n(app.audit_log(), 10).await;
-    let keep = app.policy.audit_retention.expect("retention");
-    prune(&app, keep.after(cut), false)
-        .await
-        .expect("a real prune");
+    let now = old_and_new_entries(&app, 10, 10).await;
+    prune(&app, now, false).await.expect("a real prune");
     // Someone with write access to the database but not the signing key claims entries
     // up to 15 were pruned (which would let them delete those), reusing the real key id.
     t.raw_execute(
@@ -727,13 +730,8 @@ async fn a_prune_forged_without_the_signing_key_is_named_by_verify(t: TestStores
 
 async fn deleting_entries_no_signed_prune_covers_is_refused_after_a_prune(t: TestStores) {
     let app = open(&t).await;
-    append_n(app.audit_log(), 5).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let cut = chrono::Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    append_n(app.audit_log(), 5).await;
-    let keep = app.policy.audit_retention.expect("retention");
-    let done = prune(&app, keep.after(cut), false).await.expect("prune");
+    let now = old_and_new_entries(&app, 5, 5).await;
+    let done = prune(&app, now, false).await.expect("prune");
     let (_, last_pruned) = done.range.expect("pruned");
     let err = t
         .raw_execute(&format!(

@@ -73,6 +73,23 @@ impl Target {
     async fn scalar(&self, sql: &str) -> i64 {
         self.stores.raw_scalar(sql).await.expect("audit figure")
     }
+
+    /// The audit log's entries, bytes of values and (PostgreSQL) bytes on disk with
+    /// its indexes.
+    async fn audit_size(&self) -> (i64, i64, Option<i64>) {
+        let relation = match self.name {
+            "PostgreSQL" => Some(
+                self.scalar("SELECT pg_total_relation_size('audit_log')")
+                    .await,
+            ),
+            _ => None,
+        };
+        (
+            self.scalar(AUDIT_ENTRIES).await,
+            self.scalar(AUDIT_VALUE_BYTES).await,
+            relation,
+        )
+    }
 }
 
 /// One wrk run and what it added to the audit log.
@@ -104,34 +121,12 @@ fn main() {
             Target::start("PostgreSQL", pg).await,
         ]
     });
-    let relation = "SELECT pg_total_relation_size('audit_log')";
     let mut runs: Vec<Vec<Run>> = (0..targets.len()).map(|_| Vec::new()).collect();
     for _ in 0..rounds {
         for (i, target) in targets.iter().enumerate() {
-            let pg = target.name == "PostgreSQL";
-            let before = runtime.block_on(async {
-                (
-                    target.scalar(AUDIT_ENTRIES).await,
-                    target.scalar(AUDIT_VALUE_BYTES).await,
-                    if pg {
-                        Some(target.scalar(relation).await)
-                    } else {
-                        None
-                    },
-                )
-            });
+            let before = runtime.block_on(target.audit_size());
             let figures = support::wrk(&target.url, &target.token, seconds, 64);
-            let after = runtime.block_on(async {
-                (
-                    target.scalar(AUDIT_ENTRIES).await,
-                    target.scalar(AUDIT_VALUE_BYTES).await,
-                    if pg {
-                        Some(target.scalar(relation).await)
-                    } else {
-                        None
-                    },
-                )
-            });
+            let after = runtime.block_on(target.audit_size());
             runs[i].push(Run {
                 figures,
                 entries: after.0 - before.0,
