@@ -283,6 +283,66 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
 }
 
 #[test]
+fn audit_prune_says_what_is_due_prunes_it_and_verify_still_proves_the_rest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    for name in ["alice", "bob"] {
+        let out = run(datavow()
+            .args(["operator", "add", name, "--role", "support", "--data-dir"])
+            .arg(&data));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    // Nothing is three years old yet.
+    let out = run(datavow().args(["audit", "prune", "--data-dir"]).arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("no entries older than"),
+        "{}",
+        text(&out.stdout)
+    );
+    // As if it were 2035: the policy entry and both operators are due.
+    let prune = |extra: &[&str]| {
+        run(datavow()
+            .args(["audit", "prune", "--now", "2035-01-01"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data))
+    };
+    let out = prune(&["--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("would prune entries 1 to 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = prune(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("pruned entries 1 to 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("intact: 1 entry,") && stdout.contains("entries 1 to 3"),
+        "the prune's own entry is kept and the pruned ones are named: {stdout}"
+    );
+    let out = prune(&["--bad-flag"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = run(datavow()
+        .args(["audit", "prune", "--now", "next tuesday", "--data-dir"])
+        .arg(&data));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--now `next tuesday`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_command_that_writes_leaves_its_commits_in_the_database_files_alone() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("datavow-data");

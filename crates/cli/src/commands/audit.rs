@@ -23,8 +23,9 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     match report.broken {
         None => {
             println!(
-                "audit log intact: {} entries, {} signed checkpoints{pruned}",
-                report.entries, report.checkpoints
+                "audit log intact: {}, {} signed checkpoints{pruned}",
+                entries(report.entries),
+                report.checkpoints
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -34,11 +35,20 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
                 broken.seq, broken.reason
             );
             println!(
-                "{} entries before it verified; {} checkpoints{pruned}",
-                report.entries, report.checkpoints
+                "{} before it verified; {} checkpoints{pruned}",
+                entries(report.entries),
+                report.checkpoints
             );
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// "1 entry", "2 entries".
+fn entries(n: i64) -> String {
+    match n {
+        1 => "1 entry".into(),
+        n => format!("{n} entries"),
     }
 }
 
