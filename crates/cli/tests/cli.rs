@@ -205,7 +205,7 @@ fn serve_starts_on_sqlite_answers_healthz_and_stops_on_sigterm_leaving_complete_
     let from_copy = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&copy));
     let out = run(datavow().args(["audit", "verify", "--data-dir"]).arg(&data));
     assert!(
-        text(&out.stdout).contains("1 signed checkpoints"),
+        text(&out.stdout).contains("1 signed checkpoint"),
         "{}",
         text(&out.stdout)
     );
@@ -527,7 +527,7 @@ fn two_server_processes_on_one_postgres_database_keep_one_valid_audit_chain() {
         "one policy entry and at least one entry per sign-up: {stdout}"
     );
     assert!(
-        stdout.contains("2 signed checkpoints") || stdout.contains("1 signed checkpoints"),
+        stdout.contains("2 signed checkpoints") || stdout.contains("1 signed checkpoint"),
         "{stdout}"
     );
 }

@@ -23,9 +23,9 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     match report.broken {
         None => {
             println!(
-                "audit log intact: {}, {} signed checkpoints{pruned}",
+                "audit log intact: {}, {}{pruned}",
                 entries(report.entries),
-                report.checkpoints
+                count(report.checkpoints, "signed checkpoint")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -35,9 +35,9 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
                 broken.seq, broken.reason
             );
             println!(
-                "{} before it verified; {} checkpoints{pruned}",
+                "{} before it verified; {}{pruned}",
                 entries(report.entries),
-                report.checkpoints
+                count(report.checkpoints, "checkpoint")
             );
             Ok(ExitCode::FAILURE)
         }
@@ -49,6 +49,14 @@ fn entries(n: i64) -> String {
     match n {
         1 => "1 entry".into(),
         n => format!("{n} entries"),
+    }
+}
+
+/// "1 checkpoint", "2 checkpoints".
+fn count(n: usize, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
     }
 }
 
