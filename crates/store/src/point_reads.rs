@@ -77,13 +77,8 @@ impl PointReadsRef<'_> {
         match self {
             PointReadsRef::Sqlite(r) => r.sealed_fields(person),
             PointReadsRef::Postgres(r) => {
-                let (mut conn, permit) = r.take().await?;
-                let rows = sqlx::query_as(crate::shared::SQL_SEALED_FIELDS)
-                    .bind(person)
-                    .fetch_all(&mut conn)
-                    .await;
-                r.give_back(conn, permit, &rows);
-                Ok(rows?)
+                r.fetch_all(sqlx::query_as(crate::shared::SQL_SEALED_FIELDS).bind(person))
+                    .await
             }
         }
     }
@@ -93,13 +88,10 @@ impl PointReadsRef<'_> {
         match self {
             PointReadsRef::Sqlite(r) => r.person_key(person),
             PointReadsRef::Postgres(r) => {
-                let (mut conn, permit) = r.take().await?;
-                let key = sqlx::query_scalar(crate::shared::SQL_PERSON_KEY)
-                    .bind(person)
-                    .fetch_optional(&mut conn)
-                    .await;
-                r.give_back(conn, permit, &key);
-                Ok(key?)
+                let row: Option<(Vec<u8>,)> = r
+                    .fetch_optional(sqlx::query_as(crate::shared::SQL_PERSON_KEY).bind(person))
+                    .await?;
+                Ok(row.map(|(wrapped,)| wrapped))
             }
         }
     }
@@ -118,6 +110,13 @@ impl std::fmt::Debug for PgPointReads {
         f.debug_struct("PgPointReads").finish_non_exhaustive()
     }
 }
+
+/// A statement of the point reads, with its arguments bound.
+type PgQuery<'q, T> = sqlx::query::QueryAs<'q, sqlx::Postgres, T, sqlx::postgres::PgArguments>;
+
+/// What a row of a point read is read into.
+trait PgRowType: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> {}
+impl<T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>> PgRowType for T {}
 
 /// A read's right to hold one of the connections.
 type Permit<'a> = tokio::sync::SemaphorePermit<'a>;
@@ -176,16 +175,21 @@ impl PgPointReads {
     }
 
     /// One optional row of `query`.
-    async fn fetch_optional<'q, T>(
+    async fn fetch_optional<T: PgRowType>(
         &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Postgres, T, sqlx::postgres::PgArguments>,
-    ) -> Result<Option<T>, StoreError>
-    where
-        T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
-    {
+        query: PgQuery<'_, T>,
+    ) -> Result<Option<T>, StoreError> {
         let (mut conn, permit) = self.take().await?;
         let row = query.fetch_optional(&mut conn).await;
         self.give_back(conn, permit, &row);
         Ok(row?)
+    }
+
+    /// Every row of `query`.
+    async fn fetch_all<T: PgRowType>(&self, query: PgQuery<'_, T>) -> Result<Vec<T>, StoreError> {
+        let (mut conn, permit) = self.take().await?;
+        let rows = query.fetch_all(&mut conn).await;
+        self.give_back(conn, permit, &rows);
+        Ok(rows?)
     }
 }

@@ -74,51 +74,47 @@ impl TestStores {
     /// Runs SQL directly against the data store, bypassing the traits: what an
     /// attacker with database access could do. Returns the rows affected.
     pub async fn raw_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        use sqlx::ConnectOptions;
-        match &self.location {
-            StoreLocation::Sqlite { dir } => {
-                let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(dir.join(crate::sqlite::DATA_FILE))
-                    .connect()
-                    .await?;
-                Ok(sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected())
+        Ok(match self.raw_connection().await? {
+            RawConnection::Sqlite(mut conn) => {
+                sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected()
             }
-            StoreLocation::Postgres {
-                url, data_schema, ..
-            } => {
-                let options: sqlx::postgres::PgConnectOptions = url.expose_secret().parse()?;
-                let mut conn = options
-                    .options([("search_path", data_schema.as_str())])
-                    .connect()
-                    .await?;
-                Ok(sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected())
+            RawConnection::Postgres(mut conn) => {
+                sqlx::raw_sql(sql).execute(&mut conn).await?.rows_affected()
             }
-        }
+        })
     }
 
     /// One integer from a query run directly against the data store (table sizes and
     /// sums for benches).
     pub async fn raw_scalar(&self, sql: &str) -> Result<i64, sqlx::Error> {
+        match self.raw_connection().await? {
+            RawConnection::Sqlite(mut conn) => sqlx::query_scalar(sql).fetch_one(&mut conn).await,
+            RawConnection::Postgres(mut conn) => sqlx::query_scalar(sql).fetch_one(&mut conn).await,
+        }
+    }
+
+    /// A connection of its own to the data store, outside the stores' pools.
+    async fn raw_connection(&self) -> Result<RawConnection, sqlx::Error> {
         use sqlx::ConnectOptions;
-        match &self.location {
-            StoreLocation::Sqlite { dir } => {
-                let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        Ok(match &self.location {
+            StoreLocation::Sqlite { dir } => RawConnection::Sqlite(
+                sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(dir.join(crate::sqlite::DATA_FILE))
                     .connect()
-                    .await?;
-                sqlx::query_scalar(sql).fetch_one(&mut conn).await
-            }
+                    .await?,
+            ),
             StoreLocation::Postgres {
                 url, data_schema, ..
             } => {
                 let options: sqlx::postgres::PgConnectOptions = url.expose_secret().parse()?;
-                let mut conn = options
-                    .options([("search_path", data_schema.as_str())])
-                    .connect()
-                    .await?;
-                sqlx::query_scalar(sql).fetch_one(&mut conn).await
+                RawConnection::Postgres(
+                    options
+                        .options([("search_path", data_schema.as_str())])
+                        .connect()
+                        .await?,
+                )
             }
-        }
+        })
     }
 
     /// SQL that lifts the append-only guard on the audit tables (an attacker's first step).
@@ -159,6 +155,12 @@ impl TestStores {
             } => tables_containing(url, &[data_schema, keys_schema], needle).await,
         }
     }
+}
+
+/// A direct connection to either backend's data store.
+enum RawConnection {
+    Sqlite(sqlx::sqlite::SqliteConnection),
+    Postgres(sqlx::postgres::PgConnection),
 }
 
 fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
