@@ -137,6 +137,8 @@ impl PlainStore {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/app.rs"]
+mod setup;
 #[path = "support/wrk.rs"]
 mod support;
 use support::wrk;
@@ -151,18 +153,7 @@ fn main() {
     let (t, app, token, me_body) = runtime.block_on(async {
         let t = TestStores::sqlite().await;
         let app = datavow_core::testkit::open(&t).await;
-        let input = accounts::SignUpInput {
-            name: Some("Zoë Müller-Łukasiewicz".into()),
-            company: Some("Müller Webhosting GmbH".into()),
-            email: Some("zoe@example.de".into()),
-            phone: Some("+49 30 901820".into()),
-            interest: Some("Dedicated servers".into()),
-            ..Default::default()
-        };
-        let account = accounts::sign_up(&app, &input).await.expect("sign up");
-        let session = accounts::sign_in(&app, &account.user_id, &account.password, "bench")
-            .await
-            .expect("sign in");
+        let session = setup::signed_in_person(&app).await;
         let profile = accounts::profile(&app, &session.person)
             .await
             .expect("profile");
@@ -170,19 +161,7 @@ fn main() {
         (t, app, session.token.expose_secret().to_owned(), body)
     });
     let plain_body = me_body.clone();
-    let datavow_addr = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(datavow_server::serve(
-            app.clone(),
-            listener,
-            Default::default(),
-            std::future::pending(),
-        ));
-        addr
-    });
+    let datavow_addr = runtime.block_on(setup::serve(app.clone()));
     let bare_addr = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

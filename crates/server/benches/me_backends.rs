@@ -12,13 +12,14 @@
 //! -p datavow-server --bench me_backends` (DATAVOW_BENCH_SECONDS, default 10;
 //! DATAVOW_BENCH_ROUNDS, default 3).
 
-use datavow_core::accounts;
 use datavow_store::testkit::TestStores;
 use secrecy::ExposeSecret;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "support/app.rs"]
+mod setup;
 #[path = "support/wrk.rs"]
 mod support;
 
@@ -40,28 +41,8 @@ struct Target {
 impl Target {
     async fn start(name: &'static str, stores: TestStores) -> Target {
         let app = datavow_core::testkit::open(&stores).await;
-        let input = accounts::SignUpInput {
-            name: Some("Zoë Müller-Łukasiewicz".into()),
-            company: Some("Müller Webhosting GmbH".into()),
-            email: Some("zoe@example.de".into()),
-            phone: Some("+49 30 901820".into()),
-            interest: Some("Dedicated servers".into()),
-            ..Default::default()
-        };
-        let account = accounts::sign_up(&app, &input).await.expect("sign up");
-        let session = accounts::sign_in(&app, &account.user_id, &account.password, "bench")
-            .await
-            .expect("sign in");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(datavow_server::serve(
-            app,
-            listener,
-            Default::default(),
-            std::future::pending(),
-        ));
+        let session = setup::signed_in_person(&app).await;
+        let addr = setup::serve(app).await;
         Target {
             name,
             stores,

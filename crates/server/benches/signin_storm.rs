@@ -22,6 +22,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Sign-ins in flight during the storm.
 const STORM: usize = 16;
 
+#[path = "support/app.rs"]
+mod setup;
 #[path = "support/wrk.rs"]
 mod support;
 use support::wrk;
@@ -54,16 +56,7 @@ fn main() {
         )
         .await
         .expect("sign in");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(datavow_server::serve(
-            app,
-            listener,
-            Default::default(),
-            std::future::pending(),
-        ));
+        let addr = setup::serve(app).await;
         (
             t,
             session.token.expose_secret().to_owned(),
