@@ -2,7 +2,7 @@
 //! that `verify` names the first bad entry for every kind of tampering, and that
 //! concurrent writers on two nodes keep one valid chain.
 
-use datavow_core::audit::{prune, AuditLog};
+use datavow_core::audit::{prune, AuditLog, Broken};
 use datavow_core::{Datavow, OpenOptions};
 use datavow_policy::{Field, Policy, Purpose};
 use datavow_store::backend_tests;
@@ -39,6 +39,15 @@ async fn log_with_checkpoints(app: &Datavow, t: &TestStores, every: i64) -> Audi
         .await
         .expect("signer");
     AuditLog::new(app.stores().audit.clone(), signer, every)
+}
+
+/// The first break `verify` names in a chain that must be broken.
+async fn first_break(log: &AuditLog) -> Broken {
+    log.verify()
+        .await
+        .expect("verify")
+        .broken
+        .expect("the chain is broken")
 }
 
 async fn append_n(log: &AuditLog, n: usize) {
@@ -170,13 +179,7 @@ async fn verify_names_an_edited_entry(t: TestStores) {
     t.raw_execute("UPDATE audit_log SET actor = 'system:innocent' WHERE seq = 4")
         .await
         .expect("tamper");
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 4, "{broken:?}");
     assert!(broken.reason.contains("altered"), "{broken:?}");
 }
@@ -190,13 +193,7 @@ async fn verify_names_a_deleted_entry(t: TestStores) {
     t.raw_execute("DELETE FROM audit_log WHERE seq = 6")
         .await
         .expect("tamper");
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 6, "{broken:?}");
     assert!(broken.reason.contains("missing"), "{broken:?}");
 }
@@ -225,13 +222,7 @@ async fn verify_names_an_inserted_entry(t: TestStores) {
     )
     .await
     .expect("forge");
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 5, "{broken:?}");
 }
 
@@ -248,13 +239,7 @@ async fn verify_names_reordered_entries(t: TestStores) {
     ] {
         t.raw_execute(sql).await.expect("swap");
     }
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 7, "{broken:?}");
     assert!(broken.reason.contains("does not follow"), "{broken:?}");
 }
@@ -291,7 +276,7 @@ async fn verify_detects_a_tail_cut_after_a_signed_checkpoint(t: TestStores) {
     )
     .await
     .expect("rewind head");
-    let broken = log.verify().await.expect("verify").broken.expect("broken");
+    let broken = first_break(&log).await;
     assert_eq!(broken.seq, 9, "{broken:?}");
     assert!(broken.reason.contains("cut off"), "{broken:?}");
 }
@@ -319,13 +304,7 @@ async fn a_shutdown_checkpoint_signs_the_head_so_a_later_cut_is_detected(t: Test
     )
     .await
     .expect("rewind head");
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 7, "{broken:?}");
 }
 
@@ -340,7 +319,7 @@ async fn a_chain_rewritten_under_a_checkpoint_is_detected(t: TestStores) {
     t.raw_execute("UPDATE audit_checkpoints SET signature = hash || hash WHERE seq = 5")
         .await
         .expect("forge signature");
-    let broken = log.verify().await.expect("verify").broken.expect("broken");
+    let broken = first_break(&log).await;
     assert_eq!(broken.seq, 5, "{broken:?}");
     assert!(broken.reason.contains("invalid signature"), "{broken:?}");
 }
@@ -717,13 +696,7 @@ async fn a_prune_forged_without_the_signing_key_is_named_by_verify(t: TestStores
     t.raw_execute("DELETE FROM audit_log WHERE seq <= 15")
         .await
         .expect("the forged prune lets them delete");
-    let broken = app
-        .audit_log()
-        .verify()
-        .await
-        .expect("verify")
-        .broken
-        .expect("broken");
+    let broken = first_break(app.audit_log()).await;
     assert_eq!(broken.seq, 15, "{broken:?}");
     assert!(broken.reason.contains("signature"), "{broken:?}");
 }
