@@ -11,6 +11,7 @@ use std::process::ExitCode;
 pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let app = super::open(config).await?;
     let report = datavow_core::audit::verify_and_record(&app).await?;
+    let checkpoints = i64::try_from(report.checkpoints).unwrap_or(i64::MAX);
     let pruned = report
         .pruned
         .map(|(seq, before)| {
@@ -24,8 +25,8 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
         None => {
             println!(
                 "audit log intact: {}, {}{pruned}",
-                entries(report.entries),
-                count(report.checkpoints, "signed checkpoint")
+                count(report.entries, "entry", "entries"),
+                count(checkpoints, "signed checkpoint", "signed checkpoints")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -36,8 +37,8 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
             );
             println!(
                 "{} before it verified; {}{pruned}",
-                entries(report.entries),
-                count(report.checkpoints, "checkpoint")
+                count(report.entries, "entry", "entries"),
+                count(checkpoints, "checkpoint", "checkpoints")
             );
             Ok(ExitCode::FAILURE)
         }
@@ -45,18 +46,10 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// "1 entry", "2 entries".
-fn entries(n: i64) -> String {
-    match n {
-        1 => "1 entry".into(),
-        n => format!("{n} entries"),
-    }
-}
-
-/// "1 checkpoint", "2 checkpoints".
-fn count(n: usize, what: &str) -> String {
-    match n {
-        1 => format!("1 {what}"),
-        n => format!("{n} {what}s"),
+fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
     }
 }
 

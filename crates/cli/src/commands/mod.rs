@@ -19,7 +19,6 @@ use datavow_core::{Datavow, OpenOptions};
 use datavow_policy::Policy;
 use std::sync::Arc;
 
-/// The policy named by the configuration, or the bundled one.
 /// A moment given to option `flag`: RFC 3339, or a day (00:00 UTC).
 pub fn moment(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
@@ -30,6 +29,7 @@ pub fn moment(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono:
         .map_err(|_| anyhow::anyhow!("{flag} `{text}` is neither YYYY-MM-DD nor RFC 3339"))
 }
 
+/// The policy named by the configuration, or the bundled one.
 pub fn load_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
     let policy = match &config.policy {
         Some(path) => Policy::load(path)?,

@@ -42,16 +42,11 @@ fn load(file: Option<&Path>) -> Result<Policy, PolicyLoadError> {
 
 /// `--effective`: a date (its start in UTC) or an RFC 3339 instant.
 fn effective_at(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(Publication::start_of(date));
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|at| at.with_timezone(&chrono::Utc))
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "--effective must be a date (2026-12-01) or an RFC 3339 instant (2026-12-01T00:00:00+01:00)"
-            )
-        })
+    super::moment("--effective", text).map_err(|_| {
+        anyhow::anyhow!(
+            "--effective must be a date (2026-12-01) or an RFC 3339 instant (2026-12-01T00:00:00+01:00)"
+        )
+    })
 }
 
 /// Publishes `file` as a version of the policy text.
