@@ -126,6 +126,29 @@ async fn client_loop(
                 (status, body)
             }
         };
+        // A read of the person's data with `bearer`, a sign-in with their password, and
+        // a broken promise noted.
+        let me = |what: &'static str, bearer: &str| {
+            send(
+                what,
+                http.get(format!("{base}/api/v1/me"))
+                    .header("authorization", bearer),
+            )
+        };
+        let sign_in = |account: &Value| {
+            send(
+                "sign-in",
+                http.post(format!("{base}/api/v1/session"))
+                    .json(&json!({"user_id": account["user_id"], "password": account["password"]})),
+            )
+        };
+        let stale = |what: &str| {
+            findings
+                .lock()
+                .expect("findings")
+                .stale
+                .push(format!("client {n}: {what}"));
+        };
         let (status, account) = send(
             "sign-up",
             http.post(format!("{base}/api/v1/accounts")).json(&json!({
@@ -139,23 +162,13 @@ async fn client_loop(
         if status != 201 {
             continue;
         }
-        let (status, session) = send(
-            "sign-in",
-            http.post(format!("{base}/api/v1/session"))
-                .json(&json!({"user_id": account["user_id"], "password": account["password"]})),
-        )
-        .await;
+        let (status, session) = sign_in(&account).await;
         let Some(token) = session["token"].as_str().filter(|_| status == 200) else {
             continue;
         };
         let bearer = format!("Bearer {token}");
         for _ in 0..8 {
-            send(
-                "read",
-                http.get(format!("{base}/api/v1/me"))
-                    .header("authorization", &bearer),
-            )
-            .await;
+            me("read", &bearer).await;
         }
         let interest = format!("Colocation, round {round}");
         let (status, _) = send(
@@ -166,27 +179,15 @@ async fn client_loop(
         )
         .await;
         if status == 200 {
-            let (status, me) = send(
-                "read",
-                http.get(format!("{base}/api/v1/me"))
-                    .header("authorization", &bearer),
-            )
-            .await;
-            if status == 200 && me["interest"] != interest.as_str() {
-                findings.lock().expect("findings").stale.push(format!(
-                    "client {n}: a read after a correction showed the old value"
-                ));
+            let (status, read) = me("read", &bearer).await;
+            if status == 200 && read["interest"] != interest.as_str() {
+                stale("a read after a correction showed the old value");
             }
         }
         if round.is_multiple_of(3) {
-            // Erasure through one node, then the person's other session and their
-            // password through the next ones.
-            let (status, other) = send(
-                "sign-in",
-                http.post(format!("{base}/api/v1/session"))
-                    .json(&json!({"user_id": account["user_id"], "password": account["password"]})),
-            )
-            .await;
+            // Erasure through one node, then the person's other session through the
+            // next one.
+            let (status, other) = sign_in(&account).await;
             let Some(other) = other["token"].as_str().filter(|_| status == 200) else {
                 continue;
             };
@@ -196,19 +197,9 @@ async fn client_loop(
                     .header("authorization", &bearer),
             )
             .await;
-            if status != 200 {
-                continue;
-            }
-            let (status, _) = send(
-                "read after erasure",
-                http.get(format!("{base}/api/v1/me"))
-                    .header("authorization", format!("Bearer {other}")),
-            )
-            .await;
-            if status == 200 {
-                findings.lock().expect("findings").stale.push(format!(
-                    "client {n}: an erased person's other session was still served"
-                ));
+            if status == 200 && me("read after erasure", &format!("Bearer {other}")).await.0 == 200
+            {
+                stale("an erased person's other session was still served");
             }
             continue;
         }
@@ -218,20 +209,8 @@ async fn client_loop(
                 .header("authorization", &bearer),
         )
         .await;
-        if status == 204 {
-            let (status, _) = send(
-                "read after sign-out",
-                http.get(format!("{base}/api/v1/me"))
-                    .header("authorization", &bearer),
-            )
-            .await;
-            if status == 200 {
-                findings
-                    .lock()
-                    .expect("findings")
-                    .stale
-                    .push(format!("client {n}: a session signed out was still served"));
-            }
+        if status == 204 && me("read after sign-out", &bearer).await.0 == 200 {
+            stale("a session signed out was still served");
         }
     }
 }
