@@ -274,6 +274,7 @@ impl Vault {
         // them too) at the same time: two reads, one wait.
         let (data_key, stored) = match refusal {
             None => {
+                // Refused before anything of another person is fetched.
                 check_self(grant, person)?;
                 let (key, stored) = tokio::join!(
                     self.key_for(grant, person),
