@@ -56,6 +56,7 @@ pub fn subjects_of(category: Category) -> &'static [Subject] {
         | Category::Contact
         | Category::PostalAddress
         | Category::BusinessProfile
+        | Category::AccountSegment
         | Category::Age
         | Category::Credentials
         | Category::PaymentReference
@@ -70,7 +71,8 @@ fn fides_categories(category: Category) -> &'static [&'static str] {
         Category::Identity => &["user.name", "user.contact.organization"],
         Category::Contact => &["user.contact.email", "user.contact.phone_number"],
         Category::PostalAddress => &["user.contact.address"],
-        Category::BusinessProfile => &["user.workplace", "user.content.private"],
+        Category::BusinessProfile => &["user.content.private"],
+        Category::AccountSegment => &["user.workplace", "user.contact.address.country"],
         Category::Age => &["user.demographic.date_of_birth"],
         Category::Credentials => &["user.account.username", "user.authorization.password"],
         Category::PaymentReference => &["user.payment"],

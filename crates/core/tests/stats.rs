@@ -390,12 +390,167 @@ async fn only_roles_with_the_statistics_purpose_see_reports(t: TestStores) {
     ));
 }
 
+/// `n` accounts of `entity`, with a sector and a country where given, stored as
+/// Datavow's own tool would (as sign-up stores them, without the sign-up's hashing).
+async fn accounts_of(
+    app: &Datavow,
+    n: usize,
+    entity: &str,
+    sector: Option<&str>,
+    country: Option<&str>,
+) -> Vec<datavow_store::PersonId> {
+    use datavow_policy::Field;
+    let mut values = vec![(Field::Name, "A. Customer")];
+    values.extend(sector.map(|s| (Field::BusinessSector, s)));
+    values.extend(country.map(|c| (Field::AccountCountry, c)));
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(app.create_person(entity, &values).await);
+    }
+    ids
+}
+
+fn address(country: &str, postal_code: &str) -> datavow_core::accounts::validate::PostalAddress {
+    datavow_core::accounts::validate::PostalAddress {
+        street: "Hauptstraße 1".into(),
+        postal_code: postal_code.into(),
+        city: "Somewhere".into(),
+        country: country.into(),
+    }
+}
+
+fn cells(table: &stats::Table) -> Vec<(String, u64)> {
+    table.rows.iter().map(|(v, n)| (v.clone(), n[0])).collect()
+}
+
+async fn accounts_are_counted_per_entity_sector_and_country_and_the_erased_drop_out(t: TestStores) {
+    use datavow_core::accounts::{self, SignUpInput};
+    let app = datavow_core::testkit::open(&t).await;
+    // Signed up as a customer would: the country comes from the postal address.
+    let mut signed_up = Vec::new();
+    for (country, code, sector, email) in [
+        ("DE", "10115", "software", "a@example.de"),
+        ("DK", "2970", "hosting_and_cloud", "b@example.dk"),
+    ] {
+        let account = accounts::sign_up(
+            &app,
+            &SignUpInput {
+                name: Some("Counted Customer".into()),
+                email: Some(email.into()),
+                postal_address: Some(address(country, code)),
+                business_sector: Some(sector.into()),
+                ..SignUpInput::default()
+            },
+        )
+        .await
+        .expect("sign up");
+        signed_up.push(account.person);
+    }
+    accounts_of(&app, 2, "asergo_europe", Some("software"), Some("DE")).await;
+    accounts_of(&app, 1, "asergo_scandinavia", None, None).await;
+    let d = date(days_ago(0));
+    let table = stats::report(&app, By::Owner(&owner()), "accounts", d, d)
+        .await
+        .expect("report");
+    let expected = |de: u64| {
+        vec![
+            ("entity:asergo_europe".to_owned(), de),
+            ("entity:asergo_scandinavia".to_owned(), 2),
+            ("sector:software".to_owned(), de),
+            ("sector:hosting_and_cloud".to_owned(), 1),
+            ("sector:unknown".to_owned(), 1),
+            ("country:DE".to_owned(), de),
+            ("country:DK".to_owned(), 1),
+            ("country:unknown".to_owned(), 1),
+        ]
+    };
+    assert_eq!(cells(&table), expected(3));
+    assert!(table.csv().contains("country:DE,3\r\n"), "{}", table.csv());
+
+    datavow_core::erasure::erase(
+        &app,
+        signed_up[0],
+        datavow_core::erasure::Reason::Request,
+        &owner(),
+    )
+    .await
+    .expect("erase");
+    let table = stats::report(&app, By::Owner(&owner()), "accounts", d, d)
+        .await
+        .expect("report");
+    assert_eq!(
+        cells(&table),
+        expected(2),
+        "the erased account is not counted"
+    );
+
+    // Statistics count countries from the account's own field, never from an address.
+    let err = app
+        .vault()
+        .tally_accounts(
+            &app.grant(datavow_policy::Purpose::Statistics),
+            &[datavow_policy::Field::PostalAddress],
+        )
+        .await
+        .expect_err("the statistics purpose may not use addresses");
+    assert!(
+        matches!(err, datavow_vault::VaultError::Refused(_)),
+        "{err:?}"
+    );
+}
+
+async fn an_accounts_release_never_shows_a_rare_sector_or_country(t: TestStores) {
+    let app = datavow_core::testkit::open(&t).await;
+    accounts_of(&app, 12, "asergo_europe", Some("software"), Some("DE")).await;
+    accounts_of(
+        &app,
+        11,
+        "asergo_scandinavia",
+        Some("hosting_and_cloud"),
+        Some("DK"),
+    )
+    .await;
+    accounts_of(&app, 1, "asergo_scandinavia", Some("health"), Some("IS")).await;
+    accounts_of(&app, 1, "asergo_scandinavia", Some("finance"), Some("FR")).await;
+    let d = date(days_ago(0));
+    let k_release = release(&app, "accounts", d, d, None)
+        .await
+        .expect("release");
+    // Per dimension: the two single accounts are suppressed, and since they sum to
+    // under k, the next smallest cell goes with them.
+    assert_eq!(
+        k_release.cells,
+        vec![
+            ("entity:asergo_scandinavia".to_owned(), 13),
+            ("entity:asergo_europe".to_owned(), 12),
+            ("sector:software".to_owned(), 12),
+            ("country:DE".to_owned(), 12),
+        ]
+    );
+    assert_eq!(k_release.unit, "persons");
+    let dp_release = release(&app, "accounts", d, d, Some("1"))
+        .await
+        .expect("release");
+    assert_eq!(
+        dp_release.manifest["sensitivity"], 3,
+        "one cell per dimension"
+    );
+    for r in [&k_release, &dp_release] {
+        let text = format!("{}{}", r.csv(), r.json());
+        for rare in ["health", "finance", "IS", "FR"] {
+            assert!(!text.contains(rare), "{rare} released: {text}");
+        }
+    }
+}
+
 backend_tests!(
     planted_rare_pages_and_referrers_never_appear_in_any_release,
     a_release_past_the_budget_is_refused_and_spends_nothing,
     two_k_anonymous_releases_differing_by_one_rare_visitor_reveal_nothing_of_them,
     a_report_reads_the_stored_roll_up_and_a_dropped_day_takes_its_roll_up_with_it,
     only_roles_with_the_statistics_purpose_see_reports,
+    accounts_are_counted_per_entity_sector_and_country_and_the_erased_drop_out,
+    an_accounts_release_never_shows_a_rare_sector_or_country,
 );
 
 /// The mechanism on two neighbouring counts (one unit more): every output's

@@ -67,6 +67,7 @@ pub const PURPOSES_THE_CODE_NEEDS: &[(Purpose, &[Category], &str)] = &[
             Category::Contact,
             Category::PostalAddress,
             Category::BusinessProfile,
+            Category::AccountSegment,
             Category::Age,
             Category::Credentials,
             Category::MarketingConsent,

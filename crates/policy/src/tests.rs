@@ -80,8 +80,8 @@ fn marketing_may_never_read_browser_data_or_credentials() {
 #[test]
 fn a_deny_wins_over_an_allow() {
     let text = BUNDLED_POLICY_TOML.replacen(
-        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [",
-        "categories = [\"identity\", \"contact\", \"business_profile\", \"marketing_consent\"]\ndeny = [\"business_profile\", ",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"account_segment\", \"marketing_consent\"]\ndeny = [",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"account_segment\", \"marketing_consent\"]\ndeny = [\"business_profile\", ",
         1,
     );
     assert_ne!(text, BUNDLED_POLICY_TOML);
@@ -158,8 +158,8 @@ fn roles_map_to_purposes_and_billing_operators_cannot_read_for_marketing() {
 #[test]
 fn unknown_purpose_name_is_reported_with_its_line_and_key() {
     let err = broken(
-        "categories = [\"browser_data\"]\naggregate_only",
-        "categories = [\"browser_data\"]\nagregate_only",
+        "categories = [\"browser_data\", \"account_segment\"]\naggregate_only",
+        "categories = [\"browser_data\", \"account_segment\"]\nagregate_only",
     );
     let issue = &err.issues[0];
     assert_eq!(issue.line, Some(line_of("aggregate_only = true")));
@@ -392,8 +392,8 @@ fn a_legal_basis_that_cites_no_article_6_basis_is_refused() {
 #[test]
 fn a_purpose_that_lacks_what_the_code_stores_under_it_is_refused() {
     let err = broken(
-        "categories = [\"identity\", \"contact\", \"postal_address\", \"business_profile\", \"age\", \"credentials\", \"marketing_consent\"]",
-        "categories = [\"identity\", \"contact\", \"business_profile\", \"age\", \"credentials\", \"marketing_consent\"]",
+        "categories = [\"identity\", \"contact\", \"postal_address\", \"business_profile\", \"account_segment\", \"age\", \"credentials\", \"marketing_consent\"]",
+        "categories = [\"identity\", \"contact\", \"business_profile\", \"account_segment\", \"age\", \"credentials\", \"marketing_consent\"]",
     );
     assert!(
         err.to_string().contains(

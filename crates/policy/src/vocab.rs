@@ -61,6 +61,7 @@ named_enum! {
         Contact => "contact",
         PostalAddress => "postal_address",
         BusinessProfile => "business_profile",
+        AccountSegment => "account_segment",
         Age => "age",
         Credentials => "credentials",
         PaymentReference => "payment_reference",
@@ -93,6 +94,9 @@ named_enum! {
         Path => "path",
         Language => "language",
         Country => "country",
+        /// The country of an account's postal address, kept apart from the address so
+        /// that statistics count accounts per country without opening an address.
+        AccountCountry => "account_country",
         LeadName => "lead_name",
         LeadCompany => "lead_company",
         LeadEmail => "lead_email",

@@ -34,6 +34,7 @@ mod mail;
 mod master_key;
 mod operator_secrets;
 mod personal;
+mod tally;
 
 pub use audit::{
     Action, Actor, AuditError, AuditEvent, AuditSigner, AuditSink, Outcome, RecordingSink,
@@ -46,6 +47,7 @@ pub use classes::{ErasurePlan, OpenedRecord, ACCOUNT_CLASS};
 pub use grant::{Custody, Grant, GrantIssuer};
 pub use master_key::{MasterKey, MasterKeyError};
 pub use personal::{Personal, PersonalRecord};
+pub use tally::AccountTally;
 
 use datavow_policy::{Category, Field, Policy, Purpose, PurposeRefused};
 use datavow_store::{

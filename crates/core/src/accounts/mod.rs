@@ -421,9 +421,12 @@ fn validate_profile(
     if let Some(v) = validate::phone(problems, "phone", phone, country) {
         values.push((Field::Phone, Personal::new(v)));
     }
-    if let Some((a, _)) = address {
+    if let Some((a, c)) = address {
         let json = serde_json::to_string(&a).unwrap_or_default();
         values.push((Field::PostalAddress, Personal::new(json)));
+        // Its own field, so that statistics count accounts per country (P10) without
+        // opening an address.
+        values.push((Field::AccountCountry, Personal::new(c.as_str())));
     }
     if let Some(v) = validate::business_sector(problems, &app.policy, sector) {
         values.push((Field::BusinessSector, Personal::new(v)));

@@ -9,6 +9,7 @@
 //!   live beside their day, under its key, and go with it.
 //! - Report names are the same everywhere (pages, CSV, releases): [`REPORTS`].
 
+mod accounts;
 pub mod dp;
 pub mod release;
 pub mod rollup;
@@ -250,14 +251,17 @@ pub async fn report(
     check_period(from, to)?;
     let grant = grant(app, by)?;
     if report == "accounts" {
-        let rows = app
-            .stores
-            .stats
-            .accounts_per_entity()
-            .await?
+        let (counts, _) = accounts::counts(app, &grant).await?;
+        let mut rows: Vec<(String, Vec<u64>)> = counts
             .into_iter()
-            .map(|(entity, n)| (entity, vec![u64::try_from(n).unwrap_or(0)]))
+            .map(|(cell, n)| (cell, vec![n]))
             .collect();
+        rows.sort_by(|a, b| {
+            accounts::dimension_rank(&a.0)
+                .cmp(&accounts::dimension_rank(&b.0))
+                .then_with(|| b.1.cmp(&a.1))
+                .then_with(|| a.0.cmp(&b.0))
+        });
         return Ok(Table {
             report: report.into(),
             from,

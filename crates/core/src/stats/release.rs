@@ -6,9 +6,11 @@
 //!   cells under `k` are suppressed and, where the suppressed cells would be one cell
 //!   or sum to under `k`, the smallest released cells are suppressed with them
 //!   (complementary suppression), and no total is released: a total minus the released
-//!   cells never gives a small cell away.
+//!   cells never gives a small cell away. For accounts, whose dimensions (entity,
+//!   sector, country) each sum to all accounts, this holds within each dimension, and
+//!   no combination of dimensions is released.
 //! - With ε, each count gets discrete Laplace noise scaled to the most cells one unit
-//!   can touch ([`super::rollup::DIMENSIONS`]) over ε, and a cell is released only if
+//!   can touch ([`super::rollup::DIMENSIONS`]; one per dimension for accounts) over ε, and a cell is released only if
 //!   its noisy count reaches a threshold ([`super::dp::threshold`], δ = 10⁻⁶): rare
 //!   cells are dropped by noise, never by their true count alone. The ε is charged to
 //!   every day of browser data in the period (every month, for accounts) before
@@ -18,7 +20,7 @@
 //! - Every release is audited with its parameters and recorded with its manifest.
 
 use super::dp::{self, Epsilon};
-use super::{check_period, check_report, day_rollups, rollup, StatsError};
+use super::{accounts, check_period, check_report, day_rollups, rollup, StatsError};
 use crate::access::SystemAct;
 use crate::{Datavow, Principal};
 use chrono::{Datelike, NaiveDate, Utc};
@@ -79,15 +81,7 @@ async fn true_counts(
     to: NaiveDate,
 ) -> Result<(BTreeMap<String, u64>, u64), StatsError> {
     if report == "accounts" {
-        let counts = app
-            .stores
-            .stats
-            .accounts_per_entity()
-            .await?
-            .into_iter()
-            .map(|(entity, n)| (entity, u64::try_from(n).unwrap_or(0)))
-            .collect();
-        return Ok((counts, 1));
+        return super::accounts::counts(app, grant).await;
     }
     let days = day_rollups(app, grant, from, to).await?;
     if report == "visits" {
@@ -124,6 +118,26 @@ pub fn suppress(counts: &BTreeMap<String, u64>, k: u64) -> (Vec<(String, u64)>, 
     }
     let kept: Vec<(String, u64)> = cells[cut..].iter().rev().cloned().collect();
     (kept, cut)
+}
+
+/// [`suppress`] within each dimension of the accounts report: every dimension's
+/// cells sum to the number of accounts, so each needs its own complementary
+/// suppression, or that total would give a small cell away.
+fn suppress_per_dimension(counts: &BTreeMap<String, u64>, k: u64) -> (Vec<(String, u64)>, usize) {
+    let mut dimensions: BTreeMap<usize, BTreeMap<String, u64>> = BTreeMap::new();
+    for (cell, n) in counts {
+        dimensions
+            .entry(accounts::dimension_rank(cell))
+            .or_default()
+            .insert(cell.clone(), *n);
+    }
+    let (mut kept, mut suppressed) = (Vec::new(), 0);
+    for cells in dimensions.values() {
+        let (k_cells, n) = suppress(cells, k);
+        kept.extend(k_cells);
+        suppressed += n;
+    }
+    (kept, suppressed)
 }
 
 /// The periods a release charges: each day of browser data, or the current month for
@@ -179,7 +193,11 @@ pub async fn release(
     let considered = counts.len();
     let (cells, suppressed, threshold) = match epsilon {
         None => {
-            let (kept, suppressed) = suppress(&counts, request.k);
+            let (kept, suppressed) = if report == "accounts" {
+                suppress_per_dimension(&counts, request.k)
+            } else {
+                suppress(&counts, request.k)
+            };
             (kept, suppressed, None)
         }
         Some(eps) => {
@@ -193,7 +211,12 @@ pub async fn release(
                     kept.push((value.clone(), u64::try_from(noisy).unwrap_or(0)));
                 }
             }
-            kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            kept.sort_by(|a, b| {
+                accounts::dimension_rank(&a.0)
+                    .cmp(&accounts::dimension_rank(&b.0))
+                    .then_with(|| b.1.cmp(&a.1))
+                    .then_with(|| a.0.cmp(&b.0))
+            });
             let suppressed = considered - kept.len();
             (kept, suppressed, Some(tau))
         }
