@@ -241,6 +241,9 @@ pub(crate) enum SystemAct {
     Statistics,
     /// Telling a person how their request stands (an extended deadline).
     RequestNotice,
+    /// Keeping an account's derived fields in step with what the person gave (the
+    /// country of their address), as sign-up and their own edits do.
+    AccountUpkeep,
 }
 
 /// The door's keeper: holds the vault's only grant issuer.
@@ -321,6 +324,7 @@ impl Door {
             SystemAct::Marketing => Purpose::Marketing,
             SystemAct::PolicyNotice => Purpose::Service,
             SystemAct::Statistics => Purpose::Statistics,
+            SystemAct::AccountUpkeep => Purpose::AccountManagement,
         };
         self.issuer
             .grant(actor, purpose)

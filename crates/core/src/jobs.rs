@@ -58,6 +58,17 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
+            "account-upkeep",
+            Duration::from_secs(3600),
+            |app: Datavow| async move {
+                let filled = crate::accounts::fill_account_countries(&app).await?;
+                if filled > 0 {
+                    tracing::info!(accounts = filled, "account countries filled in");
+                }
+                Ok(())
+            },
+        ),
+        Job::new(
             "audit-verify",
             Duration::from_secs(24 * 3600),
             |app: Datavow| async move {

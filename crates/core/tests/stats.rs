@@ -543,6 +543,59 @@ async fn an_accounts_release_never_shows_a_rare_sector_or_country(t: TestStores)
     }
 }
 
+async fn accounts_stored_before_the_country_field_get_it_from_their_address(t: TestStores) {
+    use datavow_policy::Field;
+    let app = datavow_core::testkit::open(&t).await;
+    let address =
+        r#"{"street":"Agern Allé 24","postal_code":"2970","city":"Hørsholm","country":"DK"}"#;
+    for _ in 0..2 {
+        // As an account was stored before `account_country` existed.
+        app.create_person(
+            "asergo_scandinavia",
+            &[
+                (Field::Name, "Old Account"),
+                (Field::PostalAddress, address),
+            ],
+        )
+        .await;
+    }
+    accounts_of(&app, 1, "asergo_scandinavia", None, None).await;
+    let d = date(days_ago(0));
+    let countries = |table: stats::Table| -> Vec<(String, u64)> {
+        cells(&table)
+            .into_iter()
+            .filter(|(c, _)| c.starts_with("country:"))
+            .collect()
+    };
+    let before = stats::report(&app, By::Owner(&owner()), "accounts", d, d)
+        .await
+        .expect("report");
+    assert_eq!(countries(before), vec![("country:unknown".to_owned(), 3)]);
+    assert_eq!(
+        datavow_core::accounts::fill_account_countries(&app)
+            .await
+            .expect("fill"),
+        2
+    );
+    let after = stats::report(&app, By::Owner(&owner()), "accounts", d, d)
+        .await
+        .expect("report");
+    assert_eq!(
+        countries(after),
+        vec![
+            ("country:DK".to_owned(), 2),
+            ("country:unknown".to_owned(), 1)
+        ]
+    );
+    assert_eq!(
+        datavow_core::accounts::fill_account_countries(&app)
+            .await
+            .expect("fill"),
+        0,
+        "nothing left to fill"
+    );
+}
+
 backend_tests!(
     planted_rare_pages_and_referrers_never_appear_in_any_release,
     a_release_past_the_budget_is_refused_and_spends_nothing,
@@ -551,6 +604,7 @@ backend_tests!(
     only_roles_with_the_statistics_purpose_see_reports,
     accounts_are_counted_per_entity_sector_and_country_and_the_erased_drop_out,
     an_accounts_release_never_shows_a_rare_sector_or_country,
+    accounts_stored_before_the_country_field_get_it_from_their_address,
 );
 
 /// The mechanism on two neighbouring counts (one unit more): every output's

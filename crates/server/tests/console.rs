@@ -713,5 +713,71 @@ mod statistics {
         );
     }
 
-    backend_tests!(the_statistics_page_draws_an_svg_chart_with_its_numbers_and_a_csv);
+    async fn the_accounts_report_charts_entity_sector_and_country_and_never_shows_a_person(
+        t: TestStores,
+    ) {
+        use datavow_core::accounts::{self, validate::PostalAddress, SignUpInput};
+        let server = start(&t).await;
+        for (country, code, sector, email) in [
+            ("DE", "10115", "software", "kunde.eins@example.de"),
+            ("DK", "2970", "software", "kunde.to@example.dk"),
+            ("DK", "8000", "health", "kunde.tre@example.dk"),
+        ] {
+            accounts::sign_up(
+                &server.app,
+                &SignUpInput {
+                    name: Some("Vibeke Statistik".into()),
+                    email: Some(email.into()),
+                    postal_address: Some(PostalAddress {
+                        street: "Strandvejen 17".into(),
+                        postal_code: code.into(),
+                        city: "Aarhus".into(),
+                        country: country.into(),
+                    }),
+                    business_sector: Some(sector.into()),
+                    ..SignUpInput::default()
+                },
+            )
+            .await
+            .expect("sign up");
+        }
+        let admin = server.console("adam", Role::Admin).await;
+        let response = admin.get("/admin/stats?report=accounts").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.expect("html");
+        for chart in ["chart-entity", "chart-sector", "chart-country"] {
+            assert!(html.contains(&format!("id=\"{chart}\"")), "{chart}: {html}");
+        }
+        assert!(
+            html.contains("Business sector") && html.contains("<svg"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>sector:software</td><td>2</td>")
+                && html.contains("<td>country:DK</td><td>2</td>"),
+            "numbers beside the charts: {html}"
+        );
+        for personal in ["Vibeke", "example.d", "Strandvejen", "8000", "Aarhus"] {
+            assert!(!html.contains(personal), "{personal} shown: {html}");
+        }
+        let csv = admin.get("/admin/stats.csv?report=accounts").await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        let text = csv.text().await.expect("csv");
+        assert!(text.starts_with("value,accounts\r\n"), "{text}");
+        for line in [
+            "entity:asergo_scandinavia,2",
+            "entity:asergo_europe,1",
+            "sector:software,2",
+            "sector:health,1",
+            "country:DK,2",
+            "country:DE,1",
+        ] {
+            assert!(text.contains(&format!("{line}\r\n")), "{line}: {text}");
+        }
+    }
+
+    backend_tests!(
+        the_statistics_page_draws_an_svg_chart_with_its_numbers_and_a_csv,
+        the_accounts_report_charts_entity_sector_and_country_and_never_shows_a_person,
+    );
 }

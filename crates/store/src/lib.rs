@@ -188,6 +188,15 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// The ids of every account (not leads), oldest first.
     async fn account_ids(&self) -> Result<Vec<PersonId>, StoreError>;
 
+    /// Up to `limit` accounts that hold a value of `has` but none of `lacks`, oldest
+    /// first (a field derived from another that is not filled in yet).
+    async fn accounts_with_but_not(
+        &self,
+        has: Field,
+        lacks: Field,
+        limit: u32,
+    ) -> Result<Vec<PersonId>, StoreError>;
+
     /// Stores a record of a retention class that may outlive the account.
     async fn insert_retained(&self, record: &RetainedRecord) -> Result<(), StoreError>;
 

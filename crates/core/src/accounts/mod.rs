@@ -17,6 +17,7 @@ mod own;
 mod session;
 mod sign_up;
 pub mod throttle;
+mod upkeep;
 pub mod validate;
 
 pub use datavow_store::SubjectRequestRow as SubjectRequest;
@@ -27,6 +28,7 @@ pub use own::{
 pub(crate) use session::{dummy_phc, reset_password};
 pub use session::{session_person, sign_in, sign_out};
 pub use sign_up::{contact, sign_up, sign_up_idempotent, REPLAY_WINDOW};
+pub use upkeep::fill_account_countries;
 
 use crate::access::VisitorAct;
 use crate::audit::AccessEntry;

@@ -217,6 +217,26 @@ macro_rules! impl_person_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn accounts_with_but_not(
+                &self,
+                has: datavow_policy::Field,
+                lacks: datavow_policy::Field,
+                limit: u32,
+            ) -> Result<Vec<$crate::PersonId>, $crate::StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT p.id FROM persons p WHERE p.kind = 'account' \
+                     AND EXISTS (SELECT 1 FROM person_fields f WHERE f.person_id = p.id AND f.field = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM person_fields f WHERE f.person_id = p.id AND f.field = $2) \
+                     ORDER BY p.created_at, p.id LIMIT $3",
+                )
+                .bind(has.as_str())
+                .bind(lacks.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn insert_retained(
                 &self,
                 record: &$crate::RetainedRecord,

@@ -140,6 +140,36 @@ fn column_key(column: &str) -> &'static str {
     }
 }
 
+/// The accounts report split per dimension (`entity:…`, `sector:…`, `country:…`), each
+/// part's rows labelled by value alone, in the report's order.
+fn per_dimension(table: &Table) -> Vec<(String, Table)> {
+    let mut parts: Vec<(String, Table)> = Vec::new();
+    for (cell, numbers) in &table.rows {
+        let (dimension, value) = cell.split_once(':').unwrap_or(("", cell));
+        if parts.last().map(|(d, _)| d.as_str()) != Some(dimension) {
+            parts.push((
+                dimension.to_owned(),
+                Table {
+                    rows: Vec::new(),
+                    ..table.clone()
+                },
+            ));
+        }
+        if let Some((_, part)) = parts.last_mut() {
+            part.rows.push((value.to_owned(), numbers.clone()));
+        }
+    }
+    parts
+}
+
+fn dimension_key(dimension: &str) -> &'static str {
+    match dimension {
+        "entity" => "dim_entity",
+        "sector" => "dim_sector",
+        _ => "dim_country",
+    }
+}
+
 fn report_key(report: &str) -> &'static str {
     match report {
         "visits" => "report_visits",
@@ -221,10 +251,17 @@ pub(super) async fn page(
                 StatusCode::OK,
                 html! {
                     (form)
-                    p class="empty" { (f.t("stats_intro")) }
+                    p class="empty" { (f.t(if table.report == "accounts" { "accounts_intro" } else { "stats_intro" })) }
                     @if table.rows.is_empty() { p class="empty" { (f.t("stats_empty")) } }
                     @else {
-                        figure id="chart" aria-label=(title) { (PreEscaped(chart(&table, &title))) }
+                        @if table.report == "accounts" {
+                            @for (dimension, part) in per_dimension(&table) {
+                                @let title = format!("{} · {}", f.t(report_key(&table.report)), f.t(dimension_key(&dimension)));
+                                figure id=(format!("chart-{dimension}")) aria-label=(title) { (PreEscaped(chart(&part, &title))) }
+                            }
+                        } @else {
+                            figure id="chart" aria-label=(title) { (PreEscaped(chart(&table, &title))) }
+                        }
                         (numbers(f, &table))
                     }
                     p { a href=(csv) id="csv" download { (f.t("download_csv")) } }

@@ -42,7 +42,15 @@ pub(crate) static TEXTS: &[(&str, [&str; 3])] = &[
     ("report_devices", ["Device classes", "Geräteklassen", "Enhedstyper"]),
     ("report_referrers", ["Referring domains", "Verweisende Domains", "Henvisende domæner"]),
     ("report_languages", ["Languages", "Sprachen", "Sprog"]),
-    ("report_accounts", ["Accounts per controlling entity", "Konten je Verantwortlichem", "Konti pr. dataansvarlig"]),
+    ("report_accounts", ["Accounts per entity, sector and country", "Konten je Verantwortlichem, Branche und Land", "Konti pr. dataansvarlig, branche og land"]),
+    ("dim_entity", ["Controlling entity", "Verantwortlicher", "Dataansvarlig"]),
+    ("dim_sector", ["Business sector", "Branche", "Branche"]),
+    ("dim_country", ["Country", "Land", "Land"]),
+    ("accounts_intro", [
+        "Open accounts as they stand now (the period does not apply), counted without reading a name, email or address; \"unknown\" counts accounts that gave no sector or address.",
+        "Offene Konten nach heutigem Stand (der Zeitraum gilt hier nicht), gezählt ohne einen Namen, eine E-Mail-Adresse oder Anschrift zu lesen; „unknown“ zählt Konten ohne Branche oder Anschrift.",
+        "Åbne konti, som de står nu (perioden gælder ikke her), talt uden at læse navn, e-mail eller adresse; \"unknown\" tæller konti uden branche eller adresse.",
+    ]),
     ("stats_intro", [
         "Counted from pseudonymised browser data only: a visitor counts once a day, addresses are never read.",
         "Nur aus pseudonymisierten Browserdaten gezählt: Ein Besucher zählt einmal am Tag, Adressen werden nie gelesen.",
