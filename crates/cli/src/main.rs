@@ -101,6 +101,9 @@ enum Command {
     /// Verify and read the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply the policy's retention now (what the hourly retention jobs do).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Data-subject requests that arrive outside the dashboard (P13).
     #[command(subcommand)]
     Dsr(DsrCommand),
@@ -330,6 +333,21 @@ enum DsrCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Drop browser days past their retention and end retention classes whose period
+    /// ended (keys destroyed first, audited; a run cut short is finished by the next).
+    Apply {
+        /// Apply retention as if it were this moment (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check the hash chain and signed checkpoints; exit 1 naming the first bad entry.
     Verify {
@@ -481,6 +499,7 @@ impl Cli {
                 | AuditCommand::Prune { store, .. }
                 | AuditCommand::Show { store, .. },
             ) => Some(store),
+            Command::Retention(RetentionCommand::Apply { store, .. }) => Some(store),
             Command::Marketing(MarketingCommand::Send { store, .. }) => Some(store),
             Command::Policy(
                 PolicyCommand::Publish { store, .. } | PolicyCommand::Versions { store },
@@ -651,6 +670,9 @@ fn main() -> ExitCode {
             Command::Audit(AuditCommand::Prune {
                 dry_run, now, json, ..
             }) => commands::audit::prune(&config, dry_run, now.as_deref(), json).await,
+            Command::Retention(RetentionCommand::Apply { now, json, .. }) => {
+                commands::retention::apply(&config, now.as_deref(), json).await
+            }
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
                 commands::audit::show(&config, &subject, limit).await
             }

@@ -98,7 +98,7 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
-            "browser-retention",
+            crate::retention::BROWSER_JOB,
             Duration::from_secs(3600),
             |app: Datavow| async move {
                 let pass = crate::browser::apply_retention(&app, chrono::Utc::now()).await?;
@@ -111,7 +111,7 @@ pub fn standard_jobs() -> Vec<Job> {
             },
         ),
         Job::new(
-            "class-retention",
+            crate::retention::CLASS_JOB,
             Duration::from_secs(3600),
             |app: Datavow| async move {
                 let ended = crate::erasure::end_expired_classes(&app, chrono::Utc::now()).await?;

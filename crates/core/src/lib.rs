@@ -35,6 +35,7 @@ pub mod operators;
 pub mod persons;
 pub mod policy_versions;
 pub mod requests;
+pub mod retention;
 pub mod ropa;
 pub mod stats;
 #[cfg(feature = "testkit")]

@@ -402,7 +402,8 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
 }
 
 /// A held job lock. Release it when the job is done; if the holder dies, the lock is
-/// freed by the database (PostgreSQL) or when its lease expires (SQLite).
+/// freed by the database (PostgreSQL), or on SQLite taken back by the next process that
+/// tries it (the holder's process is gone) or when its lease expires.
 #[derive(Debug)]
 pub struct JobLock(LockInner);
 

@@ -235,11 +235,64 @@ fn sqlite_day_table(day: chrono::NaiveDate) -> String {
 
 impl_key_store!(SqliteKeyStore);
 
+/// Who holds a SQLite job lease: `BOOT/PID/RANDOM`, so that a lease left by a process
+/// that died (SIGKILL, a crash) can be taken back at once instead of after its lease.
+///
+/// A SQLite database is used by processes of one machine (SQLite over a network file
+/// system is not supported), so the boot id and process id name the holder. Whenever
+/// liveness cannot be told (another format, no `/proc`), the holder counts as alive
+/// and the lease runs out on its own: a lock is never taken from a live process.
+mod lease_holder {
+    fn boot_id() -> Option<String> {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    pub(super) fn new_holder() -> String {
+        format!(
+            "{}/{}/{}",
+            boot_id().unwrap_or_else(|| "unknown".into()),
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        )
+    }
+
+    /// Whether the process that wrote `holder` is certainly gone.
+    pub(super) fn is_dead(holder: &str) -> bool {
+        let mut parts = holder.splitn(3, '/');
+        let (Some(boot), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let (Some(own_boot), Ok(pid)) = (boot_id(), pid.parse::<u32>()) else {
+            return false;
+        };
+        if boot == "unknown" {
+            return false;
+        }
+        if boot != own_boot {
+            return true; // written before this machine last started
+        }
+        if pid == std::process::id() {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name in parentheses: Z zombie, X dead.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_some_and(|state| state == 'Z' || state == 'X'),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
+    }
+}
+
 #[async_trait]
 impl JobLocks for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn try_lock(&self, job: &str, lease: Duration) -> Result<Option<JobLock>, StoreError> {
-        let holder = uuid::Uuid::new_v4().to_string();
+        let holder = lease_holder::new_holder();
         let now = chrono::Utc::now().timestamp_millis();
         let expires = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let taken = sqlx::query(
@@ -253,7 +306,29 @@ impl JobLocks for SqliteStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok((taken.rows_affected() == 1).then(|| {
+        let mut taken = taken.rows_affected() == 1;
+        if !taken {
+            // Held: taken back if its holder is a process of this machine that died.
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT holder FROM job_leases WHERE job = $1")
+                    .bind(job)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(current) = current.filter(|h| lease_holder::is_dead(h)) {
+                taken = sqlx::query(
+                    "UPDATE job_leases SET holder = $1, expires_at = $2 WHERE job = $3 AND holder = $4",
+                )
+                .bind(&holder)
+                .bind(expires)
+                .bind(job)
+                .bind(&current)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1;
+            }
+        }
+        Ok(taken.then(|| {
             JobLock(LockInner::Sqlite {
                 pool: self.pool.clone(),
                 job: job.to_owned(),

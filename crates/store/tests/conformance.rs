@@ -1251,3 +1251,52 @@ fn sqlite_and_postgres_migrations_are_kept_in_step() {
         );
     }
 }
+
+/// A SQLite lease left by a process of this machine that died (SIGKILL) is taken back
+/// at once; one held by a live process is not, however long it has left.
+#[tokio::test]
+async fn a_sqlite_job_lock_left_by_a_dead_process_is_taken_back_and_a_live_ones_is_not() {
+    let t = TestStores::sqlite().await;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    let lease = |pid: u32| {
+        format!(
+            "INSERT INTO job_leases (job, holder, expires_at) VALUES ('retention', '{}/{pid}/x', {}) \
+             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+            boot.trim(),
+            Utc::now().timestamp_millis() + 3_600_000
+        )
+    };
+    let mut live = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    t.raw_execute(&lease(live.id())).await.expect("lease");
+    let taken = t
+        .stores
+        .locks
+        .try_lock("retention", Duration::from_secs(60))
+        .await
+        .expect("try");
+    assert!(taken.is_none(), "a live holder keeps its lock");
+    live.kill().expect("SIGKILL");
+    live.wait().expect("reaped");
+    let taken = t
+        .stores
+        .locks
+        .try_lock("retention", Duration::from_secs(60))
+        .await
+        .expect("try");
+    assert!(taken.is_some(), "a dead holder's lock is taken back");
+    taken.expect("held").release().await.expect("release");
+    // A lease in a format that does not say who holds it runs out on its own.
+    t.raw_execute(&lease(1).replace(&format!("{}/1/x", boot.trim()), "some-holder"))
+        .await
+        .expect("lease");
+    assert!(t
+        .stores
+        .locks
+        .try_lock("retention", Duration::from_secs(60))
+        .await
+        .expect("try")
+        .is_none());
+}

@@ -25,8 +25,8 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
         None => {
             println!(
                 "audit log intact: {}, {}{pruned}",
-                count(report.entries, "entry", "entries"),
-                count(checkpoints, "signed checkpoint", "signed checkpoints")
+                super::count(report.entries, "entry", "entries"),
+                super::count(checkpoints, "signed checkpoint", "signed checkpoints")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -37,19 +37,11 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
             );
             println!(
                 "{} before it verified; {}{pruned}",
-                count(report.entries, "entry", "entries"),
-                count(checkpoints, "checkpoint", "checkpoints")
+                super::count(report.entries, "entry", "entries"),
+                super::count(checkpoints, "checkpoint", "checkpoints")
             );
             Ok(ExitCode::FAILURE)
         }
-    }
-}
-
-/// "1 entry", "2 entries".
-fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
-    match n.into() {
-        1 => format!("1 {one}"),
-        n => format!("{n} {many}"),
     }
 }
 

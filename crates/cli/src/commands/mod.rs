@@ -9,6 +9,7 @@ pub mod keys;
 pub mod marketing;
 pub mod operator;
 pub mod policy;
+pub mod retention;
 pub mod serve;
 pub mod stats;
 
@@ -18,6 +19,14 @@ use datavow_core::StoreLocation;
 use datavow_core::{Datavow, OpenOptions};
 use datavow_policy::Policy;
 use std::sync::Arc;
+
+/// "1 entry", "2 entries".
+pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
 
 /// A moment given to option `flag`: RFC 3339, or a day (00:00 UTC).
 pub fn moment(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {

@@ -1,0 +1,32 @@
+//! `datavow retention apply`: the retention jobs' work, once, now.
+
+use crate::config::Config;
+use std::process::ExitCode;
+
+/// Applies retention as at `now` (default: now) and says what went.
+#[allow(clippy::print_stdout)]
+pub async fn apply(config: &Config, now: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
+    let now = now.map_or_else(|| Ok(chrono::Utc::now()), |t| super::moment("--now", t))?;
+    let app = super::open(config).await?;
+    let report = datavow_core::retention::apply(&app, now).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let days = &report.days_dropped;
+    match (days.first(), days.last()) {
+        (Some(first), Some(last)) if first == last => {
+            println!("browser data: 1 day past retention dropped with its key ({first})");
+        }
+        (Some(first), Some(last)) => println!(
+            "browser data: {} days past retention dropped with their keys ({first} to {last})",
+            days.len()
+        ),
+        _ => println!("browser data: no day past retention"),
+    }
+    println!(
+        "visitor salts destroyed: {}\nretention classes ended: {}",
+        report.salts_destroyed, report.classes_ended
+    );
+    Ok(ExitCode::SUCCESS)
+}
