@@ -483,6 +483,18 @@ async fn accounts_are_counted_per_entity_sector_and_country_and_the_erased_drop_
         expected(2),
         "the erased account is not counted"
     );
+    // An erasure cut short after its commit point (key gone, rows not yet, until the
+    // next start finishes it): its sector and country are no longer counted.
+    assert!(app.destroy_account_key(signed_up[1]).await);
+    let table = stats::report(&app, By::Owner(&owner()), "accounts", d, d)
+        .await
+        .expect("report");
+    let left: Vec<String> = cells(&table).into_iter().map(|(c, _)| c).collect();
+    assert!(
+        !left.contains(&"sector:hosting_and_cloud".to_owned())
+            && !left.contains(&"country:DK".to_owned()),
+        "{left:?}"
+    );
 
     // Statistics count countries from the account's own field, never from an address.
     let err = app

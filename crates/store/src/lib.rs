@@ -188,6 +188,15 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// The ids of every account (not leads), oldest first.
     async fn account_ids(&self) -> Result<Vec<PersonId>, StoreError>;
 
+    /// Up to `limit` accounts whose id is above `after`, by id, each with its sealed
+    /// values of `fields` (none where it has none): a pass over every account in pages.
+    async fn account_fields_page(
+        &self,
+        after: PersonId,
+        limit: u32,
+        fields: &[Field],
+    ) -> Result<Vec<(PersonId, Vec<SealedField>)>, StoreError>;
+
     /// Up to `limit` accounts that hold a value of `has` but none of `lacks`, oldest
     /// first (a field derived from another that is not filled in yet).
     async fn accounts_with_but_not(
@@ -318,6 +327,14 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
 
     /// A person's wrapped data key; `None` once shredded (or never made).
     async fn person_key(&self, person: PersonId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The wrapped data keys of the persons whose id lies from `first` to `last`
+    /// (inclusive): the keys of one [`PersonStore::account_fields_page`].
+    async fn person_keys_between(
+        &self,
+        first: PersonId,
+        last: PersonId,
+    ) -> Result<Vec<(PersonId, Vec<u8>)>, StoreError>;
 
     /// Destroys a person's wrapped data key. Returns whether there was one.
     async fn delete_person_key(&self, person: PersonId) -> Result<bool, StoreError>;

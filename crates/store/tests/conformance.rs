@@ -1201,7 +1201,80 @@ async fn a_budget_is_spent_for_every_period_or_for_none(t: TestStores) {
         .expect("over the limit at once"));
 }
 
+/// A pass over every account in pages: each account once, in id order, with only the
+/// fields asked for; leads are not accounts; the keys of a page's id range come back.
+async fn accounts_are_read_in_pages_with_only_the_fields_asked_for(t: TestStores) {
+    let mut accounts = Vec::new();
+    for i in 0..5u8 {
+        let p = person();
+        let mut fields = vec![sealed(Field::Name, &[i])];
+        if i % 2 == 0 {
+            fields.push(sealed(Field::BusinessSector, &[100 + i]));
+        }
+        t.stores
+            .persons
+            .insert_person(&p, &fields, &[])
+            .await
+            .expect("insert");
+        t.stores
+            .keys
+            .insert_person_key(p.id, &[i; 8])
+            .await
+            .expect("key");
+        accounts.push((p.id, i));
+    }
+    let lead = PersonRow {
+        kind: PersonKind::Lead,
+        ..person()
+    };
+    t.stores
+        .persons
+        .insert_person(&lead, &[sealed(Field::BusinessSector, b"x")], &[])
+        .await
+        .expect("lead");
+    accounts.sort();
+    let mut seen = Vec::new();
+    let mut after = Uuid::nil();
+    loop {
+        let page = t
+            .stores
+            .persons
+            .account_fields_page(after, 2, &[Field::BusinessSector])
+            .await
+            .expect("page");
+        assert!(page.len() <= 2, "a page holds at most its limit");
+        let (Some((first, _)), Some((last, _))) = (page.first(), page.last()) else {
+            break;
+        };
+        let keys = t
+            .stores
+            .keys
+            .person_keys_between(*first, *last)
+            .await
+            .expect("keys");
+        for (id, fields) in &page {
+            let i = accounts
+                .iter()
+                .find(|(a, _)| a == id)
+                .expect("an account")
+                .1;
+            let want: Vec<SealedField> = if i % 2 == 0 {
+                vec![sealed(Field::BusinessSector, &[100 + i])]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(fields, &want, "only the fields asked for");
+            assert!(keys.contains(&(*id, vec![i; 8])), "its key is in the range");
+            seen.push(*id);
+        }
+        after = *last;
+    }
+    let ids: Vec<Uuid> = accounts.iter().map(|(id, _)| *id).collect();
+    assert_eq!(seen, ids, "every account once, in id order, and no lead");
+}
+
 backend_tests!(
+    accounts_are_read_in_pages_with_only_the_fields_asked_for,
     blocks_of_several_days_and_the_ingest_mark_commit_together_or_not_at_all,
     a_signup_replay_is_kept_once_per_key_and_dropped_when_old,
     an_erasure_commit_destroys_restricts_and_records_in_one_transaction,

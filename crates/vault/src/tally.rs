@@ -12,7 +12,11 @@ use crate::audit::{Action, AuditEvent, Outcome};
 use crate::grant::{Acting, Grant};
 use crate::{open_sealed, Vault, VaultError};
 use datavow_policy::Field;
-use std::collections::BTreeMap;
+use datavow_store::{KeyOwner, PersonId};
+use std::collections::{BTreeMap, HashMap};
+
+/// Accounts read per page.
+const PAGE: u32 = 1000;
 
 /// Accounts per value of each tallied field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,22 +62,45 @@ impl Vault {
             accounts: 0,
             counts: fields.iter().map(|f| (*f, BTreeMap::new())).collect(),
         };
-        for person in self.persons.account_ids().await? {
-            let key = match self.data_key(person).await {
-                Ok(key) => key,
-                // Erased, or gone since the list was read.
-                Err(VaultError::Shredded | VaultError::NoSuchPerson) => continue,
-                Err(e) => return Err(e),
+        // Page by page: the accounts' sealed values, then the keys of the same id range,
+        // two queries per page rather than two per account.
+        let mut after = PersonId::nil();
+        loop {
+            let page = self
+                .persons
+                .account_fields_page(after, PAGE, fields)
+                .await?;
+            let (Some((first, _)), Some((last, _))) = (page.first(), page.last()) else {
+                break;
             };
-            let stored = self.persons.sealed_fields(person).await?;
-            tally.accounts += 1;
-            for field in fields {
-                let value = match stored.iter().find(|s| s.field == *field) {
-                    Some(sealed) => Some(open_sealed(&key, person, sealed)?.expose().to_owned()),
-                    None => None,
+            let keys: HashMap<PersonId, Vec<u8>> = self
+                .keys
+                .person_keys_between(*first, *last)
+                .await?
+                .into_iter()
+                .collect();
+            after = *last;
+            for (person, stored) in &page {
+                // No key: erased (its rows go next), not counted.
+                let Some(wrapped) = keys.get(person) else {
+                    continue;
                 };
-                if let Some(per_value) = tally.counts.get_mut(field) {
-                    *per_value.entry(value).or_default() += 1;
+                let key = self
+                    .master
+                    .key()
+                    .unwrap_key(KeyOwner::Person(*person), wrapped)
+                    .map_err(|_| VaultError::KeyTampered("a person's data key".into()))?;
+                tally.accounts += 1;
+                for field in fields {
+                    let value = match stored.iter().find(|s| s.field == *field) {
+                        Some(sealed) => {
+                            Some(open_sealed(&key, *person, sealed)?.expose().to_owned())
+                        }
+                        None => None,
+                    };
+                    if let Some(per_value) = tally.counts.get_mut(field) {
+                        *per_value.entry(value).or_default() += 1;
+                    }
                 }
             }
         }

@@ -27,18 +27,22 @@ const DIMENSIONS: [(&str, Option<Field>); 3] = [
     ("country", Some(Field::AccountCountry)),
 ];
 
-/// The dimension of a cell name.
-pub(crate) fn dimension_of(cell: &str) -> &str {
-    cell.split_once(':').map_or(cell, |(d, _)| d)
-}
-
-/// Where a cell's dimension comes in [`DIMENSIONS`].
+/// Where a cell's dimension (the name before `:`) comes in [`DIMENSIONS`].
 pub(crate) fn dimension_rank(cell: &str) -> usize {
-    let d = dimension_of(cell);
+    let d = cell.split_once(':').map_or(cell, |(d, _)| d);
     DIMENSIONS
         .iter()
         .position(|(name, _)| *name == d)
         .unwrap_or(DIMENSIONS.len())
+}
+
+/// The order cells are shown and released in: by dimension, then the larger count
+/// first, then by name.
+pub(crate) fn cell_order<T: Ord>(a: &(String, T), b: &(String, T)) -> std::cmp::Ordering {
+    dimension_rank(&a.0)
+        .cmp(&dimension_rank(&b.0))
+        .then_with(|| b.1.cmp(&a.1))
+        .then_with(|| a.0.cmp(&b.0))
 }
 
 /// Open accounts per cell, and how many dimensions were counted (the cells one person

@@ -256,12 +256,7 @@ pub async fn report(
             .into_iter()
             .map(|(cell, n)| (cell, vec![n]))
             .collect();
-        rows.sort_by(|a, b| {
-            accounts::dimension_rank(&a.0)
-                .cmp(&accounts::dimension_rank(&b.0))
-                .then_with(|| b.1.cmp(&a.1))
-                .then_with(|| a.0.cmp(&b.0))
-        });
+        rows.sort_by(accounts::cell_order);
         return Ok(Table {
             report: report.into(),
             from,

@@ -10,11 +10,12 @@
 //!   sector, country) each sum to all accounts, this holds within each dimension, and
 //!   no combination of dimensions is released.
 //! - With ε, each count gets discrete Laplace noise scaled to the most cells one unit
-//!   can touch ([`super::rollup::DIMENSIONS`]; one per dimension for accounts) over ε, and a cell is released only if
-//!   its noisy count reaches a threshold ([`super::dp::threshold`], δ = 10⁻⁶): rare
-//!   cells are dropped by noise, never by their true count alone. The ε is charged to
-//!   every day of browser data in the period (every month, for accounts) before
-//!   anything is computed; a release that would pass the policy's budget is refused.
+//!   can touch ([`super::rollup::DIMENSIONS`]; one per dimension for accounts) over ε,
+//!   and a cell is released only if its noisy count reaches a threshold
+//!   ([`super::dp::threshold`], δ = 10⁻⁶): rare cells are dropped by noise, never by
+//!   their true count alone. The ε is charged to every day of browser data in the
+//!   period (every month, for accounts) before anything is computed; a release that
+//!   would pass the policy's budget is refused.
 //! - Only values and counts leave: never an identifier, address or visitor hash. Hits
 //!   (requests) are never released: their count per unit has no bound.
 //! - Every release is audited with its parameters and recorded with its manifest.
@@ -211,12 +212,7 @@ pub async fn release(
                     kept.push((value.clone(), u64::try_from(noisy).unwrap_or(0)));
                 }
             }
-            kept.sort_by(|a, b| {
-                accounts::dimension_rank(&a.0)
-                    .cmp(&accounts::dimension_rank(&b.0))
-                    .then_with(|| b.1.cmp(&a.1))
-                    .then_with(|| a.0.cmp(&b.0))
-            });
+            kept.sort_by(accounts::cell_order);
             let suppressed = considered - kept.len();
             (kept, suppressed, Some(tau))
         }

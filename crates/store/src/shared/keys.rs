@@ -73,6 +73,21 @@ macro_rules! impl_key_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn person_keys_between(
+                &self,
+                first: $crate::PersonId,
+                last: $crate::PersonId,
+            ) -> Result<Vec<($crate::PersonId, Vec<u8>)>, $crate::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT person_id, wrapped FROM person_keys WHERE person_id >= $1 AND person_id <= $2",
+                )
+                .bind(first)
+                .bind(last)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn delete_person_key(
                 &self,
                 person: $crate::PersonId,

@@ -217,6 +217,49 @@ macro_rules! impl_person_store {
             }
 
             #[tracing::instrument(skip_all)]
+            async fn account_fields_page(
+                &self,
+                after: $crate::PersonId,
+                limit: u32,
+                fields: &[datavow_policy::Field],
+            ) -> Result<Vec<($crate::PersonId, Vec<$crate::SealedField>)>, $crate::StoreError> {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT p.id, f.field, f.ciphertext FROM persons p \
+                     LEFT JOIN person_fields f ON f.person_id = p.id AND f.field IN (",
+                );
+                let mut names = query.separated(", ");
+                for field in fields {
+                    names.push_bind(field.as_str());
+                }
+                if fields.is_empty() {
+                    names.push("NULL");
+                }
+                query
+                    .push(") WHERE p.id IN (SELECT id FROM persons WHERE kind = 'account' AND id > ")
+                    .push_bind(after)
+                    .push(" ORDER BY id LIMIT ")
+                    .push_bind(i64::from(limit))
+                    .push(") ORDER BY p.id");
+                let rows: Vec<($crate::PersonId, Option<String>, Option<Vec<u8>>)> =
+                    query.build_query_as().fetch_all(&self.pool).await?;
+                let mut page: Vec<($crate::PersonId, Vec<$crate::SealedField>)> = Vec::new();
+                for (id, field, ciphertext) in rows {
+                    if page.last().map(|(last, _)| *last) != Some(id) {
+                        page.push((id, Vec::new()));
+                    }
+                    if let (Some(field), Some(ciphertext), Some((_, sealed))) =
+                        (field, ciphertext, page.last_mut())
+                    {
+                        sealed.push($crate::SealedField {
+                            field: $crate::shared::parse_field(&field)?,
+                            ciphertext,
+                        });
+                    }
+                }
+                Ok(page)
+            }
+
+            #[tracing::instrument(skip_all)]
             async fn accounts_with_but_not(
                 &self,
                 has: datavow_policy::Field,
