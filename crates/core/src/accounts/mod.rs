@@ -217,8 +217,8 @@ impl AccountsRuntime {
 type HashJob = Box<dyn FnOnce() + Send>;
 
 /// Threads that do nothing but Argon2 (password hashing and verification), one per
-/// core, each at a lower scheduling priority (nice 10 on Linux) than the threads that answer
-/// requests: idle, a burst of sign-ins gets every core; under load, the kernel gives
+/// core, each at the lowest scheduling priority ([`lower_priority`]) below the threads
+/// that answer requests: idle, a burst of sign-ins gets every core; under load, the kernel gives
 /// the other requests their CPU first, so a storm of sign-ins cannot multiply every
 /// other endpoint's latency. At most one job per thread runs; others wait in line.
 /// The threads end when the pool is dropped.
