@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// `n` combined-format lines from today, numbered from `from`.
@@ -146,20 +145,15 @@ fn an_ingest_killed_at_random_moments_stores_every_line_once() {
         total += i64::try_from(n).expect("n");
         // Kill once at a moment spread over the run, then run to the end.
         let kill_after = Duration::from_millis(150 + (t * 97) % 600);
-        let mut child = datavow()
-            .args(["ingest", "--data-dir"])
-            .arg(&data)
-            .arg(&file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(kill_after);
-        if child.try_wait().expect("wait").is_none() {
-            child.kill().expect("SIGKILL");
+        if common::kill_after(
+            datavow()
+                .args(["ingest", "--data-dir"])
+                .arg(&data)
+                .arg(&file),
+            kill_after,
+        ) {
             kills += 1;
         }
-        child.wait().expect("wait");
         let before = total - i64::try_from(n).expect("n");
         if data.join("datavow.db").exists() {
             let partly = stored(&data) - before;

@@ -10,7 +10,6 @@ mod common;
 use chrono::{Duration as Days, Months, NaiveDate, Utc};
 use common::*;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Days of browser data each trial ingests, ending yesterday.
@@ -110,18 +109,10 @@ fn retention_killed_at_random_moments_leaves_no_day_half_dropped() {
             assert!(out.status.success(), "{}", text(&out.stderr));
             full_run = begun.elapsed();
         } else {
-            let kill_after = full_run.mul_f64((t * 37 % 100) as f64 / 100.0);
-            let mut child = apply(&data, &now)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn");
-            std::thread::sleep(kill_after);
-            if child.try_wait().expect("wait").is_none() {
-                child.kill().expect("SIGKILL");
+            let after = full_run.mul_f64((t * 37 % 100) as f64 / 100.0);
+            if kill_after(&mut apply(&data, &now), after) {
                 killed += 1;
             }
-            child.wait().expect("reaped");
             let (mid, _, _) = state(&data);
             if mid.len() < before.len() && mid.len() > before.len() / 2 {
                 cut_short += 1;

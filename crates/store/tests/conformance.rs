@@ -1343,33 +1343,22 @@ async fn a_sqlite_job_lock_left_by_a_dead_process_is_taken_back_and_a_live_ones_
         .arg("30")
         .spawn()
         .expect("sleep");
+    let try_lock = || {
+        t.stores
+            .locks
+            .try_lock("retention", Duration::from_secs(60))
+    };
     t.raw_execute(&lease(live.id())).await.expect("lease");
-    let taken = t
-        .stores
-        .locks
-        .try_lock("retention", Duration::from_secs(60))
-        .await
-        .expect("try");
+    let taken = try_lock().await.expect("try");
     assert!(taken.is_none(), "a live holder keeps its lock");
     live.kill().expect("SIGKILL");
     live.wait().expect("reaped");
-    let taken = t
-        .stores
-        .locks
-        .try_lock("retention", Duration::from_secs(60))
-        .await
-        .expect("try");
+    let taken = try_lock().await.expect("try");
     assert!(taken.is_some(), "a dead holder's lock is taken back");
     taken.expect("held").release().await.expect("release");
     // A lease in a format that does not say who holds it runs out on its own.
     t.raw_execute(&lease(1).replace(&format!("{}/1/x", boot.trim()), "some-holder"))
         .await
         .expect("lease");
-    assert!(t
-        .stores
-        .locks
-        .try_lock("retention", Duration::from_secs(60))
-        .await
-        .expect("try")
-        .is_none());
+    assert!(try_lock().await.expect("try").is_none());
 }

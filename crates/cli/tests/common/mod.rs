@@ -23,6 +23,23 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run datavow")
 }
 
+/// Runs `cmd` (output discarded) and SIGKILLs it after `after` if it is still running;
+/// returns whether it was killed. The process is reaped either way.
+pub fn kill_after(cmd: &mut Command, after: Duration) -> bool {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn datavow");
+    std::thread::sleep(after);
+    let killed = child.try_wait().expect("wait").is_none();
+    if killed {
+        child.kill().expect("SIGKILL");
+    }
+    child.wait().expect("reaped");
+    killed
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
