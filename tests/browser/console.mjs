@@ -157,6 +157,14 @@ try {
       await page.screenshot({ path: join(artefacts, "admin-stats-pages.png"), fullPage: true });
       const csv = await page.request.get(base + (await page.getAttribute("#csv", "href")));
       check(csv.status() === 200 && (await csv.text()).startsWith("value,visitors,visits"), "no CSV");
+      // Accounts: one chart per dimension (entity, sector, country).
+      await page.selectOption("#report", "accounts");
+      await page.click("#stats-form button[type=submit]");
+      for (const dimension of ["entity", "sector", "country"]) {
+        check(await page.isVisible(`#chart-${dimension} svg`), `no ${dimension} chart`);
+      }
+      check((await page.textContent("#stats-table")).includes("country:"), "no accounts per country");
+      await page.screenshot({ path: join(artefacts, "admin-stats-accounts.png"), fullPage: true });
     }
     await page.click("#sign-out");
     await context.clearCookies();

@@ -256,7 +256,7 @@ pub(super) async fn page(
                     @else {
                         @if table.report == "accounts" {
                             @for (dimension, part) in per_dimension(&table) {
-                                @let title = format!("{} · {}", f.t(report_key(&table.report)), f.t(dimension_key(&dimension)));
+                                @let title = format!("{} · {}", f.t("col_accounts"), f.t(dimension_key(&dimension)));
                                 figure id=(format!("chart-{dimension}")) aria-label=(title) { (PreEscaped(chart(&part, &title))) }
                             }
                         } @else {
