@@ -235,25 +235,36 @@ fn sqlite_day_table(day: chrono::NaiveDate) -> String {
 
 impl_key_store!(SqliteKeyStore);
 
-/// Who holds a SQLite job lease: `BOOT/PID/RANDOM`, so that a lease left by a process
-/// that died (SIGKILL, a crash) can be taken back at once instead of after its lease.
+/// Who holds a SQLite job lease: `BOOT/PIDNS/PID/RANDOM`, so that a lease left by a
+/// process that died (SIGKILL, a crash) can be taken back at once instead of after its
+/// lease.
 ///
 /// A SQLite database is used by processes of one machine (SQLite over a network file
-/// system is not supported), so the boot id and process id name the holder. Whenever
-/// liveness cannot be told (another format, no `/proc`), the holder counts as alive
-/// and the lease runs out on its own: a lock is never taken from a live process.
+/// system is not supported), so the boot id, the process-id namespace and the process
+/// id name the holder. Whenever liveness cannot be told (another format, another
+/// namespace such as another container, no `/proc`), the holder counts as alive and
+/// the lease runs out on its own: a lock is never taken from a live process.
 mod lease_holder {
     fn boot_id() -> Option<String> {
         std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
             .ok()
             .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && !s.contains('/'))
+    }
+
+    /// This process's pid namespace, as `/proc/self/ns/pid` names it (`pid:[…]`).
+    fn pid_namespace() -> Option<String> {
+        std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned))
+            .filter(|s| !s.contains('/'))
     }
 
     pub(super) fn new_holder() -> String {
         format!(
-            "{}/{}/{}",
+            "{}/{}/{}/{}",
             boot_id().unwrap_or_else(|| "unknown".into()),
+            pid_namespace().unwrap_or_else(|| "unknown".into()),
             std::process::id(),
             uuid::Uuid::new_v4()
         )
@@ -261,20 +272,22 @@ mod lease_holder {
 
     /// Whether the process that wrote `holder` is certainly gone.
     pub(super) fn is_dead(holder: &str) -> bool {
-        let mut parts = holder.splitn(3, '/');
-        let (Some(boot), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        let parts: Vec<&str> = holder.splitn(4, '/').collect();
+        let [boot, namespace, pid, _] = parts[..] else {
             return false;
         };
-        let (Some(own_boot), Ok(pid)) = (boot_id(), pid.parse::<u32>()) else {
+        let (Some(own_boot), Some(own_namespace), Ok(pid)) =
+            (boot_id(), pid_namespace(), pid.parse::<u32>())
+        else {
             return false;
         };
-        if boot == "unknown" {
+        if boot == "unknown" || namespace == "unknown" {
             return false;
         }
         if boot != own_boot {
             return true; // written before this machine last started
         }
-        if pid == std::process::id() {
+        if namespace != own_namespace || pid == std::process::id() {
             return false;
         }
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

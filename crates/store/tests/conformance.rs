@@ -1331,11 +1331,12 @@ fn sqlite_and_postgres_migrations_are_kept_in_step() {
 async fn a_sqlite_job_lock_left_by_a_dead_process_is_taken_back_and_a_live_ones_is_not() {
     let t = TestStores::sqlite().await;
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
-    let lease = |pid: u32| {
+    let namespace = std::fs::read_link("/proc/self/ns/pid").expect("pid namespace");
+    let holder = |pid: u32| format!("{}/{}/{pid}/x", boot.trim(), namespace.display());
+    let lease = |holder: String| {
         format!(
-            "INSERT INTO job_leases (job, holder, expires_at) VALUES ('retention', '{}/{pid}/x', {}) \
+            "INSERT INTO job_leases (job, holder, expires_at) VALUES ('retention', '{holder}', {}) \
              ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
-            boot.trim(),
             Utc::now().timestamp_millis() + 3_600_000
         )
     };
@@ -1348,7 +1349,9 @@ async fn a_sqlite_job_lock_left_by_a_dead_process_is_taken_back_and_a_live_ones_
             .locks
             .try_lock("retention", Duration::from_secs(60))
     };
-    t.raw_execute(&lease(live.id())).await.expect("lease");
+    t.raw_execute(&lease(holder(live.id())))
+        .await
+        .expect("lease");
     let taken = try_lock().await.expect("try");
     assert!(taken.is_none(), "a live holder keeps its lock");
     live.kill().expect("SIGKILL");
@@ -1356,9 +1359,14 @@ async fn a_sqlite_job_lock_left_by_a_dead_process_is_taken_back_and_a_live_ones_
     let taken = try_lock().await.expect("try");
     assert!(taken.is_some(), "a dead holder's lock is taken back");
     taken.expect("held").release().await.expect("release");
-    // A lease in a format that does not say who holds it runs out on its own.
-    t.raw_execute(&lease(1).replace(&format!("{}/1/x", boot.trim()), "some-holder"))
-        .await
-        .expect("lease");
-    assert!(try_lock().await.expect("try").is_none());
+    // A process of another pid namespace (another container) cannot be told dead, nor
+    // can a lease in a format that does not say who holds it: they run out on their own.
+    let dead_pid = live.id();
+    for other in [
+        format!("{}/pid:[1]/{dead_pid}/x", boot.trim()),
+        "some-holder".to_owned(),
+    ] {
+        t.raw_execute(&lease(other)).await.expect("lease");
+        assert!(try_lock().await.expect("try").is_none());
+    }
 }
