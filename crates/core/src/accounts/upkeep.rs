@@ -21,10 +21,12 @@ pub async fn fill_account_countries(app: &Datavow) -> Result<u64, AccountError> 
     let mut filled = 0;
     let mut skipped = std::collections::HashSet::new();
     loop {
+        // Skipped accounts stay in the store's answer; ask for enough to get past them.
+        let limit = BATCH.saturating_add(u32::try_from(skipped.len()).unwrap_or(u32::MAX));
         let batch: Vec<_> = app
             .stores
             .persons
-            .accounts_with_but_not(Field::PostalAddress, Field::AccountCountry, BATCH)
+            .accounts_with_but_not(Field::PostalAddress, Field::AccountCountry, limit)
             .await?
             .into_iter()
             .filter(|p| !skipped.contains(p))
