@@ -283,6 +283,62 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
 }
 
 #[test]
+fn retention_apply_says_what_it_dropped_and_refuses_a_moment_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (data, log) = (dir.path().join("data"), dir.path().join("access.log"));
+    let today = chrono::Utc::now();
+    std::fs::write(
+        &log,
+        format!(
+            "192.0.2.7 - - [{}] \"GET / HTTP/1.1\" 200 1 \"-\" \"curl/8.4.0\"\n",
+            today.format("%d/%b/%Y:%H:%M:%S +0000")
+        ),
+    )
+    .expect("log");
+    let out = run(datavow()
+        .args(["ingest", "--data-dir"])
+        .arg(&data)
+        .arg(&log));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let apply = |extra: &[&str]| {
+        run(datavow()
+            .args(["retention", "apply"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data))
+    };
+    // Today's records are kept six months.
+    let out = apply(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("browser data: no day past retention"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A year on, the day goes with its key.
+    let later = (today + chrono::Duration::days(366))
+        .format("%Y-%m-%d")
+        .to_string();
+    let out = apply(&["--now", &later]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let day = today.format("%Y-%m-%d").to_string();
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "browser data: 1 day past retention dropped with its key ({day})"
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = apply(&["--now", "next week"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--now `next week` is neither YYYY-MM-DD nor RFC 3339"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn audit_prune_says_what_is_due_prunes_it_and_verify_still_proves_the_rest() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
