@@ -337,6 +337,9 @@ enum RetentionCommand {
     /// Drop browser days past their retention and end retention classes whose period
     /// ended (keys destroyed first, audited; a run cut short is finished by the next).
     Apply {
+        /// Say what would be dropped and ended; change nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Apply retention as if it were this moment (RFC 3339 or YYYY-MM-DD).
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
@@ -670,9 +673,9 @@ fn main() -> ExitCode {
             Command::Audit(AuditCommand::Prune {
                 dry_run, now, json, ..
             }) => commands::audit::prune(&config, dry_run, now.as_deref(), json).await,
-            Command::Retention(RetentionCommand::Apply { now, json, .. }) => {
-                commands::retention::apply(&config, now.as_deref(), json).await
-            }
+            Command::Retention(RetentionCommand::Apply {
+                dry_run, now, json, ..
+            }) => commands::retention::apply(&config, now.as_deref(), dry_run, json).await,
             Command::Audit(AuditCommand::Show { subject, limit, .. }) => {
                 commands::audit::show(&config, &subject, limit).await
             }

@@ -283,7 +283,7 @@ fn audit_verify_exits_0_when_intact_and_1_naming_the_first_bad_entry() {
 }
 
 #[test]
-fn retention_apply_says_what_it_dropped_and_refuses_a_moment_it_cannot_read() {
+fn retention_apply_says_what_it_would_drop_then_drops_it_and_refuses_a_moment_it_cannot_read() {
     let dir = tempfile::tempdir().expect("dir");
     let (data, log) = (dir.path().join("data"), dir.path().join("access.log"));
     let today = chrono::Utc::now();
@@ -315,13 +315,24 @@ fn retention_apply_says_what_it_dropped_and_refuses_a_moment_it_cannot_read() {
         "{}",
         text(&out.stdout)
     );
-    // A year on, the day goes with its key.
+    // A year on, the day goes with its key: said first by a dry run, which keeps it.
     let later = (today + chrono::Duration::days(366))
         .format("%Y-%m-%d")
         .to_string();
+    let day = today.format("%Y-%m-%d").to_string();
+    for _ in 0..2 {
+        let out = apply(&["--now", &later, "--dry-run"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(
+            said.contains(&format!(
+                "browser data: 1 day past retention would be dropped with its key ({day})"
+            )) && said.contains("nothing was changed (dry run)"),
+            "{said}"
+        );
+    }
     let out = apply(&["--now", &later]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let day = today.format("%Y-%m-%d").to_string();
     assert!(
         text(&out.stdout).contains(&format!(
             "browser data: 1 day past retention dropped with its key ({day})"

@@ -18,12 +18,14 @@ pub const BROWSER_JOB: &str = "browser-retention";
 /// The job that ends retention classes whose period ended.
 pub const CLASS_JOB: &str = "class-retention";
 
-/// What one retention run did.
+/// What one retention run did, or in a dry run would do.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RetentionReport {
+    /// Nothing was changed: the report says what a run would do.
+    pub dry_run: bool,
     /// Browser days dropped whole, with their keys.
     pub days_dropped: Vec<NaiveDate>,
-    /// Visitor salts destroyed.
+    /// Visitor salts destroyed (a dry run does not count them).
     pub salts_destroyed: u64,
     /// Retention classes ended (their keys destroyed, their records deleted).
     pub classes_ended: usize,
@@ -52,6 +54,20 @@ async fn lock(app: &Datavow, job: &str) -> Result<JobLock, RetentionError> {
         .ok_or(RetentionError::Busy)
 }
 
+/// What [`apply`] would drop and end at `now`; changes nothing.
+pub async fn preview(app: &Datavow, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
+    Ok(RetentionReport {
+        dry_run: true,
+        days_dropped: crate::browser::days_past_retention(app, now).await?,
+        salts_destroyed: 0,
+        classes_ended: app
+            .vault
+            .expired_classes(now.timestamp_micros())
+            .await?
+            .len(),
+    })
+}
+
 /// Applies the policy's retention as at `now`. See the module documentation.
 pub async fn apply(app: &Datavow, now: DateTime<Utc>) -> Result<RetentionReport, RetentionError> {
     let browser = lock(app, BROWSER_JOB).await?;
@@ -66,6 +82,7 @@ pub async fn apply(app: &Datavow, now: DateTime<Utc>) -> Result<RetentionReport,
         let pass = crate::browser::apply_retention(app, now).await?;
         let classes_ended = crate::erasure::end_expired_classes(app, now).await?;
         Ok(RetentionReport {
+            dry_run: false,
             days_dropped: pass.days_dropped,
             salts_destroyed: pass.salts_destroyed,
             classes_ended,

@@ -366,6 +366,30 @@ pub struct RetentionPass {
     pub salts_destroyed: u64,
 }
 
+/// Whether every record of `day` is past retention at `now`.
+fn past_retention(app: &Datavow, now: DateTime<Utc>, day: NaiveDate) -> bool {
+    let day_end = (day + Duration::days(1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    day_end <= oldest_kept(app, now)
+}
+
+/// The stored days that [`apply_retention`] would drop at `now`.
+pub async fn days_past_retention(
+    app: &Datavow,
+    now: DateTime<Utc>,
+) -> Result<Vec<NaiveDate>, VaultError> {
+    Ok(app
+        .stores
+        .browser
+        .browser_days()
+        .await?
+        .into_iter()
+        .map(|d| d.day)
+        .filter(|day| past_retention(app, now, *day))
+        .collect())
+}
+
 /// Drops every day whose records are all past retention, and destroys the visitor
 /// salts of days that are no longer recent. A day's keys are destroyed (audited) before
 /// its rows are dropped (audited): an interrupted pass leaves rows nobody can open,
@@ -377,14 +401,10 @@ pub async fn apply_retention(
     let custody = app
         .door
         .custody(Principal::system("browser-retention").actor());
-    let oldest = oldest_kept(app, now);
     let days = app.stores.browser.browser_days().await?;
     let mut pass = RetentionPass::default();
     for day in &days {
-        let day_end = (day.day + Duration::days(1))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc();
-        if day_end <= oldest {
+        if past_retention(app, now, day.day) {
             app.vault.destroy_day_keys(&custody, day.day).await?;
             app.audit
                 .append(&[AuditEvent {
