@@ -265,13 +265,7 @@ impl Vault {
         fields: &[Field],
     ) -> Result<PersonalRecord, VaultError> {
         let purpose = grant.purpose();
-        let refusal = match fields.iter().find(|f| f.is_verifier()) {
-            Some(_) => Some(VaultError::Unreadable(Field::PasswordHash)),
-            None => fields
-                .iter()
-                .find_map(|f| self.covered(grant, *f).err())
-                .map(VaultError::Refused),
-        };
+        let refusal = self.unreadable(grant, fields);
         // The key and the person's sealed fields (fetched once: the consent check reads
         // them too) at the same time: two reads, one wait.
         let (data_key, stored) = match refusal {
@@ -499,6 +493,18 @@ impl Vault {
     }
 
     /// Whether `grant` covers `field`'s category.
+    /// Why `grant` may not read `fields`, if it may not: a verifier is never read, and
+    /// every field's category must be covered.
+    fn unreadable(&self, grant: &Grant, fields: &[Field]) -> Option<VaultError> {
+        match fields.iter().find(|f| f.is_verifier()) {
+            Some(_) => Some(VaultError::Unreadable(Field::PasswordHash)),
+            None => fields
+                .iter()
+                .find_map(|f| self.covered(grant, *f).err())
+                .map(VaultError::Refused),
+        }
+    }
+
     fn covered(&self, grant: &Grant, field: Field) -> Result<(), PurposeRefused> {
         let category = self.policy.category_of(field);
         if grant.covers(category) {
@@ -594,9 +600,18 @@ impl Vault {
                 None => VaultError::NoSuchPerson,
             });
         };
+        self.unwrap_data_key(person, &wrapped)
+    }
+
+    /// A person's data key from its wrapped form in the keystore.
+    fn unwrap_data_key(
+        &self,
+        person: PersonId,
+        wrapped: &[u8],
+    ) -> Result<SymmetricKey, VaultError> {
         self.master
             .key()
-            .unwrap_key(KeyOwner::Person(person), &wrapped)
+            .unwrap_key(KeyOwner::Person(person), wrapped)
             .map_err(|_| VaultError::KeyTampered("a person's data key".into()))
     }
 

@@ -12,7 +12,7 @@ use crate::audit::{Action, AuditEvent, Outcome};
 use crate::grant::{Acting, Grant};
 use crate::{open_sealed, Vault, VaultError};
 use datavow_policy::Field;
-use datavow_store::{KeyOwner, PersonId};
+use datavow_store::PersonId;
 use std::collections::{BTreeMap, HashMap};
 
 /// Accounts read per page.
@@ -38,13 +38,8 @@ impl Vault {
         let purpose = grant.purpose();
         let refusal = if matches!(grant.acting, Acting::SelfOf(_)) {
             Some(VaultError::NotYours)
-        } else if let Some(f) = fields.iter().find(|f| f.is_verifier()) {
-            Some(VaultError::Unreadable(*f))
         } else {
-            fields
-                .iter()
-                .find_map(|f| self.covered(grant, *f).err())
-                .map(VaultError::Refused)
+            self.unreadable(grant, fields)
         };
         let actor = grant.actor(None);
         if let Some(refused) = refusal {
@@ -85,11 +80,7 @@ impl Vault {
                 let Some(wrapped) = keys.get(person) else {
                     continue;
                 };
-                let key = self
-                    .master
-                    .key()
-                    .unwrap_key(KeyOwner::Person(*person), wrapped)
-                    .map_err(|_| VaultError::KeyTampered("a person's data key".into()))?;
+                let key = self.unwrap_data_key(*person, wrapped)?;
                 tally.accounts += 1;
                 for field in fields {
                     let value = match stored.iter().find(|s| s.field == *field) {
