@@ -54,7 +54,7 @@ pub async fn prune(
     now: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let now = now.map_or_else(|| Ok(chrono::Utc::now()), |t| super::moment("--now", t))?;
+    let now = super::moment_or_now("--now", now)?;
     let app = super::open(config).await?;
     let report = datavow_core::audit::prune(&app, now, dry_run).await?;
     if as_json {

@@ -8,11 +8,6 @@ use datavow_core::requests::{self, By, Request};
 use datavow_core::Principal;
 use std::process::ExitCode;
 
-/// A receipt time: RFC 3339, or a day (00:00 UTC); now when absent.
-fn received_at(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
-    text.map_or_else(|| Ok(Utc::now()), |t| super::moment("--received", t))
-}
-
 fn json(request: &Request, now: DateTime<Utc>) -> serde_json::Value {
     serde_json::json!({
         "id": request.id,
@@ -57,7 +52,7 @@ pub async fn new(
     channel: &str,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let received = received_at(received)?;
+    let received = super::moment_or_now("--received", received)?;
     let key = match (email, user_id) {
         (Some(email), _) => PersonKey::Email(email),
         (None, Some(id)) => PersonKey::UserId(id),

@@ -38,6 +38,14 @@ pub fn moment(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<chrono:
         .map_err(|_| anyhow::anyhow!("{flag} `{text}` is neither YYYY-MM-DD nor RFC 3339"))
 }
 
+/// [`moment`] of an optional option `flag`; now when it is absent.
+pub fn moment_or_now(
+    flag: &str,
+    text: Option<&str>,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    text.map_or_else(|| Ok(chrono::Utc::now()), |t| moment(flag, t))
+}
+
 /// The policy named by the configuration, or the bundled one.
 pub fn load_policy(config: &Config) -> anyhow::Result<Arc<Policy>> {
     let policy = match &config.policy {

@@ -12,7 +12,7 @@ pub async fn apply(
     dry_run: bool,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let now = now.map_or_else(|| Ok(chrono::Utc::now()), |t| super::moment("--now", t))?;
+    let now = super::moment_or_now("--now", now)?;
     let app = super::open(config).await?;
     let report = if dry_run {
         datavow_core::retention::preview(&app, now).await?
