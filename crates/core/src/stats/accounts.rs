@@ -27,9 +27,14 @@ const DIMENSIONS: [(&str, Option<Field>); 3] = [
     ("country", Some(Field::AccountCountry)),
 ];
 
-/// Where a cell's dimension (the name before `:`) comes in [`DIMENSIONS`].
+/// A cell's dimension and value: `sector:software` → (`sector`, `software`).
+pub fn split_cell(cell: &str) -> (&str, &str) {
+    cell.split_once(':').unwrap_or(("", cell))
+}
+
+/// Where a cell's dimension comes in [`DIMENSIONS`].
 pub(crate) fn dimension_rank(cell: &str) -> usize {
-    let d = cell.split_once(':').map_or(cell, |(d, _)| d);
+    let (d, _) = split_cell(cell);
     DIMENSIONS
         .iter()
         .position(|(name, _)| *name == d)

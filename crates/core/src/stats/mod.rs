@@ -17,6 +17,7 @@ pub mod rollup;
 use crate::access::{OperatorAct, SystemAct};
 use crate::operators::Operator;
 use crate::{Datavow, Principal};
+pub use accounts::split_cell;
 use chrono::{NaiveDate, Utc};
 use datavow_policy::Purpose;
 use datavow_store::{RollupRow, StoreError};

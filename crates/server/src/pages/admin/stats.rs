@@ -145,7 +145,7 @@ fn column_key(column: &str) -> &'static str {
 fn per_dimension(table: &Table) -> Vec<(String, Table)> {
     let mut parts: Vec<(String, Table)> = Vec::new();
     for (cell, numbers) in &table.rows {
-        let (dimension, value) = cell.split_once(':').unwrap_or(("", cell));
+        let (dimension, value) = stats::split_cell(cell);
         if parts.last().map(|(d, _)| d.as_str()) != Some(dimension) {
             parts.push((
                 dimension.to_owned(),
